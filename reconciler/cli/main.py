@@ -1,0 +1,129 @@
+"""Entry point of the ``reconciler`` console script.
+
+Owns the top-level typer app, ``--version``, and the one place where outcomes become exit
+codes: a ``ReconcilerError`` prints its message and exits 1; a click usage error exits 1 (not
+click's 2, which means "changes pending" here) with a one-line hint; anything else is a bug,
+whose traceback goes to a file while the user sees one line saying where.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reconciler import __version__, errors
+from reconciler.exitcodes import ExitCode
+
+#: Modules under reconciler.cli that contribute commands, in help order.
+COMMAND_MODULES: tuple[str, ...] = (
+    "validate",
+)
+
+app = typer.Typer(
+    name="reconciler",
+    help=(
+        "Declarative consolidation of Microsoft CSP customers from regional Partner Center "
+        "tenants into one central tenant: validate manifests, plan the changes against live "
+        "state, apply them safely."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"reconciler {__version__}")
+        raise typer.Exit(int(ExitCode.OK))
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Declarative consolidation of CSP customers into one Partner Center tenant."""
+
+
+def _register_commands() -> None:
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"reconciler.cli.{name}")
+        module.register(app)
+
+
+def _write_crash_report(exc: BaseException) -> Path:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    fd, name = tempfile.mkstemp(prefix=f"reconciler-crash-{stamp}-", suffix=".log")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(f"reconciler {__version__}\n")
+        fh.write("".join(traceback.format_exception(exc)))
+    return Path(name)
+
+
+def _usage_failure(exc: typer.TyperException) -> int:
+    """A command-line parsing error: one line and a hint, exit 1 (never click's 2)."""
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+        typer.echo(ctx.get_help())
+        return int(ExitCode.OK)
+    hint = f" Try '{ctx.command_path} --help'." if ctx is not None else ""
+    typer.echo(f"Error: {exc.format_message()}{hint}", err=True)
+    return int(ExitCode.ERROR)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
+    _register_commands()
+    command = typer.main.get_command(app)
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = command.main(args=args, prog_name="reconciler", standalone_mode=False)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.TyperException as exc:
+        return _usage_failure(exc)
+    except typer.Abort:
+        typer.echo("Aborted.", err=True)
+        return int(ExitCode.INTERRUPTED)
+    except errors.ReconcilerError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        return int(ExitCode.ERROR)
+    except KeyboardInterrupt:
+        typer.echo("Interrupted.", err=True)
+        return int(ExitCode.INTERRUPTED)
+    except Exception as exc:
+        report = _write_crash_report(exc)
+        typer.echo(
+            f"Error: unexpected internal error ({type(exc).__name__}); this is a bug in "
+            f"reconciler. The full traceback was written to {report}; please attach it to an "
+            "issue.",
+            err=True,
+        )
+        return int(ExitCode.ERROR)
+    if isinstance(result, int):
+        return result
+    return int(ExitCode.OK)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    raise SystemExit(main())

@@ -1,0 +1,352 @@
+"""The language every layer shares: desired state (from manifests) and live state (from
+Partner Center), as frozen dataclasses and enums.
+
+Rules of this module:
+
+- It does no I/O and imports nothing from the project but ``errors``; no third-party imports.
+- Values are immutable (frozen dataclasses, tuples, ``MappingProxyType``); never mutate them.
+- Identifiers that Partner Center compares case-insensitively (tenant ids, subscription ids)
+  are stored lower-cased; offer ids are stored upper-cased (their canonical spelling).
+- ``LiveState`` never confuses "could not read" with "not there": a customer whose reads
+  failed is a ``CustomerView`` with ``status=ReadStatus.UNKNOWN`` and a reason, never an empty
+  subscription list.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+GUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+#: New-commerce catalog item id: product:sku:availability, e.g. CFQ7TTC0LH18:0001:CFQ7TTC0K971.
+NCE_OFFER_RE = re.compile(r"^[A-Z0-9]{12}:[0-9A-Z]{4}:[A-Z0-9]{12}$")
+#: Legacy Azure offers, e.g. MS-AZR-0145P.
+LEGACY_AZURE_RE = re.compile(r"^MS-AZR-[0-9A-Z]{4,5}$")
+#: The Azure plan product id; its catalog ids are DZH318Z0BPS6:0001:<availability>.
+AZURE_PLAN_PRODUCT = "DZH318Z0BPS6"
+
+
+def _frozen_map(items: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(items or {}))
+
+
+# --------------------------------------------------------------------------------------------
+# Commerce models and offers
+
+
+class CommerceModel(enum.StrEnum):
+    """How Partner Center sells and bills a subscription; decides what suspension means."""
+
+    #: Pre-NCE license subscription (GUID offer id). Suspension stops billing.
+    LEGACY_LICENSE = "legacy_license"
+    #: New-commerce license subscription (product:sku:availability). Suspension keeps billing;
+    #: cancellation and seat reduction only inside the 7-day window.
+    NCE_LICENSE = "nce_license"
+    #: Legacy Azure usage (MS-AZR-*). Moved by Microsoft support, never by us.
+    LEGACY_AZURE = "legacy_azure"
+    #: Azure plan (DZH318Z0BPS6:...). Moved by Microsoft support, never by us.
+    AZURE_PLAN = "azure_plan"
+    #: Anything we cannot classify; treated as untouchable.
+    UNKNOWN = "unknown"
+
+    @property
+    def is_azure(self) -> bool:
+        return self in (CommerceModel.LEGACY_AZURE, CommerceModel.AZURE_PLAN)
+
+    @property
+    def is_license(self) -> bool:
+        return self in (CommerceModel.LEGACY_LICENSE, CommerceModel.NCE_LICENSE)
+
+
+def classify_offer(offer_id: str, *, billing_type: str | None = None) -> CommerceModel:
+    """Commerce model of an offer id (and, when known, the subscription's ``billingType``).
+
+    Documented shapes (partner-center-api.md §3.4, §3.9): legacy license offers are GUIDs,
+    legacy Azure is ``MS-AZR-*``, new-commerce items are ``product:sku:availability`` and the
+    Azure plan is product ``DZH318Z0BPS6``.
+    """
+    oid = offer_id.strip().upper()
+    if LEGACY_AZURE_RE.match(oid):
+        return CommerceModel.LEGACY_AZURE
+    if oid.startswith(AZURE_PLAN_PRODUCT + ":") or oid == AZURE_PLAN_PRODUCT:
+        return CommerceModel.AZURE_PLAN
+    if NCE_OFFER_RE.match(oid):
+        if (billing_type or "").lower() == "usage":
+            return CommerceModel.UNKNOWN
+        return CommerceModel.NCE_LICENSE
+    if GUID_RE.match(oid):
+        if (billing_type or "").lower() == "usage":
+            return CommerceModel.UNKNOWN
+        return CommerceModel.LEGACY_LICENSE
+    return CommerceModel.UNKNOWN
+
+
+# --------------------------------------------------------------------------------------------
+# Desired state (built from manifests by reconciler.manifests)
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a desired object was declared, for messages: ``manifests/customers/x.yaml:12``."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+class Role(enum.StrEnum):
+    TARGET = "target"
+    SOURCE = "source"
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """A partner tenant of the consolidation. ``name`` is the short handle used everywhere
+    (manifests, credentials variables, plan addresses)."""
+
+    name: str
+    tenant_id: str
+    country: str
+    role: Role
+    display_name: str = ""
+
+
+class SourceStrategy(enum.StrEnum):
+    """What becomes of a source subscription once its replacement is active in the target."""
+
+    #: Let the planner choose from the commerce model and policy (legacy: suspend; NCE: the
+    #: policy's ``nceSourceStrategy``), and say why in the plan.
+    AUTO = "auto"
+    SUSPENDED = "suspended"
+    CANCELLED = "cancelled"
+    TRANSFERRED = "transferred"
+    KEPT = "kept"
+
+
+class NceStrategy(enum.StrEnum):
+    """Policy default for new-commerce source subscriptions (suspension does not stop billing)."""
+
+    #: Partner-to-partner transfer: billing moves, no overlap. Needs the source's acceptance.
+    TRANSFER = "transfer"
+    #: Cancel when still inside the cancellation window, else turn auto-renew off.
+    CANCEL_OR_EXPIRE = "cancel-or-expire"
+    #: Suspend anyway (billing continues to term end; the plan shows the overlap).
+    SUSPEND = "suspend"
+    #: Turn auto-renew off and let the term end (double billing until then).
+    EXPIRE = "expire"
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Knobs from the consolidation manifest that plan and apply read."""
+
+    max_suspensions_per_apply: int = 25
+    max_cancellations_per_apply: int = 10
+    max_customers_per_apply: int = 50
+    billing_overlap_tolerance_days: int = 1
+    nce_strategy: NceStrategy = NceStrategy.CANCEL_OR_EXPIRE
+    activation_timeout_minutes: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A named offer from the offers catalog manifest (``kind: Offers``)."""
+
+    alias: str
+    offer_id: str
+    name: str
+    commerce: CommerceModel
+    #: Offer ids (usually legacy GUIDs) this offer succeeds: a source subscription on one of
+    #: them is expected to be replaced by this offer in the target.
+    replaces: tuple[str, ...] = ()
+    billing_cycle: str | None = None
+    term_duration: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Consolidation:
+    name: str
+    target: Tenant
+    sources: tuple[Tenant, ...]
+    policy: Policy
+    origin: Origin
+    offers: Mapping[str, Offer] = field(default_factory=_frozen_map)
+
+    def source(self, name: str) -> Tenant | None:
+        return next((t for t in self.sources if t.name == name), None)
+
+    @property
+    def tenants(self) -> tuple[Tenant, ...]:
+        return (self.target, *self.sources)
+
+
+@dataclass(frozen=True, slots=True)
+class Replacement:
+    """A source subscription replaced by a desired target subscription, and its fate."""
+
+    subscription_id: str
+    becomes: SourceStrategy
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredSubscription:
+    """A license subscription wanted in the target tenant."""
+
+    key: str
+    offer_id: str
+    commerce: CommerceModel
+    quantity: int
+    billing_cycle: str
+    term_duration: str | None
+    friendly_name: str | None
+    replaces: tuple[Replacement, ...]
+    protect: bool
+    origin: Origin
+    offer_alias: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AzureHandoff:
+    """An Azure usage subscription that Microsoft support moves to the target."""
+
+    key: str
+    source_subscription_id: str
+    protect: bool
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredCustomer:
+    tenant_id: str
+    name: str
+    domain: str
+    source: str
+    protect: bool
+    subscriptions: tuple[DesiredSubscription, ...]
+    azure: tuple[AzureHandoff, ...]
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredState:
+    consolidation: Consolidation
+    customers: tuple[DesiredCustomer, ...]
+    #: sha256 over the canonical content of every manifest file read.
+    digest: str = ""
+
+    def customer(self, tenant_id: str) -> DesiredCustomer | None:
+        tid = tenant_id.lower()
+        return next((c for c in self.customers if c.tenant_id == tid), None)
+
+
+# --------------------------------------------------------------------------------------------
+# Live state (built from Partner Center by reconciler.partner_center.reading)
+
+
+class SubscriptionStatus(enum.StrEnum):
+    NONE = "none"
+    ACTIVE = "active"
+    PENDING = "pending"
+    SUSPENDED = "suspended"
+    DELETED = "deleted"
+    EXPIRED = "expired"
+    DISABLED = "disabled"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def parse(cls, value: str | None) -> SubscriptionStatus:
+        try:
+            return cls((value or "unknown").strip().lower())
+        except ValueError:
+            return cls.UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class RefundableBatch:
+    quantity: int
+    allowed_until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSubscription:
+    """One subscription as Partner Center reports it, normalised."""
+
+    id: str
+    offer_id: str
+    offer_name: str
+    friendly_name: str
+    quantity: int
+    status: SubscriptionStatus
+    commerce: CommerceModel
+    billing_cycle: str
+    term_duration: str | None
+    auto_renew: bool
+    creation_date: datetime | None
+    commitment_end_date: datetime | None
+    cancellation_allowed_until: datetime | None
+    refundable: tuple[RefundableBatch, ...]
+    order_id: str | None
+    etag: str | None
+    entitlement_id: str | None = None
+    parent_subscription_id: str | None = None
+
+
+class ReadStatus(enum.StrEnum):
+    """What we know about a customer in one partner tenant."""
+
+    #: Read completely; ``subscriptions`` is the whole truth.
+    OK = "ok"
+    #: The partner has no relationship with this customer (403 20002 / not in the list):
+    #: a *fact*, e.g. the invitation is not accepted yet.
+    NO_RELATIONSHIP = "no_relationship"
+    #: Reads failed; nothing may be concluded (``reason`` says why). Never treated as empty.
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerView:
+    """One customer as seen from one partner tenant."""
+
+    tenant_id: str
+    status: ReadStatus
+    name: str = ""
+    domain: str = ""
+    relationship: str = ""
+    subscriptions: tuple[LiveSubscription, ...] = ()
+    reason: str = ""
+
+    def subscription(self, subscription_id: str) -> LiveSubscription | None:
+        sid = subscription_id.lower()
+        return next((s for s in self.subscriptions if s.id == sid), None)
+
+
+@dataclass(frozen=True, slots=True)
+class TenantView:
+    """Everything read from one partner tenant."""
+
+    tenant: Tenant
+    customers: Mapping[str, CustomerView] = field(default_factory=_frozen_map)
+
+    def customer(self, tenant_id: str) -> CustomerView | None:
+        return self.customers.get(tenant_id.lower())
+
+
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    """The typed picture of every partner tenant involved, at ``read_at``."""
+
+    read_at: datetime
+    tenants: Mapping[str, TenantView] = field(default_factory=_frozen_map)
+    #: The target's reseller-relationship invitation URL, when it could be read (App+User).
+    invitation_url: str | None = None
+
+    def view(self, tenant_name: str) -> TenantView | None:
+        return self.tenants.get(tenant_name)

@@ -1,0 +1,1 @@
+"""reconciler.partner_center"""

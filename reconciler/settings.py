@@ -1,0 +1,1 @@
+"""Settings shared by the shell layers (filled in by the client issue)."""
