@@ -211,6 +211,8 @@ class DesiredSubscription:
     protect: bool
     origin: Origin
     offer_alias: str | None = None
+    #: An existing target subscription explicitly adopted for this entry (strongest match).
+    target_subscription_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
