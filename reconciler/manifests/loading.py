@@ -36,11 +36,12 @@ class ReadResult:
 
 
 def display_name(path: Path, *, cwd: Path | None = None) -> str:
-    """The path as the user would type it: relative to the working directory when inside it."""
-    base = cwd or Path.cwd()
+    """The path as the user would type it: relative when inside the working directory."""
+    if not path.is_absolute():
+        return str(path)
     try:
-        return os.path.relpath(path, base) if path.is_absolute() else str(path)
-    except ValueError:  # pragma: no cover - different drive on Windows
+        return str(path.relative_to(cwd or Path.cwd()))
+    except ValueError:
         return str(path)
 
 

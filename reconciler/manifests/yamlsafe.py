@@ -252,6 +252,9 @@ def parse_documents(text: str) -> tuple[list[Document], list[YamlIssue]]:
 
 def _syntax_issue(exc: yaml.MarkedYAMLError, text: str) -> YamlIssue:
     mark = exc.problem_mark or exc.context_mark
+    if exc.context_mark is not None and "end of stream" in (exc.problem or ""):
+        # An unclosed quote or bracket: the useful place is where it was opened.
+        mark = exc.context_mark
     where = Mark(mark.line + 1, mark.column + 1) if mark is not None else Mark(1, 1)
     problem = (exc.problem or "invalid YAML").strip()
     line = text.splitlines()[where.line - 1] if where.line - 1 < len(text.splitlines()) else ""

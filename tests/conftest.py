@@ -1,0 +1,40 @@
+"""Fixtures shared by every test tier.
+
+``run_cli`` runs the real entry point (argument parsing, error mapping, exit codes) in
+process and returns what a user would see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from reconciler.cli import main as cli_main
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_MANIFESTS = ROOT / "manifests"
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def output(self) -> str:
+        return self.out + self.err
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    def run(*argv: str) -> CliResult:
+        capsys.readouterr()
+        code = cli_main.main(list(argv))
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run

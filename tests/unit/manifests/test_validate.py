@@ -1,0 +1,214 @@
+"""`reconciler validate` on good manifests and on the cross-file rules."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reconciler import manifests, model
+from reconciler.errors import ManifestError
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "manifests"
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the example manifests in a temporary working directory."""
+    shutil.copytree(EXAMPLES, tmp_path / "manifests")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "manifests"
+
+
+def test_example_manifests_are_valid_and_summarised(run_cli, monkeypatch) -> None:
+    monkeypatch.chdir(EXAMPLES.parent)
+    result = run_cli("validate")
+    assert result.code == 0, result.output
+    assert result.out.strip() == (
+        "Valid: 8 files; consolidation 'contoso-emea' (de, fr -> central); 6 customers, "
+        "10 target subscriptions replacing 10 source subscriptions, 3 Azure hand-offs."
+    )
+
+
+def test_example_manifests_build_the_desired_state() -> None:
+    state = manifests.load([EXAMPLES])
+    assert state.consolidation.target.name == "central"
+    assert [s.name for s in state.consolidation.sources] == ["de", "fr"]
+    fabrikam = state.customer("3F2C6D55-0000-4000-8000-00000000C001")
+    assert fabrikam is not None
+    office = fabrikam.subscriptions[0]
+    # The offer name resolves to the new-commerce successor, with the offer's defaults.
+    assert office.offer_id == "CFQ7TTC0LF8Q:0001:CFQ7TTC0HD0R"
+    assert office.commerce is model.CommerceModel.NCE_LICENSE
+    assert (office.billing_cycle, office.term_duration) == ("annual", "P1Y")
+    assert office.replaces[0].becomes is model.SourceStrategy.SUSPENDED
+    assert fabrikam.azure[0].source_subscription_id == "5b1e0a40-0000-4000-8000-00000000d0a1"
+    assert state.digest.startswith("sha256:")
+
+
+def test_same_customer_in_two_files_names_both_locations(tree: Path, run_cli) -> None:
+    text = (tree / "customers" / "fabrikam.yaml").read_text()
+    twin = text.replace("key: office-e3", "key: e3").replace("00000000d001", "00000000d901")
+    twin = twin.replace("00000000d002", "00000000d902").replace("00000000d0a1", "00000000d9a1")
+    (tree / "customers" / "fabrikam-copy.yaml").write_text(twin)
+    result = run_cli("validate")
+    assert result.code == 1
+    line = next(ln for ln in result.out.splitlines() if "already declared" in ln)
+    assert line.startswith("manifests/customers/fabrikam.yaml:")
+    assert "manifests/customers/fabrikam-copy.yaml:" in line
+    assert "$.customer.tenantId" in line
+
+
+def test_duplicate_key_reports_both_locations(tree: Path, run_cli) -> None:
+    path = tree / "customers" / "adatum.yaml"
+    path.write_text(
+        path.read_text().replace("    quantity: 60\n", "    quantity: 60\n    quantity: 6\n")
+    )
+    result = run_cli("validate")
+    assert result.code == 1
+    line = next(ln for ln in result.out.splitlines() if "duplicate key" in ln)
+    assert line.startswith("manifests/customers/adatum.yaml:13:5: $.subscriptions[0].quantity:")
+    assert "first defined at line 12" in line
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "fragment"),
+    [
+        ("customers/adatum.yaml", "source: fr", "source: it", "source tenant 'it' is not declared"),
+        (
+            "customers/adatum.yaml",
+            "key: business-standard",
+            "key: exchange",
+            "key 'exchange' is already used",
+        ),
+        ("customers/adatum.yaml", "00000000f002", "00000000f001", "is already paired"),
+        (
+            "customers/adatum.yaml",
+            "offer: m365-business-standard",
+            "offer: m365-busines-standard",
+            "unknown offer 'm365-busines-standard'",
+        ),
+        (
+            "customers/adatum.yaml",
+            "offer: m365-business-standard",
+            "offer: MS-AZR-0145P",
+            "is an Azure offer",
+        ),
+        (
+            "customers/adatum.yaml",
+            "quantity: 12",
+            "quantity: 12\n    friendlyname: x",
+            "unknown field 'friendlyname'; did you mean 'friendlyName'?",
+        ),
+        (
+            "customers/adatum.yaml",
+            "quantity: 12",
+            "quantity: 0",
+            "quantity must be at least 1, not 0",
+        ),
+        (
+            "customers/adatum.yaml",
+            "quantity: 12",
+            "quantity: 12\n    termDuration: P1M\n    billingCycle: triennial",
+            "term P1M cannot be billed triennial",
+        ),
+        ("consolidation.yaml", "name: fr", "name: de", "name 'de' is already used"),
+        (
+            "offers.yaml",
+            "offerId: CFQ7TTC0LH18:0001:CFQ7TTC0K971",
+            "offerId: CFQ7TTC0LH18-0001",
+            "is not an offer id",
+        ),
+        ("customers/litware.yaml", "protect: true", "protect: yes", "must be true or false"),
+    ],
+)
+def test_semantic_and_schema_errors_read_the_same_way(
+    tree: Path, run_cli, file: str, old: str, new: str, fragment: str
+) -> None:
+    path = tree / file
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    result = run_cli("validate")
+    assert result.code == 1
+    hits = [ln for ln in result.out.splitlines() if fragment in ln]
+    assert hits, result.out
+    assert hits[0].startswith(f"manifests/{file}:")
+
+
+def test_all_problems_in_all_files_in_one_run(tree: Path, run_cli) -> None:
+    for name in ("adatum.yaml", "tailspin.yaml"):
+        path = tree / "customers" / name
+        path.write_text(path.read_text().replace("source: fr", "source: it"))
+    (tree / "customers" / "broken.yaml").write_text("apiVersion: reconciler/v1\nkind: Custmer\n")
+    result = run_cli("validate")
+    assert result.code == 1
+    files = {ln.split(":", 1)[0] for ln in result.out.splitlines() if ": $" in ln}
+    assert files == {
+        "manifests/customers/adatum.yaml",
+        "manifests/customers/tailspin.yaml",
+        "manifests/customers/broken.yaml",
+    }
+    assert result.out.splitlines()[-1].startswith("3 problems in 3 files")
+
+
+def test_customer_files_alone_lack_the_consolidation(tree: Path, run_cli) -> None:
+    result = run_cli("validate", "manifests/customers")
+    assert result.code == 1
+    assert "no Consolidation manifest" in result.out
+
+
+def test_json_output_lists_problems_for_tools(tree: Path, run_cli) -> None:
+    path = tree / "customers" / "adatum.yaml"
+    path.write_text(path.read_text().replace("quantity: 60", "quantity: -1"))
+    result = run_cli("validate", "--format", "json")
+    assert result.code == 1
+    doc = json.loads(result.out)
+    assert doc["valid"] is False
+    assert doc["problems"][0]["path"] == "$.subscriptions[0].quantity"
+    assert doc["problems"][0]["line"] == 12
+
+
+def test_load_raises_with_every_problem(tree: Path) -> None:
+    path = tree / "customers" / "adatum.yaml"
+    path.write_text(path.read_text().replace("quantity: 60", "quantity: 0"))
+    with pytest.raises(ManifestError) as caught:
+        manifests.load([tree])
+    assert len(caught.value.problems) == 1
+    assert "adatum.yaml:12:15" in str(caught.value)
+
+
+def test_digest_ignores_comments_but_not_content(tree: Path) -> None:
+    before = manifests.load([tree]).digest
+    path = tree / "customers" / "adatum.yaml"
+    path.write_text("# a new comment\n" + path.read_text())
+    assert manifests.load([tree]).digest == before
+    path.write_text(path.read_text().replace("quantity: 60", "quantity: 61"))
+    assert manifests.load([tree]).digest != before
+
+
+def test_every_example_manifest_declares_its_schema_for_editors() -> None:
+    for path in EXAMPLES.rglob("*.yaml"):
+        first = path.read_text().splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema="), path
+        target = (path.parent / first.split("=", 1)[1]).resolve()
+        assert target.is_file(), target
+
+
+def test_every_schema_property_has_a_description() -> None:
+    from reconciler.manifests import validation
+
+    def walk(node: object, where: str) -> list[str]:
+        missing = []
+        if isinstance(node, dict):
+            for name, sub in (node.get("properties") or {}).items():
+                if "description" not in sub and "$ref" not in sub:
+                    missing.append(f"{where}.{name}")
+            for key, sub in node.items():
+                missing += walk(sub, f"{where}/{key}")
+        return missing
+
+    for kind in validation.KINDS:
+        assert walk(validation.schema(kind), kind) == []
