@@ -1,1 +1,94 @@
-"""Settings shared by the shell layers (filled in by the client issue)."""
+"""Settings shared by the shell layers: endpoints, throughput and the names of the environment
+variables that configure them.
+
+This module is plain data and constants. It must NOT read files or the environment, raise
+user-facing errors, or import anything (project or third party): the loading and checking of
+configuration lives in ``reconciler.partner_center.config``, which turns what it finds into
+these values. Secrets never live here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Partner Center's public cloud (partner-center-api.md §1.1).
+DEFAULT_API_ROOT = "https://api.partnercenter.microsoft.com"
+#: Entra ID's public authority host (§2.3).
+DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
+#: Resource of Partner Center tokens; the scopes below hang off it (§2.2).
+PARTNER_CENTER_RESOURCE = "https://api.partnercenter.microsoft.com"
+APP_SCOPE = PARTNER_CENTER_RESOURCE + "/.default"
+USER_SCOPE = PARTNER_CENTER_RESOURCE + "/user_impersonation"
+#: Audience GitHub Actions OIDC tokens must carry for Entra workload identity federation.
+GITHUB_OIDC_AUDIENCE = "api://AzureADTokenExchange"
+
+#: Documented limit: 500 requests per minute per partner tenant (§6). We stay a little under.
+DOCUMENTED_TENANT_RATE_PER_MINUTE = 500
+DEFAULT_TENANT_RATE_PER_MINUTE = 480
+#: Per (partner, customer) limit: Microsoft publishes no number (§6, [U]); a conservative pace.
+DEFAULT_CUSTOMER_RATE_PER_MINUTE = 120
+
+# Environment variables (documented in docs/configuration.md). Per-tenant variables are
+# spelled ``RECONCILER_<TENANT>_<SUFFIX>`` with the tenant's manifest name upper-cased and
+# every non-alphanumeric character turned into ``_`` (``de`` -> ``RECONCILER_DE_CLIENT_ID``).
+ENV_PREFIX = "RECONCILER_"
+ENV_API_ROOT = "RECONCILER_API_ROOT"
+ENV_AUTHORITY_HOST = "RECONCILER_AUTHORITY_HOST"
+ENV_CA_BUNDLE = "RECONCILER_CA_BUNDLE"
+ENV_CREDENTIALS_FILE = "RECONCILER_CREDENTIALS_FILE"
+ENV_CONNECTION_FILE = "RECONCILER_CONNECTION_FILE"
+ENV_TOKEN_CACHE_DIR = "RECONCILER_TOKEN_CACHE_DIR"
+ENV_RATE_PER_MINUTE = "RECONCILER_RATE_PER_MINUTE"
+ENV_CUSTOMER_RATE_PER_MINUTE = "RECONCILER_CUSTOMER_RATE_PER_MINUTE"
+ENV_CONCURRENCY = "RECONCILER_CONCURRENCY"
+ENV_GITHUB_REQUEST_URL = "ACTIONS_ID_TOKEN_REQUEST_URL"
+ENV_GITHUB_REQUEST_TOKEN = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
+
+SUFFIX_CLIENT_ID = "CLIENT_ID"
+SUFFIX_CLIENT_SECRET = "CLIENT_SECRET"
+SUFFIX_CERTIFICATE = "CERTIFICATE"
+SUFFIX_CERTIFICATE_THUMBPRINT = "CERTIFICATE_THUMBPRINT"
+SUFFIX_FEDERATED_TOKEN_FILE = "FEDERATED_TOKEN_FILE"
+SUFFIX_GITHUB_OIDC = "GITHUB_OIDC"
+SUFFIX_PUBLIC_CLIENT_ID = "PUBLIC_CLIENT_ID"
+SUFFIX_TENANT_ID = "TENANT_ID"
+
+#: Default credentials file, outside any repository.
+DEFAULT_CREDENTIALS_FILE = "~/.config/reconciler/credentials.toml"
+#: Default directory of the delegated (App+User) MSAL token caches, one file per tenant.
+DEFAULT_TOKEN_CACHE_DIR = "~/.config/reconciler/tokens"
+
+
+def tenant_env(tenant_name: str, suffix: str) -> str:
+    """The environment variable holding ``suffix`` for a tenant: ``RECONCILER_DE_CLIENT_ID``."""
+    slug = "".join(ch if ch.isalnum() else "_" for ch in tenant_name.upper())
+    return f"{ENV_PREFIX}{slug}_{suffix}"
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    """Where Partner Center and its token authority live, and which CAs we trust for them."""
+
+    api_root: str = DEFAULT_API_ROOT
+    authority_host: str = DEFAULT_AUTHORITY_HOST
+    #: A PEM bundle to trust instead of the system store; ``None`` means the default store.
+    ca_bundle: str | None = None
+
+    @property
+    def verify(self) -> str | bool:
+        """The value for requests' ``verify=``: always explicit, never left to the environment."""
+        return self.ca_bundle if self.ca_bundle else True
+
+
+@dataclass(frozen=True, slots=True)
+class Throughput:
+    """How hard we may drive Partner Center: client-side pacing and parallelism."""
+
+    #: Requests per minute per partner tenant (the client-side token bucket).
+    tenant_rate_per_minute: float = DEFAULT_TENANT_RATE_PER_MINUTE
+    #: Requests per minute per (partner tenant, customer) pair.
+    customer_rate_per_minute: float = DEFAULT_CUSTOMER_RATE_PER_MINUTE
+    #: Concurrent requests per partner tenant (tenants themselves always run in parallel).
+    concurrency_per_tenant: int = 8
+    #: Seconds before a single HTTP attempt is abandoned (connect and read).
+    timeout_seconds: float = 30.0

@@ -1,0 +1,365 @@
+"""Bearer tokens for Partner Center: MSAL flows per credential type, cached and refreshed
+before expiry, with MSAL's own HTTP going through a client whose CA trust we set.
+
+- App-only: client secret, certificate (PEM + thumbprint), or a client assertion fetched fresh
+  for every token request (a federated token file, or GitHub Actions OIDC whose tokens live
+  about five minutes), via MSAL's callable ``client_assertion``.
+- App+User (delegated): a refresh token in an MSAL ``SerializableTokenCache`` file (0600),
+  written by ``reconciler login`` (device-code flow).
+
+This module must NOT log or put into any message a secret, assertion or token, and must not
+decide retries of API calls (``http`` does).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import msal
+import requests
+
+from reconciler import errors, settings
+from reconciler.partner_center import config as pc_config
+from reconciler.partner_center import errors as api_errors
+
+#: Authority hosts MSAL knows; any other host (the emulator, a private cloud) is used as-is.
+KNOWN_AUTHORITY_HOSTS = frozenset(
+    {
+        "login.microsoftonline.com",
+        "login.microsoftonline.us",
+        "login.chinacloudapi.cn",
+        "login.partner.microsoftonline.cn",
+    }
+)
+#: Refresh this many seconds before a token expires.
+REFRESH_MARGIN_SECONDS = 300.0
+
+
+class TokenProvider(Protocol):
+    """Something that hands out a bearer token for one partner tenant."""
+
+    def token(self, *, force_refresh: bool = False) -> str:
+        """A valid access token; ``force_refresh`` discards any cached one (after a 401)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Acquired:
+    access_token: str
+    expires_in: float
+
+    def __repr__(self) -> str:  # never show the token, even in a debugger or traceback
+        return f"Acquired(access_token=[redacted], expires_in={self.expires_in})"
+
+
+class CachingTokenProvider:
+    """Caches what ``acquire(force_refresh)`` returns until ``margin`` seconds before expiry."""
+
+    def __init__(
+        self,
+        acquire: Callable[[bool], Acquired],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        margin: float = REFRESH_MARGIN_SECONDS,
+    ) -> None:
+        self._acquire = acquire
+        self._clock = clock
+        self._margin = margin
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._expires_at = 0.0
+        #: How many tokens were fetched (for stats and tests).
+        self.fetches = 0
+
+    def token(self, *, force_refresh: bool = False) -> str:
+        """See ``TokenProvider.token``."""
+        with self._lock:
+            now = self._clock()
+            fresh = self._token is not None and now < self._expires_at - self._margin
+            if fresh and not force_refresh:
+                assert self._token is not None
+                return self._token
+            got = self._acquire(force_refresh)
+            self.fetches += 1
+            self._token = got.access_token
+            self._expires_at = now + got.expires_in
+            return got.access_token
+
+
+class StaticTokenProvider:
+    """A fixed token (tests, or a token handed in by an outer system)."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def token(self, *, force_refresh: bool = False) -> str:
+        """See ``TokenProvider.token``."""
+        return self._value
+
+
+class MsalHttpClient:
+    """The ``http_client`` MSAL uses: a requests session, but with ``verify=`` passed on every
+    call so an ambient ``REQUESTS_CA_BUNDLE`` can never override the configured CA."""
+
+    def __init__(self, session: requests.Session, *, verify: str | bool, timeout: float) -> None:
+        self._session = session
+        self._verify = verify
+        self._timeout = timeout
+
+    def get(self, url: str, params: Any = None, headers: Any = None, **kw: Any) -> Any:
+        kw.setdefault("timeout", self._timeout)
+        kw["verify"] = self._verify
+        return self._session.get(url, params=params, headers=headers, **kw)
+
+    def post(
+        self, url: str, params: Any = None, data: Any = None, headers: Any = None, **kw: Any
+    ) -> Any:
+        kw.setdefault("timeout", self._timeout)
+        kw["verify"] = self._verify
+        return self._session.post(url, params=params, data=data, headers=headers, **kw)
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def authority_url(endpoints: settings.Endpoints, tenant_id: str) -> str:
+    return f"{endpoints.authority_host.rstrip('/')}/{tenant_id}"
+
+
+def _instance_discovery(endpoints: settings.Endpoints) -> bool | None:
+    host = urlsplit(endpoints.authority_host).hostname or ""
+    return None if host in KNOWN_AUTHORITY_HOSTS else False
+
+
+def _credential_failure(creds: pc_config.TenantCredentials, detail: str) -> errors.ConfigError:
+    return errors.ConfigError(
+        f"Could not get a Partner Center token for tenant '{creds.name}' "
+        f"({creds.tenant_id}) with its {creds.kind.describe()}: {api_errors.redact(detail)}. "
+        f"Check {pc_config.variables_hint(creds.name, creds.kind)} (docs/configuration.md)."
+    )
+
+
+def _msal_result(creds: pc_config.TenantCredentials, result: Mapping[str, Any] | None) -> Acquired:
+    if not result or "access_token" not in result:
+        result = result or {}
+        detail = f"{result.get('error', 'no token')}: {result.get('error_description', '')}"
+        raise _credential_failure(creds, detail.strip().rstrip(":"))
+    return Acquired(str(result["access_token"]), float(result.get("expires_in", 3600)))
+
+
+def client_credential(
+    creds: pc_config.TenantCredentials, *, assertion: Callable[[], str] | None = None
+) -> str | dict[str, Any]:
+    """The ``client_credential`` MSAL wants for an app-only credential."""
+    kind = creds.kind
+    if kind is pc_config.CredentialKind.SECRET:
+        assert creds.client_secret is not None
+        return creds.client_secret
+    if kind is pc_config.CredentialKind.CERTIFICATE:
+        assert creds.certificate_path is not None
+        pem = pc_config.read_certificate(creds)
+        return {"private_key": pem, "thumbprint": pc_config.certificate_thumbprint(creds, pem)}
+    if assertion is None:
+        raise errors.ConfigError(f"Tenant '{creds.name}' has no client assertion source.")
+    # A callable: MSAL calls it for every token request, so a short-lived assertion (GitHub
+    # OIDC lives ~5 minutes) is always fresh.
+    return {"client_assertion": assertion}
+
+
+def confidential_acquirer(
+    creds: pc_config.TenantCredentials,
+    endpoints: settings.Endpoints,
+    http_client: MsalHttpClient,
+    *,
+    assertion: Callable[[], str] | None = None,
+) -> Callable[[bool], Acquired]:
+    """An ``acquire(force_refresh)`` function for app-only tokens of one tenant."""
+    state: dict[str, Any] = {}
+
+    def build() -> Any:
+        return msal.ConfidentialClientApplication(
+            creds.client_id,
+            client_credential=client_credential(creds, assertion=assertion),
+            authority=authority_url(endpoints, creds.tenant_id),
+            http_client=http_client,
+            instance_discovery=_instance_discovery(endpoints),
+            token_cache=msal.TokenCache(),
+        )
+
+    def acquire(force_refresh: bool) -> Acquired:
+        try:
+            if force_refresh or "app" not in state:
+                # A new application has an empty cache: the only way to force a new token.
+                state["app"] = build()
+            result = state["app"].acquire_token_for_client(scopes=[settings.APP_SCOPE])
+        except (requests.RequestException, ValueError, OSError) as exc:
+            raise _credential_failure(creds, f"{type(exc).__name__}: {exc}") from None
+        return _msal_result(creds, result)
+
+    return acquire
+
+
+def github_oidc_assertion(
+    request_url: str,
+    request_token: str,
+    *,
+    session: requests.Session,
+    verify: str | bool,
+    timeout: float = 30.0,
+    audience: str = settings.GITHUB_OIDC_AUDIENCE,
+) -> Callable[[], str]:
+    """A callable that fetches a fresh GitHub Actions OIDC token (a JWT) on every call."""
+    sep = "&" if "?" in request_url else "?"
+    url = f"{request_url}{sep}audience={audience}"
+
+    def fetch() -> str:
+        try:
+            resp = session.get(
+                url,
+                headers={"Authorization": f"bearer {request_token}"},
+                timeout=timeout,
+                verify=verify,
+            )
+        except requests.RequestException as exc:
+            raise ValueError(f"GitHub OIDC token request failed ({type(exc).__name__})") from None
+        if resp.status_code != 200:
+            raise ValueError(f"GitHub OIDC token request returned HTTP {resp.status_code}")
+        try:
+            return str(resp.json()["value"])
+        except (ValueError, KeyError, TypeError):
+            raise ValueError("GitHub OIDC token response has no 'value'") from None
+
+    return fetch
+
+
+def federated_file_assertion(path: str) -> Callable[[], str]:
+    """A callable that reads the federated token file afresh on every call (it rotates)."""
+
+    def read() -> str:
+        try:
+            return Path(path).expanduser().read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(
+                f"cannot read the federated token file {path}: {exc.strerror}"
+            ) from None
+
+    return read
+
+
+# --------------------------------------------------------------------------------------------
+# Delegated (App+User): token cache file and device-code sign-in
+
+
+def load_token_cache(path: Path) -> msal.SerializableTokenCache:
+    cache = msal.SerializableTokenCache()
+    if path.exists():
+        cache.deserialize(path.read_text(encoding="utf-8"))
+    return cache
+
+
+def save_token_cache(cache: msal.SerializableTokenCache, path: Path) -> None:
+    """Write the cache atomically, readable only by the user (0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(cache.serialize())
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def public_app(
+    tenant_id: str,
+    public_client_id: str,
+    endpoints: settings.Endpoints,
+    http_client: MsalHttpClient,
+    cache: msal.SerializableTokenCache,
+) -> Any:
+    return msal.PublicClientApplication(
+        public_client_id,
+        authority=authority_url(endpoints, tenant_id),
+        http_client=http_client,
+        instance_discovery=_instance_discovery(endpoints),
+        token_cache=cache,
+    )
+
+
+def delegated_acquirer(
+    creds: pc_config.DelegatedCredentials,
+    endpoints: settings.Endpoints,
+    http_client: MsalHttpClient,
+) -> Callable[[bool], Acquired]:
+    """An ``acquire(force_refresh)`` for App+User tokens from the tenant's token cache file."""
+    lock = threading.Lock()
+
+    def acquire(force_refresh: bool) -> Acquired:
+        with lock:
+            cache = load_token_cache(creds.cache_path)
+            try:
+                app = public_app(
+                    creds.tenant_id, creds.public_client_id, endpoints, http_client, cache
+                )
+                accounts = app.get_accounts()
+                result = None
+                if accounts:
+                    result = app.acquire_token_silent(
+                        [settings.USER_SCOPE], account=accounts[0], force_refresh=force_refresh
+                    )
+            except (requests.RequestException, ValueError, OSError) as exc:
+                raise _delegated_failure(creds, f"{type(exc).__name__}: {exc}") from None
+            if cache.has_state_changed:
+                save_token_cache(cache, creds.cache_path)
+        if not result or "access_token" not in result:
+            detail = (result or {}).get("error_description") or "no signed-in user in the cache"
+            raise _delegated_failure(creds, str(detail))
+        return Acquired(str(result["access_token"]), float(result.get("expires_in", 3600)))
+
+    return acquire
+
+
+def _delegated_failure(creds: pc_config.DelegatedCredentials, detail: str) -> errors.ConfigError:
+    return errors.ConfigError(
+        f"No delegated (App+User) token for tenant '{creds.name}': {api_errors.redact(detail)}. "
+        f"Run `reconciler login {creds.name}` to sign in again (cache: {creds.cache_path})."
+    )
+
+
+def device_code_login(
+    creds: pc_config.DelegatedCredentials,
+    endpoints: settings.Endpoints,
+    http_client: MsalHttpClient,
+    *,
+    show: Callable[[str], None],
+) -> str:
+    """Sign a user in with the device-code flow; store the refresh token in the cache file.
+
+    ``show`` receives the instructions to display (URL and code). Returns the signed-in
+    user's name.
+    """
+    cache = load_token_cache(creds.cache_path)
+    try:
+        app = public_app(creds.tenant_id, creds.public_client_id, endpoints, http_client, cache)
+        flow = app.initiate_device_flow(scopes=[settings.USER_SCOPE])
+        if "user_code" not in flow:
+            raise _delegated_failure(creds, str(flow.get("error_description", "no device code")))
+        show(str(flow.get("message", "")))
+        result = app.acquire_token_by_device_flow(flow)
+    except (requests.RequestException, ValueError, OSError) as exc:
+        raise _delegated_failure(creds, f"{type(exc).__name__}: {exc}") from None
+    if "access_token" not in result:
+        raise _delegated_failure(creds, str(result.get("error_description", "sign-in failed")))
+    save_token_cache(cache, creds.cache_path)
+    claims = result.get("id_token_claims") or {}
+    with contextlib.suppress(Exception):
+        accounts = app.get_accounts()
+        if accounts:
+            return str(accounts[0].get("username", ""))
+    return str(claims.get("preferred_username", ""))

@@ -1,0 +1,330 @@
+"""Typed Partner Center operations for one partner tenant, built on ``http.Transport``.
+
+Reads return wire TypedDicts; writes take the caller's ``request_id`` (kept across retries and
+journalled by apply) and raise ``UnknownOutcome`` when their result stays unknown. The
+subscription PATCH is full-resource (GET, change, PATCH with If-Match) and follows 202 +
+Location by polling (partner-center-api.md §3.5).
+
+This module must NOT retry on its own beyond what is documented here (``http`` retries), nor
+return ``requests`` objects, nor decide what to change (planning/apply do).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, cast
+from urllib.parse import quote
+
+from reconciler import model
+from reconciler.partner_center import errors as api_errors
+from reconciler.partner_center import http, wire
+
+#: A cap on pages of one listing, so a server that keeps answering "next" cannot loop us.
+MAX_PAGES = 100_000
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _same(current: Any, wanted: Any) -> bool:
+    if isinstance(current, str) and isinstance(wanted, str):
+        return current.lower() == wanted.lower()
+    return bool(current == wanted)
+
+
+def changes_visible(doc: Mapping[str, Any], changes: Mapping[str, Any]) -> bool:
+    """True when every changed field of a subscription already has its wanted value."""
+    lowered = {k.lower(): v for k, v in doc.items()}
+    return all(_same(lowered.get(k.lower()), v) for k, v in changes.items())
+
+
+class PartnerCenterClient:
+    """Partner Center for one partner tenant (app-only; App+User where configured)."""
+
+    def __init__(
+        self,
+        transport: http.Transport,
+        *,
+        tenant: model.Tenant | None = None,
+        delegated: http.Transport | None = None,
+        page_size: int = 100,
+        poll_interval: float = 2.0,
+        poll_attempts: int = 60,
+        sleep: Callable[[float], None] | None = None,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self.transport = transport
+        self.tenant = tenant
+        self.delegated = delegated
+        self.page_size = page_size
+        self.poll_interval = poll_interval
+        self.poll_attempts = poll_attempts
+        self._sleep = sleep or transport.sleep
+        self._new_id = new_id
+
+    @property
+    def name(self) -> str:
+        return self.transport.tenant
+
+    @property
+    def stats(self) -> http.Stats:
+        return self.transport.stats
+
+    @property
+    def has_delegated(self) -> bool:
+        """Whether an App+User sign-in is configured (needed for the invitation URL)."""
+        return self.delegated is not None
+
+    # ----------------------------------------------------------------------------- customers
+
+    def list_customers(self, *, page_size: int | None = None) -> Iterator[wire.Customer]:
+        """Every customer of the partner tenant, following ``links.next`` (and its headers)."""
+        link = f"/customers?size={page_size or self.page_size}"
+        headers: dict[str, str] = {}
+        seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+        for _ in range(MAX_PAGES):
+            reply = self.transport.call("GET", link, headers=headers)
+            for item in wire.collection_items(reply.body):
+                yield cast(wire.Customer, item)
+            following = wire.next_link(reply.body)
+            if following is None:
+                return
+            link, headers = following
+            key = (link, tuple(sorted(headers.items())))
+            if key in seen:
+                raise wire.WireFormatError("the customer list repeats a page (links.next loop)")
+            seen.add(key)
+        raise wire.WireFormatError("the customer list did not end")
+
+    def get_customer(self, customer_id: str) -> wire.Customer:
+        """One customer by tenant id."""
+        reply = self.transport.call("GET", f"/customers/{_seg(customer_id)}", customer=customer_id)
+        return cast(wire.Customer, reply.body)
+
+    # ------------------------------------------------------------------------- subscriptions
+
+    def list_subscriptions(
+        self, customer_id: str, *, order_id: str | None = None
+    ) -> list[wire.Subscription]:
+        """All subscriptions of a customer (one unpaged call), or those of one order."""
+        link = f"/customers/{_seg(customer_id)}/subscriptions"
+        if order_id:
+            link += f"?order_id={_seg(order_id)}"
+        reply = self.transport.call("GET", link, customer=customer_id)
+        return cast(list[wire.Subscription], wire.collection_items(reply.body))
+
+    def get_subscription(self, customer_id: str, subscription_id: str) -> wire.Subscription:
+        """One subscription (with its current etag)."""
+        reply = self.transport.call(
+            "GET",
+            f"/customers/{_seg(customer_id)}/subscriptions/{_seg(subscription_id)}",
+            customer=customer_id,
+        )
+        return cast(wire.Subscription, reply.body)
+
+    def update_subscription(
+        self, customer_id: str, subscription_id: str, changes: Mapping[str, Any], *, request_id: str
+    ) -> wire.Subscription:
+        """Change fields of a subscription (status, quantity, friendlyName, autoRenewEnabled).
+
+        GETs the full resource, applies ``changes`` and PATCHes it back with If-Match (omitting
+        fields would silently reset auto-renew). A 202 is followed by polling its Location
+        until the change is visible. After an ambiguous failure the subscription is re-read:
+        if the change is visible it succeeded, otherwise ``UnknownOutcome`` stands.
+        """
+        current: dict[str, Any] = dict(self.get_subscription(customer_id, subscription_id))
+        if changes_visible(current, changes):
+            return cast(wire.Subscription, current)
+        body = {**current, **changes}
+        body.pop("links", None)
+        etag = (current.get("attributes") or {}).get("etag")
+        headers = (
+            {"If-Match": f'"{etag}"' if not str(etag).startswith('"') else str(etag)}
+            if etag
+            else {}
+        )
+        link = f"/customers/{_seg(customer_id)}/subscriptions/{_seg(subscription_id)}"
+        try:
+            reply = self.transport.call(
+                "PATCH",
+                link,
+                body=body,
+                headers=headers,
+                request_id=request_id,
+                customer=customer_id,
+            )
+        except (api_errors.UnknownOutcome, api_errors.ApiConflict):
+            # A retried PATCH may meet its own earlier success (new etag -> 412): look.
+            after = self.get_subscription(customer_id, subscription_id)
+            if changes_visible(after, changes):
+                return after
+            raise
+        if reply.status == 202:
+            return self._poll_subscription(customer_id, reply, link, changes, request_id)
+        return cast(wire.Subscription, reply.body)
+
+    def _poll_subscription(
+        self,
+        customer_id: str,
+        reply: http.Reply,
+        link: str,
+        changes: Mapping[str, Any],
+        request_id: str,
+    ) -> wire.Subscription:
+        location = next((v for k, v in reply.headers.items() if k.lower() == "location"), link)
+        for _ in range(self.poll_attempts):
+            self._sleep(self.poll_interval)
+            doc = self.transport.call("GET", location, customer=customer_id).body
+            if isinstance(doc, dict) and changes_visible(doc, changes):
+                return cast(wire.Subscription, doc)
+        raise api_errors.UnknownOutcome(
+            status=202,
+            code=None,
+            method="PATCH",
+            path=link,
+            request_id=request_id,
+            tenant=self.name,
+            description="accepted, but the change did not become visible "
+            f"within {self.poll_attempts} polls",
+        )
+
+    # --------------------------------------------------------------------- orders and carts
+
+    def create_order(
+        self, customer_id: str, order: Mapping[str, Any], *, request_id: str
+    ) -> wire.Order:
+        """Create an order (legacy offers). Body per §3.6; ``referenceCustomerId`` is filled."""
+        body = {"referenceCustomerId": customer_id, **order}
+        reply = self.transport.call(
+            "POST",
+            f"/customers/{_seg(customer_id)}/orders",
+            body=body,
+            request_id=request_id,
+            customer=customer_id,
+        )
+        return cast(wire.Order, reply.body)
+
+    def get_order(self, customer_id: str, order_id: str) -> wire.Order:
+        """One order."""
+        reply = self.transport.call(
+            "GET", f"/customers/{_seg(customer_id)}/orders/{_seg(order_id)}", customer=customer_id
+        )
+        return cast(wire.Order, reply.body)
+
+    def list_orders(self, customer_id: str) -> list[wire.Order]:
+        """All orders of a customer (to look for the effect of an unknown-outcome POST)."""
+        reply = self.transport.call(
+            "GET", f"/customers/{_seg(customer_id)}/orders", customer=customer_id
+        )
+        return cast(list[wire.Order], wire.collection_items(reply.body))
+
+    def create_cart(
+        self, customer_id: str, line_items: Sequence[Mapping[str, Any]], *, request_id: str
+    ) -> wire.Cart:
+        """Create a cart (NCE purchases); line item ids are numbered 0..n-1 if absent."""
+        items = [{"id": i, **item} for i, item in enumerate(line_items)]
+        reply = self.transport.call(
+            "POST",
+            f"/customers/{_seg(customer_id)}/carts",
+            body={"lineItems": items},
+            request_id=request_id,
+            customer=customer_id,
+        )
+        return cast(wire.Cart, reply.body)
+
+    def get_cart(self, customer_id: str, cart_id: str) -> wire.Cart:
+        """One cart (``status: Ordered`` means it was checked out)."""
+        reply = self.transport.call(
+            "GET", f"/customers/{_seg(customer_id)}/carts/{_seg(cart_id)}", customer=customer_id
+        )
+        return cast(wire.Cart, reply.body)
+
+    def checkout_cart(
+        self, customer_id: str, cart_id: str, *, request_id: str
+    ) -> wire.CheckoutResult:
+        """Check a cart out. Partial success is normal: inspect ``orderErrors``."""
+        reply = self.transport.call(
+            "POST",
+            f"/customers/{_seg(customer_id)}/carts/{_seg(cart_id)}/checkout",
+            request_id=request_id,
+            customer=customer_id,
+        )
+        result = cast(wire.CheckoutResult, reply.body or {})
+        result.setdefault("orders", [])
+        result.setdefault("orderErrors", [])
+        return result
+
+    # ----------------------------------------------------------------------------- transfers
+
+    def create_transfer(
+        self, customer_id: str, transfer: Mapping[str, Any], *, request_id: str
+    ) -> wire.Transfer:
+        """Create a partner-to-partner (NCE) transfer request as the target partner.
+
+        Sends ``transferType`` 5 (new commerce) unless given; on a 400 falls back to 3, the
+        value an older Microsoft page documents (§3.10), with a fresh request id because a
+        400 is a definite answer.
+        """
+        link = f"/customers/{_seg(customer_id)}/transfers"
+        body = {"transferType": 5, **transfer}
+        try:
+            reply = self.transport.call(
+                "POST", link, body=body, request_id=request_id, customer=customer_id
+            )
+        except api_errors.ApiBusinessError as exc:
+            if exc.status != 400 or body["transferType"] != 5 or "transferType" in transfer:
+                raise
+            reply = self.transport.call(
+                "POST",
+                link,
+                body={**body, "transferType": 3},
+                request_id=self._new_id(),
+                customer=customer_id,
+            )
+        return cast(wire.Transfer, reply.body)
+
+    def get_transfer(self, customer_id: str, transfer_id: str) -> wire.Transfer:
+        """One transfer request."""
+        reply = self.transport.call(
+            "GET",
+            f"/customers/{_seg(customer_id)}/transfers/{_seg(transfer_id)}",
+            customer=customer_id,
+        )
+        return cast(wire.Transfer, reply.body)
+
+    def cancel_transfer(
+        self, customer_id: str, transfer_id: str, *, request_id: str
+    ) -> wire.Transfer:
+        """Cancel a pending transfer (target side): PATCH it with ``status: Cancel``."""
+        current = dict(self.get_transfer(customer_id, transfer_id))
+        body = {**current, "status": "Cancel"}
+        body.pop("links", None)
+        reply = self.transport.call(
+            "PATCH",
+            f"/customers/{_seg(customer_id)}/transfers/{_seg(transfer_id)}",
+            body=body,
+            request_id=request_id,
+            customer=customer_id,
+        )
+        return cast(wire.Transfer, reply.body)
+
+    # ---------------------------------------------------------------------------- invitation
+
+    def get_invitation_url(self) -> str:
+        """The reseller-relationship invitation URL (App+User only, §3.3); opaque."""
+        if self.delegated is None:
+            raise api_errors.ApiNeedsUser(
+                status=0,
+                code=None,
+                method="GET",
+                path="/v1/customers/relationshiprequests",
+                tenant=self.name,
+                description="no delegated sign-in is configured",
+            )
+        reply = self.delegated.call("GET", "/customers/relationshiprequests")
+        url = reply.body.get("url") if isinstance(reply.body, dict) else None
+        if not url:
+            raise wire.WireFormatError("the relationship request has no 'url'")
+        return str(url)

@@ -1,0 +1,458 @@
+"""Configuration of the Partner Center connection: endpoints, CA, throughput and the credentials
+of every partner tenant, from the environment, a credentials file outside the repository
+(TOML) and the emulator's connection file (docs/configuration.md).
+
+Precedence, highest first: environment, credentials file, connection file, built-in defaults.
+For a tenant's credential the whole credential comes from the highest source that defines
+one (a secret in the environment is never mixed with a certificate from a file).
+
+This module must NOT do HTTP, acquire tokens, or ever put a secret into a message or a repr;
+every problem is a one-paragraph ``ConfigError`` naming the tenant and what to set.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import os
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reconciler import errors, model, settings
+
+CONNECTION_FORMAT = "reconciler-emulator-connection/1"
+
+
+class CredentialKind(enum.StrEnum):
+    SECRET = "client_secret"
+    CERTIFICATE = "certificate"
+    FEDERATED_TOKEN_FILE = "federated_token_file"
+    GITHUB_OIDC = "github_oidc"
+
+    def describe(self) -> str:
+        return {
+            CredentialKind.SECRET: "client secret",
+            CredentialKind.CERTIFICATE: "certificate",
+            CredentialKind.FEDERATED_TOKEN_FILE: "federated token file",
+            CredentialKind.GITHUB_OIDC: "GitHub Actions OIDC federation",
+        }[self]
+
+
+@dataclass(frozen=True, slots=True)
+class GithubOidc:
+    request_url: str
+    request_token: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TenantCredentials:
+    """The app-only credential of one partner tenant. Secrets are hidden from ``repr``."""
+
+    name: str
+    tenant_id: str
+    client_id: str
+    kind: CredentialKind
+    client_secret: str | None = field(default=None, repr=False)
+    certificate_path: str | None = None
+    certificate_thumbprint: str | None = None
+    federated_token_file: str | None = None
+    github: GithubOidc | None = None
+    #: Where the credential came from, for messages: "environment", a file path, ...
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DelegatedCredentials:
+    """Where the App+User sign-in of one tenant lives (``reconciler login``)."""
+
+    name: str
+    tenant_id: str
+    public_client_id: str
+    cache_path: Path
+
+    @property
+    def signed_in(self) -> bool:
+        return self.cache_path.is_file()
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """Everything configured: endpoints, pacing, and per-tenant credentials."""
+
+    endpoints: settings.Endpoints
+    throughput: settings.Throughput
+    tenants: Mapping[str, TenantCredentials]
+    delegated: Mapping[str, DelegatedCredentials]
+
+
+def variables_hint(tenant_name: str, kind: CredentialKind | None = None) -> str:
+    """The variables that configure a tenant's credential, for error messages."""
+    env = settings.tenant_env
+    cid = env(tenant_name, settings.SUFFIX_CLIENT_ID)
+    by_kind = {
+        CredentialKind.SECRET: env(tenant_name, settings.SUFFIX_CLIENT_SECRET),
+        CredentialKind.CERTIFICATE: f"{env(tenant_name, settings.SUFFIX_CERTIFICATE)} and "
+        f"{env(tenant_name, settings.SUFFIX_CERTIFICATE_THUMBPRINT)}",
+        CredentialKind.FEDERATED_TOKEN_FILE: env(tenant_name, settings.SUFFIX_FEDERATED_TOKEN_FILE),
+        CredentialKind.GITHUB_OIDC: f"{env(tenant_name, settings.SUFFIX_GITHUB_OIDC)}=1 (in a "
+        "GitHub Actions job with `permissions: id-token: write`)",
+    }
+    if kind is not None:
+        return f"{cid} and {by_kind[kind]}"
+    return (
+        f"{cid} and one of {by_kind[CredentialKind.SECRET]}, "
+        f"{by_kind[CredentialKind.CERTIFICATE]}, "
+        f"{by_kind[CredentialKind.FEDERATED_TOKEN_FILE]} or "
+        f"{by_kind[CredentialKind.GITHUB_OIDC]}"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+
+
+def load_credentials_file(path: Path) -> dict[str, Any]:
+    """The parsed credentials TOML, or ``{}`` when the file does not exist."""
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            doc = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise errors.ConfigError(
+            f"The credentials file {path} cannot be read: {exc}. Fix its TOML syntax (see "
+            "docs/configuration.md) or point RECONCILER_CREDENTIALS_FILE elsewhere."
+        ) from None
+    tenants = doc.get("tenants", {})
+    if not isinstance(tenants, dict) or not all(isinstance(v, dict) for v in tenants.values()):
+        raise errors.ConfigError(
+            f"The credentials file {path} must hold one [tenants.NAME] table per partner tenant "
+            "(see docs/configuration.md)."
+        )
+    return doc
+
+
+def load_connection_file(path: Path) -> dict[str, Any]:
+    """The parsed emulator connection file (format ``reconciler-emulator-connection/1``)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise errors.ConfigError(
+            f"The connection file {path} cannot be read: {exc}. Start the emulator again or "
+            "unset RECONCILER_CONNECTION_FILE / --connection."
+        ) from None
+    if not isinstance(doc, dict) or doc.get("format") != CONNECTION_FORMAT:
+        raise errors.ConfigError(
+            f"The connection file {path} is not a reconciler emulator connection file (expected "
+            f'"format": "{CONNECTION_FORMAT}").'
+        )
+    return doc
+
+
+def read_certificate(creds: TenantCredentials) -> str:
+    """The PEM text (private key, usually followed by the certificate) of a tenant."""
+    path = Path(creds.certificate_path or "").expanduser()
+    try:
+        pem = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise errors.ConfigError(
+            f"The certificate of tenant '{creds.name}' cannot be read from {path}: "
+            f"{exc.strerror}. Set {settings.tenant_env(creds.name, settings.SUFFIX_CERTIFICATE)}"
+            " to a PEM file holding the private key and the certificate."
+        ) from None
+    if "PRIVATE KEY-----" not in pem:
+        raise errors.ConfigError(
+            f"The certificate file {path} of tenant '{creds.name}' holds no PEM private key; "
+            "it must hold the private key and the certificate, in PEM."
+        )
+    return pem
+
+
+def certificate_thumbprint(creds: TenantCredentials, pem: str) -> str:
+    """The configured SHA-1 thumbprint, or the one computed from the PEM's certificate."""
+    if creds.certificate_thumbprint:
+        return creds.certificate_thumbprint.replace(":", "").strip().upper()
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    start = pem.find("-----BEGIN CERTIFICATE-----")
+    if start < 0:
+        raise errors.ConfigError(
+            f"Tenant '{creds.name}': the certificate file has no certificate to compute a "
+            "thumbprint from; set "
+            f"{settings.tenant_env(creds.name, settings.SUFFIX_CERTIFICATE_THUMBPRINT)}."
+        )
+    cert = x509.load_pem_x509_certificate(pem[start:].encode())
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return hashlib.sha1(der).hexdigest().upper()  # noqa: S324 - x5t is SHA-1 by definition
+
+
+# --------------------------------------------------------------------------------------------
+# Resolution
+
+
+def _truthy(value: object) -> bool:
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _from_mapping(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Normalise one source (env slice, TOML table, connection entry) to our field names."""
+    keys = {
+        "client_id": ("client_id", "clientId"),
+        "client_secret": ("client_secret", "clientSecret"),
+        "certificate": ("certificate", "certificate_path"),
+        "certificate_thumbprint": ("certificate_thumbprint", "thumbprint"),
+        "federated_token_file": ("federated_token_file",),
+        "github_oidc": ("github_oidc",),
+        "public_client_id": ("public_client_id", "publicClientId"),
+        "tenant_id": ("tenant_id", "tenantId"),
+    }
+    out: dict[str, Any] = {}
+    for name, spellings in keys.items():
+        for spelling in spellings:
+            value = values.get(spelling)
+            if value not in (None, ""):
+                out[name] = value
+                break
+    return out
+
+
+def _env_slice(environ: Mapping[str, str], tenant: str) -> dict[str, Any]:
+    suffixes = {
+        "client_id": settings.SUFFIX_CLIENT_ID,
+        "client_secret": settings.SUFFIX_CLIENT_SECRET,
+        "certificate": settings.SUFFIX_CERTIFICATE,
+        "certificate_thumbprint": settings.SUFFIX_CERTIFICATE_THUMBPRINT,
+        "federated_token_file": settings.SUFFIX_FEDERATED_TOKEN_FILE,
+        "github_oidc": settings.SUFFIX_GITHUB_OIDC,
+        "public_client_id": settings.SUFFIX_PUBLIC_CLIENT_ID,
+        "tenant_id": settings.SUFFIX_TENANT_ID,
+    }
+    found = {k: environ.get(settings.tenant_env(tenant, s), "") for k, s in suffixes.items()}
+    if "github_oidc" in found and not _truthy(found["github_oidc"]):
+        found["github_oidc"] = ""
+    return _from_mapping(found)
+
+
+_CREDENTIAL_FIELDS = ("client_secret", "certificate", "federated_token_file", "github_oidc")
+
+
+def _kind(values: Mapping[str, Any]) -> CredentialKind | None:
+    if values.get("github_oidc") and _truthy(values["github_oidc"]):
+        return CredentialKind.GITHUB_OIDC
+    if values.get("federated_token_file"):
+        return CredentialKind.FEDERATED_TOKEN_FILE
+    if values.get("certificate"):
+        return CredentialKind.CERTIFICATE
+    if values.get("client_secret"):
+        return CredentialKind.SECRET
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Sources:
+    environ: Mapping[str, str]
+    credentials: Mapping[str, Any]
+    credentials_path: Path
+    connection: Mapping[str, Any]
+    connection_path: Path | None
+
+    def layers(self, tenant: model.Tenant) -> list[tuple[str, dict[str, Any]]]:
+        file_tenants = self.credentials.get("tenants", {})
+        conn = next(
+            (
+                t
+                for t in self.connection.get("tenants", [])
+                if isinstance(t, dict)
+                and (
+                    t.get("name") == tenant.name
+                    or str(t.get("tenantId", "")).lower() == tenant.tenant_id.lower()
+                )
+            ),
+            {},
+        )
+        return [
+            ("the environment", _env_slice(self.environ, tenant.name)),
+            (str(self.credentials_path), _from_mapping(file_tenants.get(tenant.name, {}))),
+            (str(self.connection_path), _from_mapping(conn)),
+        ]
+
+    def github(self) -> GithubOidc | None:
+        url = self.environ.get(settings.ENV_GITHUB_REQUEST_URL, "")
+        token = self.environ.get(settings.ENV_GITHUB_REQUEST_TOKEN, "")
+        if url and token:
+            return GithubOidc(url, token)
+        conn = self.connection.get("githubOidc") or {}
+        if conn.get("requestUrl") and conn.get("requestToken"):
+            return GithubOidc(str(conn["requestUrl"]), str(conn["requestToken"]))
+        return None
+
+
+def _tenant_credentials(tenant: model.Tenant, src: _Sources) -> TenantCredentials:
+    layers = src.layers(tenant)
+    client_id = next((v["client_id"] for _, v in layers if v.get("client_id")), None)
+    chosen = next(((name, v) for name, v in layers if _kind(v) is not None), None)
+    if client_id is None or chosen is None:
+        missing = "a client id" if client_id is None else "a credential"
+        raise errors.ConfigError(
+            f"Partner tenant '{tenant.name}' ({tenant.tenant_id}) has no {missing} configured. "
+            f"Set {variables_hint(tenant.name)} in the environment, or add a [tenants."
+            f"{tenant.name}] table to the credentials file {src.credentials_path} "
+            "(docs/configuration.md)."
+        )
+    source, values = chosen
+    kind = _kind(values)
+    assert kind is not None
+    github = None
+    if kind is CredentialKind.GITHUB_OIDC:
+        github = src.github()
+        if github is None:
+            raise errors.ConfigError(
+                f"Partner tenant '{tenant.name}' is set to use GitHub Actions OIDC, but "
+                f"{settings.ENV_GITHUB_REQUEST_URL} and {settings.ENV_GITHUB_REQUEST_TOKEN} are "
+                "not set: run inside a GitHub Actions job with `permissions: id-token: write`."
+            )
+    return TenantCredentials(
+        name=tenant.name,
+        tenant_id=tenant.tenant_id,
+        client_id=str(client_id),
+        kind=kind,
+        client_secret=values.get("client_secret"),
+        certificate_path=values.get("certificate"),
+        certificate_thumbprint=values.get("certificate_thumbprint"),
+        federated_token_file=values.get("federated_token_file"),
+        github=github,
+        source=source,
+    )
+
+
+def _delegated(tenant: model.Tenant, src: _Sources, cache_dir: Path) -> DelegatedCredentials:
+    layers = src.layers(tenant)
+    public = next((v["public_client_id"] for _, v in layers if v.get("public_client_id")), None)
+    client = next((v["client_id"] for _, v in layers if v.get("client_id")), "")
+    return DelegatedCredentials(
+        name=tenant.name,
+        tenant_id=tenant.tenant_id,
+        public_client_id=str(public or client),
+        cache_path=cache_dir / f"{tenant.name}.json",
+    )
+
+
+def _number(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise errors.ConfigError(f"{name}={raw!r} is not a positive number; fix or unset it.")
+    return value
+
+
+def _endpoints(src: _Sources) -> settings.Endpoints:
+    env, file, conn = src.environ, src.credentials.get("endpoints", {}), src.connection
+
+    def pick(env_name: str, file_key: str, conn_key: str, default: str | None) -> str | None:
+        return (env.get(env_name) or file.get(file_key) or conn.get(conn_key) or default) or None
+
+    api = pick(settings.ENV_API_ROOT, "api_root", "apiRoot", settings.DEFAULT_API_ROOT)
+    auth = pick(
+        settings.ENV_AUTHORITY_HOST,
+        "authority_host",
+        "authorityHost",
+        settings.DEFAULT_AUTHORITY_HOST,
+    )
+    ca = pick(settings.ENV_CA_BUNDLE, "ca_bundle", "caBundle", None)
+    for what, url in (("API root", api), ("authority host", auth)):
+        if not str(url).startswith("https://"):
+            raise errors.ConfigError(
+                f"The {what} {url!r} is not an https:// URL; set {settings.ENV_API_ROOT} / "
+                f"{settings.ENV_AUTHORITY_HOST} to the https address of Partner Center."
+            )
+    if ca is not None and not Path(ca).expanduser().is_file():
+        raise errors.ConfigError(
+            f"The CA bundle {ca} does not exist; set {settings.ENV_CA_BUNDLE} to a PEM file."
+        )
+    return settings.Endpoints(
+        api_root=str(api).rstrip("/"),
+        authority_host=str(auth).rstrip("/"),
+        ca_bundle=str(Path(ca).expanduser()) if ca else None,
+    )
+
+
+def _throughput(environ: Mapping[str, str]) -> settings.Throughput:
+    d = settings.Throughput()
+    return settings.Throughput(
+        tenant_rate_per_minute=_number(
+            environ, settings.ENV_RATE_PER_MINUTE, d.tenant_rate_per_minute
+        ),
+        customer_rate_per_minute=_number(
+            environ, settings.ENV_CUSTOMER_RATE_PER_MINUTE, d.customer_rate_per_minute
+        ),
+        concurrency_per_tenant=int(
+            _number(environ, settings.ENV_CONCURRENCY, d.concurrency_per_tenant)
+        ),
+        timeout_seconds=d.timeout_seconds,
+    )
+
+
+def resolve(
+    tenants: Iterable[model.Tenant],
+    *,
+    environ: Mapping[str, str] | None = None,
+    credentials_path: str | Path | None = None,
+    connection_path: str | Path | None = None,
+) -> Connection:
+    """Resolve endpoints and every tenant's credentials; raise ``ConfigError`` on problems.
+
+    ``credentials_path`` and ``connection_path`` are the ``--credentials`` / ``--connection``
+    options; unset, they fall back to their environment variables and defaults.
+    """
+    env = os.environ if environ is None else environ
+    cred_path = Path(
+        credentials_path
+        or env.get(settings.ENV_CREDENTIALS_FILE)
+        or settings.DEFAULT_CREDENTIALS_FILE
+    ).expanduser()
+    conn_raw = connection_path or env.get(settings.ENV_CONNECTION_FILE)
+    conn_path = Path(conn_raw).expanduser() if conn_raw else None
+    src = _Sources(
+        environ=env,
+        credentials=load_credentials_file(cred_path),
+        credentials_path=cred_path,
+        connection=load_connection_file(conn_path) if conn_path else {},
+        connection_path=conn_path,
+    )
+    cache_dir = Path(
+        env.get(settings.ENV_TOKEN_CACHE_DIR) or settings.DEFAULT_TOKEN_CACHE_DIR
+    ).expanduser()
+    tenant_list = list(tenants)
+    return Connection(
+        endpoints=_endpoints(src),
+        throughput=_throughput(env),
+        tenants={t.name: _tenant_credentials(t, src) for t in tenant_list},
+        delegated={t.name: _delegated(t, src, cache_dir) for t in tenant_list},
+    )
+
+
+def connection_tenants(path: str | Path) -> list[model.Tenant]:
+    """The tenants a connection file names (for ``login`` without manifests, and tests)."""
+    doc = load_connection_file(Path(path))
+    out = []
+    for i, entry in enumerate(doc.get("tenants", [])):
+        role = model.Role.TARGET if i == 0 else model.Role.SOURCE
+        out.append(
+            model.Tenant(
+                name=str(entry["name"]),
+                tenant_id=str(entry["tenantId"]).lower(),
+                country="",
+                role=role,
+            )
+        )
+    return out

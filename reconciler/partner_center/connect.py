@@ -1,0 +1,131 @@
+"""Build ready-to-use ``PartnerCenterClient``s from a resolved ``config.Connection``.
+
+This is the one place that wires sessions, MSAL token providers, token buckets and retry
+policies together, so the CLI (the composition root) only calls ``build_clients``. It must
+NOT acquire tokens or send requests while building (tokens are fetched on first use).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+import requests
+
+from reconciler import model, settings
+from reconciler.partner_center import auth, client, config, http, retrying, throttle
+
+
+def _assertion(
+    creds: config.TenantCredentials, session: requests.Session, endpoints: settings.Endpoints
+) -> Callable[[], str] | None:
+    if creds.kind is config.CredentialKind.FEDERATED_TOKEN_FILE:
+        assert creds.federated_token_file is not None
+        return auth.federated_file_assertion(creds.federated_token_file)
+    if creds.kind is config.CredentialKind.GITHUB_OIDC:
+        assert creds.github is not None
+        return auth.github_oidc_assertion(
+            creds.github.request_url,
+            creds.github.request_token,
+            session=session,
+            verify=endpoints.verify,
+        )
+    return None
+
+
+def token_provider(
+    creds: config.TenantCredentials,
+    endpoints: settings.Endpoints,
+    *,
+    timeout: float = 30.0,
+    clock: Callable[[], float] = time.monotonic,
+) -> auth.CachingTokenProvider:
+    """App-only tokens for one tenant, cached and refreshed before expiry."""
+    session = http.new_session(pool_size=2)
+    msal_http = auth.MsalHttpClient(session, verify=endpoints.verify, timeout=timeout)
+    acquire = auth.confidential_acquirer(
+        creds, endpoints, msal_http, assertion=_assertion(creds, session, endpoints)
+    )
+    return auth.CachingTokenProvider(acquire, clock=clock)
+
+
+def delegated_provider(
+    creds: config.DelegatedCredentials, endpoints: settings.Endpoints, *, timeout: float = 30.0
+) -> auth.CachingTokenProvider:
+    """App+User tokens for one tenant from its ``reconciler login`` cache."""
+    msal_http = auth.MsalHttpClient(
+        http.new_session(pool_size=2), verify=endpoints.verify, timeout=timeout
+    )
+    return auth.CachingTokenProvider(auth.delegated_acquirer(creds, endpoints, msal_http))
+
+
+def build_clients(
+    tenants: Iterable[model.Tenant],
+    connection: config.Connection,
+    *,
+    policy: retrying.RetryPolicy | None = None,
+    delegated_for: Iterable[str] = (),
+    page_size: int = 100,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, client.PartnerCenterClient]:
+    """One client per tenant. ``delegated_for`` names the tenants that get an App+User
+    transport when their user is signed in (the target, for the invitation URL)."""
+    endpoints, pace = connection.endpoints, connection.throughput
+    wants_user = set(delegated_for)
+    out: dict[str, client.PartnerCenterClient] = {}
+    for tenant in tenants:
+        creds = connection.tenants[tenant.name]
+        session = http.new_session(pool_size=max(4, pace.concurrency_per_tenant + 2))
+        bucket = throttle.TokenBucket(pace.tenant_rate_per_minute, clock=clock, sleep=sleep)
+        per_customer = throttle.BucketSet(pace.customer_rate_per_minute, clock=clock, sleep=sleep)
+        stats = http.Stats(clock=clock)
+
+        def transport(
+            tokens: auth.TokenProvider,
+            *,
+            s: http.Stats = stats,
+            b: throttle.TokenBucket = bucket,
+            c: throttle.BucketSet = per_customer,
+            sess: requests.Session = session,
+            name: str = tenant.name,
+        ) -> http.Transport:
+            return http.Transport(
+                tenant=name,
+                api_root=endpoints.api_root,
+                tokens=tokens,
+                verify=endpoints.verify,
+                session=sess,
+                policy=policy,
+                bucket=b,
+                customer_buckets=c,
+                timeout=pace.timeout_seconds,
+                stats=s,
+                clock=clock,
+                sleep=sleep,
+            )
+
+        app = transport(token_provider(creds, endpoints, timeout=pace.timeout_seconds, clock=clock))
+        user = None
+        delegated = connection.delegated.get(tenant.name)
+        if tenant.name in wants_user and delegated is not None and delegated.signed_in:
+            # Same bucket and stats: both count against the tenant's one rate budget.
+            user = transport(delegated_provider(delegated, endpoints, timeout=pace.timeout_seconds))
+        out[tenant.name] = client.PartnerCenterClient(
+            app, tenant=tenant, delegated=user, page_size=page_size, sleep=sleep
+        )
+    return out
+
+
+def total_summary(clients: Iterable[client.PartnerCenterClient]) -> str:
+    """One line summing every client's stats, for the CLI's final summary."""
+    items = list(clients)
+    req = sum(c.stats.requests for c in items)
+    ret = sum(c.stats.retries for c in items)
+    thr = sum(c.stats.throttled for c in items)
+    wait = sum(c.stats.throttle_wait for c in items)
+    elapsed = max((c.stats.elapsed for c in items), default=0.0)
+    return (
+        f"{req} requests to Partner Center, {ret} retries, {thr} throttled "
+        f"(waited {wait:.1f}s), {elapsed:.1f}s"
+    )

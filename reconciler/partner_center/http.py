@@ -1,0 +1,363 @@
+"""The one HTTP seam to Partner Center: every call goes through ``Transport.call``.
+
+It resolves links (the /v1 rule), paces requests (token buckets), adds the bearer token and
+the MS-RequestId / MS-CorrelationId headers, passes ``verify=`` explicitly, retries per
+``RetryPolicy`` (the same MS-RequestId on every attempt), maps errors to the
+``partner_center.errors`` tree, logs one line per attempt and counts what happened.
+
+This module must NOT know Partner Center resources (``client`` does), log tokens, secrets or
+bodies, or let urllib3 retry on its own (retries would be doubled and invisible).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+
+from reconciler import __version__
+from reconciler.partner_center import auth, retrying, throttle
+from reconciler.partner_center import errors as api_errors
+
+log = logging.getLogger(__name__)
+
+#: Statuses that mean success for our calls.
+SUCCESS = frozenset({200, 201, 202, 204})
+WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+
+
+def resolve_link(api_root: str, link: str) -> str:
+    """Absolute URL of a Partner Center link (partner-center-api.md §1.1).
+
+    Relative links usually omit the version: prepend ``/v1`` unless the path already starts
+    with ``/v1``, then the API root. Absolute links are accepted only under the API root, so a
+    bearer token is never sent to another host.
+    """
+    root = api_root.rstrip("/")
+    if link.startswith(("https://", "http://")):
+        if link == root or link.startswith(root + "/"):
+            return link
+        raise ValueError(f"link {link!r} points outside the API root {root}")
+    path = link if link.startswith("/") else "/" + link
+    head = path.split("?", 1)[0]
+    if not (head == "/v1" or head.startswith("/v1/")):
+        path = "/v1" + path
+    return root + path
+
+
+def new_session(*, pool_size: int = 16) -> requests.Session:
+    """A session with urllib3's own retries off and a pool big enough for our workers."""
+    session = requests.Session()
+    adapter = HTTPAdapter(
+        max_retries=urllib3.util.Retry(
+            total=0, connect=0, read=0, redirect=0, status=0, other=0, raise_on_status=False
+        ),
+        pool_connections=pool_size,
+        pool_maxsize=pool_size,
+    )
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+@dataclass
+class Stats:
+    """What a client did; thread-safe. ``summary()`` is the line the CLI prints at the end."""
+
+    clock: Callable[[], float] = time.monotonic
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    throttle_wait: float = 0.0
+    pacing_wait: float = 0.0
+    failures: int = 0
+    started: float = field(init=False)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.started = self.clock()
+
+    def add(self, **deltas: float) -> None:
+        with self._lock:
+            for name, value in deltas.items():
+                setattr(self, name, getattr(self, name) + value)
+
+    @property
+    def elapsed(self) -> float:
+        return self.clock() - self.started
+
+    def summary(self) -> str:
+        """One line: requests, retries, throttling and time."""
+        return (
+            f"{self.requests} requests, {self.retries} retries, {self.throttled} throttled "
+            f"(waited {self.throttle_wait:.1f}s), paced {self.pacing_wait:.1f}s, "
+            f"{self.elapsed:.1f}s"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A successful response, parsed; never a ``requests.Response`` outside this module."""
+
+    status: int
+    body: Any
+    headers: Mapping[str, str]
+    request_id: str
+
+
+def _not_sent(exc: requests.RequestException) -> bool:
+    """True when the request surely never left this machine (so a write is not ambiguous)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
+class Transport:
+    """Sends calls for one partner tenant (one token provider, one rate budget)."""
+
+    def __init__(
+        self,
+        *,
+        tenant: str,
+        api_root: str,
+        tokens: auth.TokenProvider,
+        verify: str | bool,
+        session: requests.Session | None = None,
+        policy: retrying.RetryPolicy | None = None,
+        bucket: throttle.TokenBucket | None = None,
+        customer_buckets: throttle.BucketSet | None = None,
+        timeout: float = 30.0,
+        stats: Stats | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        unit_random: Callable[[], float] = random.random,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self.tenant = tenant
+        self.api_root = api_root.rstrip("/")
+        self.tokens = tokens
+        self.verify = verify
+        self.session = session or new_session()
+        self.policy = policy or retrying.RetryPolicy()
+        self.bucket = bucket
+        self.customer_buckets = customer_buckets
+        self.timeout = timeout
+        self.stats = stats or Stats(clock=clock)
+        self.clock = clock
+        self.sleep = sleep
+        self.unit_random = unit_random
+        self.new_id = new_id
+        #: One correlation id per transport (one run), so support can trace a whole run.
+        self.correlation_id = new_id()
+
+    def _pace(self, customer: str | None) -> None:
+        waited = 0.0
+        if self.customer_buckets is not None and customer:
+            waited += self.customer_buckets.get(customer.lower()).acquire()
+        if self.bucket is not None:
+            waited += self.bucket.acquire()
+        if waited:
+            self.stats.add(pacing_wait=waited)
+
+    def _headers(
+        self, token: str, request_id: str, extra: Mapping[str, str] | None, has_body: bool
+    ) -> dict[str, str]:
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            "MS-RequestId": request_id,
+            "MS-CorrelationId": self.correlation_id,
+            "MS-Contract-Version": "v1",
+            "X-Locale": "en-US",
+            "MS-PartnerCenter-Application": f"reconciler/{__version__}",
+        }
+        if has_body:
+            headers["Content-Type"] = "application/json"
+        headers.update(extra or {})
+        return headers
+
+    def call(
+        self,
+        method: str,
+        link: str,
+        *,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        request_id: str | None = None,
+        customer: str | None = None,
+        write: bool | None = None,
+    ) -> Reply:
+        """Send one logical call (retrying as the policy allows) and return the reply.
+
+        ``request_id`` is the MS-RequestId kept across every attempt (writes should pass the
+        one their caller journals). Raises an ``ApiError`` subclass, or ``UnknownOutcome``
+        when a write's result stays unknown.
+        """
+        method = method.upper()
+        is_write = method in WRITE_METHODS if write is None else write
+        try:
+            url = resolve_link(self.api_root, link)
+        except ValueError as exc:
+            raise api_errors.ApiBusinessError(
+                status=0,
+                code=None,
+                description=str(exc),
+                method=method,
+                path=link,
+                tenant=self.tenant,
+            ) from None
+        path = url[len(self.api_root) :]
+        rid = request_id or self.new_id()
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        attempt = throttled = 0
+        refresh = delivered = False
+        while True:
+            attempt += 1
+            self._pace(customer)
+            token = self.tokens.token(force_refresh=refresh)
+            start = self.clock()
+            self.stats.add(requests=1)
+            try:
+                resp = self.session.request(
+                    method,
+                    url,
+                    data=data,
+                    headers=self._headers(token, rid, headers, data is not None),
+                    timeout=self.timeout,
+                    verify=self.verify,
+                    allow_redirects=False,
+                )
+            except requests.RequestException as exc:
+                not_sent = _not_sent(exc)
+                delivered = delivered or not not_sent
+                self._log(method, path, f"{type(exc).__name__}", start, rid, attempt)
+                failure = retrying.Failure(status=None, not_sent=not_sent)
+                error: api_errors.ApiError = api_errors.ApiServerError(
+                    status=0,
+                    code=None,
+                    description=f"connection failed ({type(exc).__name__})",
+                    method=method,
+                    path=path,
+                    request_id=rid,
+                    tenant=self.tenant,
+                )
+            else:
+                self._log(method, path, str(resp.status_code), start, rid, attempt)
+                if resp.status_code in SUCCESS:
+                    return self._reply(resp, method, path, rid)
+                delivered = delivered or resp.status_code != 429
+                error = api_errors.from_response(
+                    resp.status_code,
+                    resp.text,
+                    method=method,
+                    path=path,
+                    headers=resp.headers,
+                    request_id=rid,
+                    tenant=self.tenant,
+                )
+                retry_after = getattr(error, "retry_after", None)
+                failure = retrying.Failure(status=resp.status_code, retry_after=retry_after)
+                if resp.status_code == 429:
+                    throttled += 1
+                    self.stats.add(throttled=1)
+            decision = retrying.decide(
+                self.policy,
+                failure,
+                is_write=is_write,
+                attempt=attempt,
+                throttled_so_far=throttled,
+                token_refreshed=refresh,
+                possibly_delivered=delivered,
+                unit_random=self.unit_random(),
+            )
+            if decision.verdict is retrying.Verdict.REFRESH_TOKEN:
+                refresh = True
+                self.stats.add(retries=1)
+                continue
+            if decision.verdict is retrying.Verdict.FAIL:
+                self.stats.add(failures=1)
+                raise error
+            if decision.verdict is retrying.Verdict.UNKNOWN:
+                self.stats.add(failures=1)
+                raise api_errors.UnknownOutcome(
+                    status=error.status,
+                    code=error.code,
+                    description=error.description,
+                    method=method,
+                    path=path,
+                    request_id=rid,
+                    tenant=self.tenant,
+                ) from error
+            refresh = False
+            self._wait(decision.delay, method, path, attempt, error, failure)
+
+    def _wait(
+        self,
+        delay: float,
+        method: str,
+        path: str,
+        attempt: int,
+        error: api_errors.ApiError,
+        failure: retrying.Failure,
+    ) -> None:
+        what = f"HTTP {failure.status}" if failure.status else error.description
+        log.info(
+            "%s %s attempt %d failed (%s) on tenant %s; retrying in %.1fs",
+            method,
+            path,
+            attempt,
+            what,
+            self.tenant,
+            delay,
+        )
+        self.stats.add(retries=1)
+        if failure.status == 429:
+            self.stats.add(throttle_wait=delay)
+        self.sleep(delay)
+
+    def _reply(self, resp: requests.Response, method: str, path: str, rid: str) -> Reply:
+        text = resp.text
+        try:
+            body = json.loads(text) if text.strip() else None
+        except ValueError:
+            raise api_errors.ApiServerError(
+                status=resp.status_code,
+                code=None,
+                description="the response is not JSON",
+                method=method,
+                path=path,
+                request_id=rid,
+                tenant=self.tenant,
+            ) from None
+        return Reply(status=resp.status_code, body=body, headers=dict(resp.headers), request_id=rid)
+
+    def _log(
+        self, method: str, path: str, outcome: str, start: float, rid: str, attempt: int
+    ) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            host = urlsplit(self.api_root).netloc
+            log.debug(
+                "%s %s%s -> %s in %.3fs (tenant %s, attempt %d, MS-RequestId %s, "
+                "MS-CorrelationId %s)",
+                method,
+                host,
+                path,
+                outcome,
+                self.clock() - start,
+                self.tenant,
+                attempt,
+                rid,
+                self.correlation_id,
+            )

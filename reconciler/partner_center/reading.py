@@ -1,0 +1,247 @@
+"""The live-state reader: several partner tenants in, one typed ``model.LiveState`` out.
+
+For every tenant it reads the customers asked for (or all of them, for ``export``), each
+customer's subscriptions, and for the target the invitation URL when an App+User sign-in is
+configured. Tenants are read in parallel, customers of one tenant by a small worker pool;
+each client's token buckets keep the pace under Partner Center's limits.
+
+The rule this module exists for (product rule 3): a read error is *unknown*, never absent.
+A customer missing from a tenant's complete customer list, or answered with 403 20002 / 404,
+is ``NO_RELATIONSHIP`` (a fact); any other failure makes it ``UNKNOWN`` with the reason. This
+module must NOT write, and must NOT turn a failure into an empty list.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import MappingProxyType
+
+from reconciler import errors, model
+from reconciler.partner_center import client as pc_client
+from reconciler.partner_center import errors as api_errors
+from reconciler.partner_center import wire
+
+log = logging.getLogger(__name__)
+
+#: Asked for more customers than this, a tenant's customer list is read (paged) once instead of
+#: one GET per customer.
+LIST_THRESHOLD = 10
+
+
+class ReadError(errors.ReconcilerError):
+    """A tenant's state could not be read at all (only when every customer was asked for)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """One step of the read, for a progress bar: ``done`` of ``total`` customers of a tenant."""
+
+    tenant: str
+    done: int
+    total: int
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, errors.ReconcilerError) else f"{type(exc).__name__}: {exc}"
+
+
+def _view_from_customer(
+    doc: wire.Customer,
+    status: model.ReadStatus,
+    *,
+    subscriptions: tuple[model.LiveSubscription, ...] = (),
+    reason: str = "",
+) -> model.CustomerView:
+    profile = doc.get("companyProfile") or {}
+    return model.CustomerView(
+        tenant_id=wire.customer_tenant_id(doc),
+        status=status,
+        name=str(profile.get("companyName") or ""),
+        domain=str(profile.get("domain") or ""),
+        relationship=str(doc.get("relationshipToPartner") or ""),
+        subscriptions=subscriptions,
+        reason=reason,
+    )
+
+
+def _unknown(tenant_id: str, reason: str, doc: wire.Customer | None = None) -> model.CustomerView:
+    if doc is not None:
+        return _view_from_customer(doc, model.ReadStatus.UNKNOWN, reason=reason)
+    return model.CustomerView(tenant_id=tenant_id, status=model.ReadStatus.UNKNOWN, reason=reason)
+
+
+def _absent(tenant_id: str, reason: str) -> model.CustomerView:
+    return model.CustomerView(
+        tenant_id=tenant_id, status=model.ReadStatus.NO_RELATIONSHIP, reason=reason
+    )
+
+
+def read_subscriptions(
+    client: pc_client.PartnerCenterClient, doc: wire.Customer
+) -> model.CustomerView:
+    """A customer known to the tenant, with its subscriptions (one unpaged call)."""
+    tid = wire.customer_tenant_id(doc)
+    try:
+        items = client.list_subscriptions(tid)
+        subs = tuple(sorted((wire.to_live_subscription(s) for s in items), key=lambda s: s.id))
+    except api_errors.ApiNoRelationship as exc:
+        return _absent(tid, _reason(exc))
+    except (errors.ReconcilerError, wire.WireFormatError) as exc:
+        return _unknown(tid, f"subscriptions could not be read: {_reason(exc)}", doc)
+    return _view_from_customer(doc, model.ReadStatus.OK, subscriptions=subs)
+
+
+def read_customer(client: pc_client.PartnerCenterClient, tenant_id: str) -> model.CustomerView:
+    """One customer by GET, then its subscriptions; never raises for API failures."""
+    tid = tenant_id.lower()
+    try:
+        doc = client.get_customer(tid)
+        wire.customer_tenant_id(doc)
+    except (api_errors.ApiNoRelationship, api_errors.ApiNotFound) as exc:
+        return _absent(tid, _reason(exc))
+    except (errors.ReconcilerError, wire.WireFormatError) as exc:
+        return _unknown(tid, f"the customer could not be read: {_reason(exc)}")
+    return read_subscriptions(client, doc)
+
+
+def _list_all(client: pc_client.PartnerCenterClient) -> dict[str, wire.Customer]:
+    return {wire.customer_tenant_id(doc): doc for doc in client.list_customers()}
+
+
+def _run_pool(
+    client: pc_client.PartnerCenterClient,
+    jobs: list[Callable[[], model.CustomerView]],
+    workers: int,
+    tick: Callable[[], None],
+) -> list[model.CustomerView]:
+    def run(job: Callable[[], model.CustomerView]) -> model.CustomerView:
+        try:
+            return job()
+        finally:
+            tick()
+
+    if workers <= 1 or len(jobs) <= 1:
+        return [run(job) for job in jobs]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"read-{client.name}") as pool:
+        return list(pool.map(run, jobs))
+
+
+def read_tenant(
+    tenant: model.Tenant,
+    client: pc_client.PartnerCenterClient,
+    *,
+    customers: Collection[str] | None,
+    workers: int = 8,
+    on_progress: ProgressCallback | None = None,
+) -> model.TenantView:
+    """One tenant's view of the customers asked for (``None``: all customers it has).
+
+    With ``customers=None`` a failure to list the tenant's customers raises (an empty view
+    would read as "no customers"); with named customers it falls back to one GET each.
+    """
+    wanted = None if customers is None else sorted({c.lower() for c in customers})
+    listed: dict[str, wire.Customer] | None = None
+    if wanted is None or len(wanted) > LIST_THRESHOLD:
+        try:
+            listed = _list_all(client)
+        except (errors.ReconcilerError, wire.WireFormatError) as exc:
+            if wanted is None:
+                raise ReadError(
+                    f"The customer list of partner tenant '{tenant.name}' could not be read, so "
+                    f"its customers are unknown: {_reason(exc)}"
+                ) from exc
+            log.warning(
+                "listing customers of %s failed (%s); reading them one by one",
+                tenant.name,
+                _reason(exc),
+            )
+    ids = sorted(listed) if wanted is None and listed is not None else wanted or []
+    jobs: list[Callable[[], model.CustomerView]] = []
+    for tid in ids:
+        if listed is None:
+            jobs.append(lambda tid=tid: read_customer(client, tid))  # type: ignore[misc]
+        elif tid in listed:
+            doc = listed[tid]
+            jobs.append(lambda doc=doc: read_subscriptions(client, doc))  # type: ignore[misc]
+        else:
+            reason = f"not in the customer list of partner tenant '{tenant.name}'"
+            jobs.append(lambda tid=tid, reason=reason: _absent(tid, reason))  # type: ignore[misc]
+    done = [0]
+
+    def tick() -> None:
+        done[0] += 1
+        if on_progress is not None:
+            on_progress(Progress(tenant.name, done[0], len(jobs)))
+
+    views = _run_pool(client, jobs, workers, tick)
+    return model.TenantView(
+        tenant=tenant, customers=MappingProxyType({v.tenant_id: v for v in views})
+    )
+
+
+def _invitation(client: pc_client.PartnerCenterClient) -> str | None:
+    if not client.has_delegated:
+        return None
+    try:
+        return client.get_invitation_url()
+    except (errors.ReconcilerError, wire.WireFormatError) as exc:
+        # The URL is a convenience for the plan's "awaiting invitation" lines; its absence
+        # must not hide the state we did read.
+        log.warning("the invitation URL of %s could not be read: %s", client.name, _reason(exc))
+        return None
+
+
+def read_live_state(
+    consolidation: model.Consolidation,
+    clients: Mapping[str, pc_client.PartnerCenterClient],
+    *,
+    customers: Collection[str] | Mapping[str, Collection[str]] | None = None,
+    workers_per_tenant: int = 8,
+    on_progress: ProgressCallback | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> model.LiveState:
+    """Read every tenant of the consolidation into one ``LiveState``.
+
+    ``customers``: tenant ids to read in every tenant, or a mapping tenant name -> ids (a
+    tenant missing from the mapping reads none), or ``None`` for every customer of every
+    tenant. ``clients`` maps tenant names to clients; a tenant without a client is a
+    ``ConfigError``. A tenant whose customer list is needed but unreadable raises.
+    """
+    tenants = consolidation.tenants
+    missing = [t.name for t in tenants if t.name not in clients]
+    if missing:
+        raise errors.ConfigError(
+            f"No Partner Center client for tenant(s) {', '.join(missing)}: configure their "
+            "credentials (docs/configuration.md)."
+        )
+
+    def wanted(tenant: model.Tenant) -> Collection[str] | None:
+        if customers is None or not isinstance(customers, Mapping):
+            return customers
+        return customers.get(tenant.name, ())
+
+    read_at = now()
+    target_client = clients[consolidation.target.name]
+    with ThreadPoolExecutor(max_workers=len(tenants) + 1, thread_name_prefix="tenant") as pool:
+        futures = {
+            t.name: pool.submit(
+                read_tenant,
+                t,
+                clients[t.name],
+                customers=wanted(t),
+                workers=workers_per_tenant,
+                on_progress=on_progress,
+            )
+            for t in tenants
+        }
+        invitation = pool.submit(_invitation, target_client)
+        views = {name: future.result() for name, future in futures.items()}
+        url = invitation.result()
+    return model.LiveState(read_at=read_at, tenants=MappingProxyType(views), invitation_url=url)
