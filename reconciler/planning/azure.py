@@ -1,0 +1,105 @@
+"""Azure hand-offs: Azure usage subscriptions are never created or suspended by us. Microsoft
+support moves them once the partner names the ready customers; the plan asks for that
+(a gate carrying the company name and a message for support) and then verifies the result:
+source suspended and target active.
+
+Pure: adds gates, no-ops and warnings to the Builder.
+"""
+
+from __future__ import annotations
+
+from reconciler import model
+from reconciler.planning import actions
+from reconciler.planning.builder import Builder, subscription_fields
+
+A = actions.Action
+R = actions.Reason
+ST = model.SubscriptionStatus
+
+
+def support_message(b: Builder) -> str:
+    """What to send Microsoft support for this customer."""
+    c = b.customer
+    return (
+        f"Please move the Azure subscriptions of {c.name} (tenant {c.tenant_id}, "
+        f"{c.domain}) from our partner tenant {b.customer.source} to {b.target_name} "
+        f"({b.consolidation.target.tenant_id}); the customer accepted our reseller relationship."
+    )
+
+
+def plan_handoff(
+    b: Builder,
+    handoff: model.AzureHandoff,
+    target: model.LiveSubscription | None,
+    protected: bool,
+) -> None:
+    """Gate, verify or no-op for one hand-off whose target match is ``target``."""
+    source = b.source.subscription(handoff.source_subscription_id)
+    sid = handoff.source_subscription_id
+    address = b.address(b.customer.source, sid, handoff.key)
+    target_active = target is not None and target.status is ST.ACTIVE
+    if source is None or source.status is not ST.ACTIVE:
+        state = "gone" if source is None else source.status.value
+        if target_active:
+            b.add(
+                A.NOOP, address, R.AZURE_MOVED, f"Azure {sid} moved: source {state}, target active"
+            )
+            return
+        if source is None:
+            b.warn(
+                "source-missing",
+                f"{b.who()}: Azure subscription {sid} named at "
+                f"{handoff.origin} is not in tenant {b.customer.source}",
+            )
+            return
+        b.warn(
+            "azure-target-missing",
+            f"{b.who()}: Azure {sid} is {state} in the source but "
+            "no active Azure subscription is in the target; ask Microsoft support",
+        )
+        _verify(b, address, source, ())
+        return
+    if target_active:
+        _verify(b, address, source, ())
+        return
+    if protected:
+        b.add(
+            A.HOLD,
+            address,
+            R.PROTECTED,
+            f"protected by the manifest: Azure {sid} is not handed off",
+            before=subscription_fields(source),
+            strategy="hold",
+        )
+        return
+    gid = b.add(
+        A.AZURE_HANDOFF,
+        address,
+        R.AZURE_NOT_MOVED,
+        f"ask Microsoft support to move Azure subscription {sid} ({source.offer_id})",
+        depends_on=b.after_invite(),
+        before=subscription_fields(source),
+        gate=actions.Gate(
+            "microsoft-support",
+            f"move the Azure subscriptions of {b.customer.name} to {b.target_name}",
+            message=support_message(b),
+        ),
+    )
+    if b.invite_id is None:
+        b.azure_ready = True
+    _verify(b, address, source, (gid,))
+
+
+def _verify(
+    b: Builder, address: actions.Address, source: model.LiveSubscription, deps: tuple[str, ...]
+) -> None:
+    b.add(
+        A.AZURE_VERIFY,
+        address,
+        R.AZURE_MOVE_IN_PROGRESS,
+        f"verify that Azure {source.id} shows suspended in {b.customer.source} and active in "
+        f"{b.target_name}",
+        depends_on=deps,
+        before=subscription_fields(source),
+        gate=actions.Gate("microsoft-support", "finish the move (source suspended, target active)"),
+    )

@@ -1,0 +1,129 @@
+"""The per-customer scratchpad the planner fills: changes with stable ids, diagnostics, and
+the customer's context (views, clock, policy). Shared by the target-, source- and Azure-side
+planning modules so each stays small. Pure: collects values, performs nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from reconciler import model
+from reconciler.planning import actions
+
+
+def change_id(action: actions.Action, address: actions.Address) -> str:
+    """Stable id: the same action on the same address gets the same id in every plan."""
+    raw = "|".join(
+        (
+            action.value,
+            address.tenant,
+            address.customer_id,
+            address.subscription_id or "",
+            address.key or "",
+        )
+    )
+    return "c" + hashlib.sha256(raw.encode()).hexdigest()[:15]
+
+
+@dataclass(frozen=True, slots=True)
+class Outlook:
+    """What the target subscription of a desired entry will be once earlier steps are done."""
+
+    usable: bool
+    quantity: int
+    #: Change ids after which the target is active with ``quantity`` seats.
+    deps: tuple[str, ...]
+    billing_from: datetime | None
+    why_not: str = ""
+
+
+@dataclass
+class Builder:
+    customer: model.DesiredCustomer
+    consolidation: model.Consolidation
+    now: datetime
+    source: model.CustomerView
+    target_subscriptions: tuple[model.LiveSubscription, ...]
+    invitation_url: str | None
+    invite_id: str | None = None
+    changes: list[actions.Change] = field(default_factory=list)
+    diagnostics: list[actions.Diagnostic] = field(default_factory=list)
+    azure_ready: bool = False
+
+    @property
+    def policy(self) -> model.Policy:
+        return self.consolidation.policy
+
+    @property
+    def target_name(self) -> str:
+        return self.consolidation.target.name
+
+    def address(
+        self, tenant: str, subscription_id: str | None = None, key: str | None = None
+    ) -> actions.Address:
+        c = self.customer
+        return actions.Address(tenant, c.tenant_id, c.name, subscription_id, key)
+
+    def add(
+        self,
+        action: actions.Action,
+        address: actions.Address,
+        reason: actions.Reason,
+        detail: str,
+        *,
+        depends_on: tuple[str, ...] = (),
+        before: Mapping[str, actions.Scalar] | None = None,
+        after: Mapping[str, actions.Scalar] | None = None,
+        gate: actions.Gate | None = None,
+        strategy: str | None = None,
+        overlap: actions.Overlap | None = None,
+        deadlines: tuple[actions.Deadline, ...] = (),
+    ) -> str:
+        """Record a change and return its id (for later ``depends_on``)."""
+        cid = change_id(action, address)
+        self.changes.append(
+            actions.Change(
+                id=cid,
+                action=action,
+                address=address,
+                reason=reason,
+                detail=detail,
+                before=before,
+                after=after,
+                depends_on=tuple(dict.fromkeys(depends_on)),
+                gate=gate,
+                strategy=strategy,
+                overlap=overlap,
+                deadlines=deadlines,
+            )
+        )
+        return cid
+
+    def warn(self, code: str, message: str) -> None:
+        self.diagnostics.append(
+            actions.Diagnostic(
+                actions.Severity.WARNING, code, message, customer_id=self.customer.tenant_id
+            )
+        )
+
+    def after_invite(self, *deps: str) -> tuple[str, ...]:
+        """``deps`` plus the invitation gate when the customer has not accepted yet."""
+        return ((self.invite_id,) if self.invite_id else ()) + deps
+
+    def who(self) -> str:
+        return f"{self.customer.name} ({self.customer.tenant_id})"
+
+
+def subscription_fields(sub: model.LiveSubscription) -> dict[str, actions.Scalar]:
+    """The before-image of a live subscription as it appears in a change."""
+    return {
+        "subscription_id": sub.id,
+        "offer_id": sub.offer_id,
+        "friendly_name": sub.friendly_name,
+        "quantity": sub.quantity,
+        "status": sub.status.value,
+        "auto_renew": sub.auto_renew,
+    }

@@ -1,0 +1,70 @@
+"""Fingerprints of the live state each customer was planned on, so ``apply`` can refuse a
+stale plan and name the customers that moved (product rule 7).
+
+A fingerprint is ``sha256:<hex>`` over the normalised live fields decisions depend on, for
+the customer's view in its source tenant and in the target: read status, and per subscription
+(sorted by id) id, offer, friendly name, quantity, status, auto-renew, term end, cancellation
+window, refundable batches and entitlement id. Etags and read times are left out: they change
+without the state changing. Pure: hashing only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from reconciler import model
+from reconciler.planning import actions
+
+
+def _when(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def _subscription(s: model.LiveSubscription) -> list[object]:
+    return [
+        s.id,
+        s.offer_id,
+        s.friendly_name,
+        s.quantity,
+        s.status.value,
+        s.auto_renew,
+        _when(s.commitment_end_date),
+        _when(s.cancellation_allowed_until),
+        [[r.quantity, _when(r.allowed_until)] for r in s.refundable],
+        s.entitlement_id,
+    ]
+
+
+def _view(tenant: str, view: model.CustomerView | None) -> list[object]:
+    if view is None:
+        return [tenant, "absent"]
+    if view.status is model.ReadStatus.UNKNOWN:
+        return [tenant, "unknown"]
+    subs = sorted(view.subscriptions, key=lambda s: s.id)
+    return [tenant, view.status.value, [_subscription(s) for s in subs]]
+
+
+def customer_fingerprint(customer_id: str, tenants: Sequence[str], live: model.LiveState) -> str:
+    """Fingerprint of ``customer_id`` as seen in the partner tenants named ``tenants``."""
+    parts: list[object] = []
+    for name in tenants:
+        tv = live.view(name)
+        parts.append(_view(name, tv.customer(customer_id) if tv is not None else None))
+    raw = json.dumps(parts, separators=(",", ":"), sort_keys=False)
+    return "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def moved_customers(plan: actions.Plan, live: model.LiveState) -> tuple[actions.CustomerEntry, ...]:
+    """Customers of ``plan`` whose live state differs from what the plan was made on.
+
+    ``apply`` calls this on a fresh read and refuses the plan (``errors.StalePlanError``)
+    naming these customers when any is returned.
+    """
+    return tuple(
+        c
+        for c in plan.customers
+        if customer_fingerprint(c.tenant_id, (c.source, plan.target), live) != c.fingerprint
+    )

@@ -1,0 +1,186 @@
+"""Pairing manifest entries with live target subscriptions (docs/plan-format.md, "Matching").
+
+The rule, applied per customer in this order, each live subscription claimed at most once:
+
+1. Pin: a desired subscription that names a target subscription id (``target_subscription_id``
+   when the manifests provide it) matches exactly that subscription; a pin to a subscription
+   that does not exist is a problem, never a create.
+2. Marker: a live subscription whose friendlyName carries ``[rc:<key>]`` (planning.markers)
+   matches the desired subscription with that key; two such live subscriptions are a problem.
+3. Offer: otherwise, exactly one unclaimed live subscription with the same offer id is adopted;
+   more than one candidate (or several desired entries wanting the same offer) is a problem
+   that names the candidates. No candidate means the subscription does not exist yet.
+
+Subscriptions that are deleted, expired or disabled never match (they cannot come back);
+pending and suspended ones do (they exist). Azure subscriptions are matched separately to the
+Azure hand-offs. Unclaimed live subscriptions are reported as unmanaged. Pure functions only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from reconciler import model
+from reconciler.planning import markers
+
+GONE = frozenset(
+    {
+        model.SubscriptionStatus.DELETED,
+        model.SubscriptionStatus.EXPIRED,
+        model.SubscriptionStatus.DISABLED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    desired: model.DesiredSubscription
+    live: model.LiveSubscription | None
+    #: "pin", "marker", "offer" or "none" (nothing matched: to be created).
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class MatchProblem:
+    key: str
+    message: str
+    candidates: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    matches: tuple[Match, ...]
+    azure: dict[str, model.LiveSubscription | None]
+    unmanaged: tuple[model.LiveSubscription, ...]
+    problems: tuple[MatchProblem, ...]
+
+
+def _pin(ds: model.DesiredSubscription) -> str | None:
+    # The loader may add ``target_subscription_id``; older models lack it.
+    pin = getattr(ds, "target_subscription_id", None)
+    return pin.lower() if isinstance(pin, str) and pin else None
+
+
+def _describe(sub: model.LiveSubscription) -> str:
+    return f"{sub.id} ({sub.friendly_name!r}, {sub.quantity} seats, {sub.status.value})"
+
+
+def match_licenses(
+    desired: Sequence[model.DesiredSubscription], live: Sequence[model.LiveSubscription]
+) -> tuple[dict[str, Match], list[MatchProblem], set[str]]:
+    """Apply the three rules; returns matches by key, problems and the claimed live ids."""
+    pool = [s for s in live if s.status not in GONE and not s.commerce.is_azure]
+    by_id = {s.id: s for s in pool}
+    found: dict[str, Match] = {}
+    problems: list[MatchProblem] = []
+    claimed: set[str] = set()
+    for ds in desired:
+        pin = _pin(ds)
+        if pin is None:
+            continue
+        if pin in by_id and pin not in claimed:
+            found[ds.key] = Match(ds, by_id[pin], "pin")
+            claimed.add(pin)
+        else:
+            problems.append(MatchProblem(ds.key, f"pinned subscription {pin} not found", ()))
+    by_marker: dict[str, list[model.LiveSubscription]] = defaultdict(list)
+    for s in pool:
+        key = markers.parse_marker(s.friendly_name)
+        if key is not None and s.id not in claimed:
+            by_marker[key].append(s)
+    for ds in desired:
+        if ds.key in found or _pin(ds) is not None:
+            continue
+        hits = by_marker.get(ds.key, [])
+        if len(hits) == 1:
+            found[ds.key] = Match(ds, hits[0], "marker")
+            claimed.add(hits[0].id)
+        elif len(hits) > 1:
+            problems.append(
+                MatchProblem(
+                    ds.key,
+                    f"{len(hits)} target subscriptions carry the marker {markers.marker(ds.key)}",
+                    tuple(_describe(s) for s in hits),
+                )
+            )
+    _match_offers(desired, pool, found, problems, claimed)
+    return found, problems, claimed
+
+
+def _match_offers(
+    desired: Sequence[model.DesiredSubscription],
+    pool: Sequence[model.LiveSubscription],
+    found: dict[str, Match],
+    problems: list[MatchProblem],
+    claimed: set[str],
+) -> None:
+    problem_keys = {p.key for p in problems}
+    waiting: dict[str, list[model.DesiredSubscription]] = defaultdict(list)
+    for ds in desired:
+        if ds.key not in found and ds.key not in problem_keys:
+            waiting[ds.offer_id.upper()].append(ds)
+    candidates: dict[str, list[model.LiveSubscription]] = defaultdict(list)
+    for s in pool:
+        if s.id not in claimed:
+            candidates[s.offer_id.upper()].append(s)
+    for offer, wanted in waiting.items():
+        hits = candidates.get(offer, [])
+        if not hits:
+            for ds in wanted:
+                found[ds.key] = Match(ds, None, "none")
+        elif len(hits) == 1 and len(wanted) == 1:
+            found[wanted[0].key] = Match(wanted[0], hits[0], "offer")
+            claimed.add(hits[0].id)
+        else:
+            keys = ", ".join(ds.key for ds in wanted)
+            for ds in wanted:
+                problems.append(
+                    MatchProblem(
+                        ds.key,
+                        f"{len(hits)} unmarked target subscriptions of offer {offer} could be "
+                        f"{keys}; add the marker {markers.marker(ds.key)} to the right one's "
+                        "friendly name (or pin it) so the plan does not guess",
+                        tuple(_describe(s) for s in hits),
+                    )
+                )
+
+
+def match_azure(
+    handoffs: Sequence[tuple[model.AzureHandoff, model.LiveSubscription | None]],
+    live: Sequence[model.LiveSubscription],
+) -> tuple[dict[str, model.LiveSubscription | None], set[str]]:
+    """Pair each hand-off's source Azure subscription with a target Azure subscription: same
+    entitlement id (the Azure subscription keeps its id when Microsoft moves it), else the only
+    unclaimed one with the same offer id. No unique candidate means "not moved yet"."""
+    pool = [s for s in live if s.commerce.is_azure and s.status not in GONE]
+    claimed: set[str] = set()
+    result: dict[str, model.LiveSubscription | None] = {}
+    for handoff, source in handoffs:
+        hit: model.LiveSubscription | None = None
+        ent = source.entitlement_id if source is not None else None
+        if ent:
+            hit = next((s for s in pool if s.entitlement_id == ent and s.id not in claimed), None)
+        if hit is None and source is not None:
+            same = [s for s in pool if s.offer_id == source.offer_id and s.id not in claimed]
+            hit = same[0] if len(same) == 1 else None
+        if hit is not None:
+            claimed.add(hit.id)
+        result[handoff.key] = hit
+    return result, claimed
+
+
+def match_customer(
+    customer: model.DesiredCustomer,
+    source: model.CustomerView,
+    target_subscriptions: Sequence[model.LiveSubscription],
+) -> MatchResult:
+    """Every pairing for one customer: license matches, Azure matches, unmanaged, problems."""
+    found, problems, claimed = match_licenses(customer.subscriptions, target_subscriptions)
+    handoffs = [(h, source.subscription(h.source_subscription_id)) for h in customer.azure]
+    azure, azure_claimed = match_azure(handoffs, target_subscriptions)
+    taken = claimed | azure_claimed
+    unmanaged = tuple(s for s in target_subscriptions if s.id not in taken and s.status not in GONE)
+    matches = tuple(found[ds.key] for ds in customer.subscriptions if ds.key in found)
+    return MatchResult(matches, azure, unmanaged, tuple(problems))

@@ -1,0 +1,115 @@
+"""The planning core's entry point: ``build_plan(desired, live, now=...) -> Plan``.
+
+Pure and deterministic: manifests and live state in, a plan document out; the clock and the
+tool version are parameters. No I/O, no network, no printing. Customers are planned
+independently (planning.customer), then their changes are ordered (graphlib), checked against
+the policy caps, and wrapped with the fingerprints ``apply`` uses to refuse a stale plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from types import MappingProxyType
+
+from reconciler import __version__, model
+from reconciler.planning import actions, customer, fingerprint, ordering
+
+
+def select_customers(
+    desired: model.DesiredState,
+    *,
+    include: Collection[str] = (),
+    exclude: Collection[str] = (),
+    source: str | None = None,
+) -> tuple[model.DesiredCustomer, ...]:
+    """The customers in scope, sorted by name then tenant id (the plan's customer order).
+
+    ``include``/``exclude`` accept tenant ids or customer names (case-insensitive).
+    """
+    inc = {s.lower() for s in include}
+    exc = {s.lower() for s in exclude}
+
+    def wanted(c: model.DesiredCustomer) -> bool:
+        ids = {c.tenant_id, c.name.lower()}
+        if inc and not ids & inc:
+            return False
+        if ids & exc:
+            return False
+        return source is None or c.source == source
+
+    chosen = [c for c in desired.customers if wanted(c)]
+    return tuple(sorted(chosen, key=lambda c: (c.name.casefold(), c.tenant_id)))
+
+
+def build_plan(
+    desired: model.DesiredState,
+    live: model.LiveState,
+    *,
+    now: datetime,
+    tool_version: str = __version__,
+    include: Collection[str] = (),
+    exclude: Collection[str] = (),
+    source: str | None = None,
+) -> actions.Plan:
+    """Plan every customer in scope and return the ordered, capped plan document."""
+    consolidation = desired.consolidation
+    chosen = select_customers(desired, include=include, exclude=exclude, source=source)
+    rank = {c.tenant_id: i for i, c in enumerate(chosen)}
+    changes: list[actions.Change] = []
+    diagnostics: list[actions.Diagnostic] = []
+    unmanaged: list[actions.Unmanaged] = []
+    entries: list[actions.CustomerEntry] = []
+    ready: list[str] = []
+    target = consolidation.target.name
+    for c in chosen:
+        result = customer.plan_customer(c, live, consolidation, now)
+        changes.extend(result.changes)
+        diagnostics.extend(result.diagnostics)
+        unmanaged.extend(result.unmanaged)
+        if result.azure_ready:
+            ready.append(c.name)
+        entries.append(
+            actions.CustomerEntry(
+                c.tenant_id,
+                c.name,
+                c.source,
+                result.status,
+                fingerprint.customer_fingerprint(c.tenant_id, (c.source, target), live),
+            )
+        )
+    ordered = ordering.with_blockers(ordering.order(changes, rank))
+    kept, deferred, summary = ordering.apply_caps(ordered, consolidation.policy)
+    if summary:
+        diagnostics.append(
+            actions.Diagnostic(
+                actions.Severity.WARNING,
+                "cap-deferred",
+                f"{len(deferred)} changes wait for a later apply because of the policy caps "
+                f"({summary}); plan again after this apply",
+            )
+        )
+    # Errors first, then warnings; each group in customer order (stable sort).
+    diagnostics.sort(
+        key=lambda d: (d.severity is not actions.Severity.ERROR, rank.get(d.customer_id or "", -1))
+    )
+    scope: dict[str, actions.Scalar | tuple[str, ...]] = {
+        "include": tuple(sorted(include)),
+        "exclude": tuple(sorted(exclude)),
+        "source": source,
+    }
+    return actions.Plan(
+        tool_version=tool_version,
+        created_at=now,
+        consolidation=consolidation.name,
+        target=target,
+        inputs_digest=desired.digest,
+        live_read_at=live.read_at,
+        customers=tuple(entries),
+        changes=tuple(kept),
+        deferred=tuple(deferred),
+        unmanaged=tuple(unmanaged),
+        diagnostics=tuple(diagnostics),
+        azure_ready=tuple(ready),
+        scope=MappingProxyType(scope),
+    )

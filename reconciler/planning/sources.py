@@ -1,0 +1,210 @@
+"""Source-side planning for one desired subscription: what becomes of each source
+subscription it replaces (suspend, cancel, auto-renew off, keep, hold, nothing left to do).
+
+Rule 1 lives here: a suspension, cancellation or auto-renew change is planned only when the
+target will be active, by earlier steps it depends on, with at least the seats of every source
+it replaces. Pure: adds changes and warnings to the Builder, decides nothing about the target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from reconciler import model
+from reconciler.planning import actions, billing, strategy
+from reconciler.planning.builder import Builder, Outlook, subscription_fields
+from reconciler.planning.matching import GONE
+
+A = actions.Action
+R = actions.Reason
+S = strategy.Strategy
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A replaced source subscription as read (None when absent) and its decided fate."""
+
+    replacement: model.Replacement
+    live: model.LiveSubscription | None
+    decision: strategy.Decision | None
+
+
+def resolve_sources(b: Builder, ds: model.DesiredSubscription) -> list[Source]:
+    """Read every replaced subscription and decide its strategy (None when nothing can be
+    decided: absent, already gone, or not a license subscription)."""
+    found: list[Source] = []
+    for r in ds.replaces:
+        live = b.source.subscription(r.subscription_id)
+        decision = None
+        if live is not None and live.status not in GONE and live.commerce.is_license:
+            decision = strategy.resolve(r.becomes, live, b.policy, b.now)
+        found.append(Source(r, live, decision))
+    return found
+
+
+def seats_to_cover(sources: Sequence[Source]) -> int:
+    """Seats the target must have before any of these sources may stop serving users."""
+    return sum(
+        s.live.quantity
+        for s in sources
+        if s.live is not None
+        and s.decision is not None
+        and s.decision.strategy not in (S.KEEP, S.TRANSFER)
+    )
+
+
+def _already_done(s: model.LiveSubscription, chosen: strategy.Strategy) -> str | None:
+    if chosen is S.SUSPEND and s.status is model.SubscriptionStatus.SUSPENDED:
+        return "already suspended"
+    if chosen is S.EXPIRE and not s.auto_renew:
+        return "auto-renew already off"
+    return None
+
+
+def _one(
+    b: Builder,
+    ds: model.DesiredSubscription,
+    src: Source,
+    outlook: Outlook,
+    required: int,
+    protected: bool,
+) -> None:
+    r, s, decision = src.replacement, src.live, src.decision
+    address = b.address(b.customer.source, r.subscription_id, ds.key)
+    if s is None:
+        b.add(A.NOOP, address, R.SOURCE_GONE, f"{r.subscription_id} is no longer in the source")
+        if not outlook.usable:
+            b.warn(
+                "source-missing",
+                f"{b.who()}: source subscription {r.subscription_id} named at {r.origin} is "
+                f"not in tenant {b.customer.source}; check the id",
+            )
+        return
+    before = subscription_fields(s)
+    if s.status in GONE:
+        b.add(A.NOOP, address, R.ALREADY_DONE, f"{s.id} is {s.status.value}", before=before)
+        return
+    if decision is None:
+        b.warn(
+            "not-license",
+            f"{b.who()}: source subscription {s.id} ({s.offer_id}) is {s.commerce.value}, not "
+            "a license subscription; declare Azure subscriptions under azure:",
+        )
+        return
+    chosen = decision.strategy
+    if chosen is S.TRANSFER and not protected:
+        if any(c.action is A.TRANSFER and c.address.subscription_id == s.id for c in b.changes):
+            return  # the TRANSFER change (target side) carries this subscription
+        b.warn(
+            "transfer-superseded",
+            f"{b.who()}: {ds.key} already exists in the target, yet source {s.id} is still "
+            f"{s.status.value}; no transfer is requested, check it by hand",
+        )
+        return
+    held = protected and chosen is not S.KEEP
+    plan_strategy = None if held else chosen
+    overlap = billing.overlap(plan_strategy, s, outlook.billing_from, b.now)
+    deadlines = billing.deadlines(s, plan_strategy, b.now)
+
+    def emit(action: actions.Action, reason: actions.Reason, detail: str) -> None:
+        b.add(
+            action,
+            address,
+            reason,
+            detail,
+            before=before,
+            overlap=overlap,
+            deadlines=deadlines,
+            strategy="hold" if held else chosen.value,
+            depends_on=outlook.deps if action.writes else (),
+            after=_after(chosen) if action.writes else None,
+        )
+
+    if held:
+        emit(
+            A.HOLD,
+            R.PROTECTED,
+            f"protected by the manifest: {s.id} is left as it is (otherwise: {decision.why})",
+        )
+        _overlap_warning(b, s, overlap)
+        return
+    if chosen is S.KEEP:
+        emit(A.NOOP, R.KEPT_BY_MANIFEST, decision.why)
+        _overlap_warning(b, s, overlap)
+        return
+    done = _already_done(s, chosen)
+    if done:
+        emit(A.NOOP, R.ALREADY_DONE, f"{done} ({decision.why})")
+        return
+    if not _target_ready(b, ds, s, outlook, required):
+        return
+    emit(
+        strategy.ACTION_FOR[chosen],
+        R.REPLACED,
+        f"{s.id} ({s.quantity} seats) is replaced by {ds.key}; {decision.why}",
+    )
+    _overlap_warning(b, s, overlap)
+
+
+def _after(chosen: strategy.Strategy) -> dict[str, actions.Scalar]:
+    if chosen is S.SUSPEND:
+        return {"status": "suspended"}
+    if chosen is S.CANCEL:
+        return {"status": "deleted"}
+    return {"auto_renew": False}
+
+
+def _target_ready(
+    b: Builder,
+    ds: model.DesiredSubscription,
+    s: model.LiveSubscription,
+    outlook: Outlook,
+    required: int,
+) -> bool:
+    if not outlook.usable:
+        b.warn(
+            "target-not-ready",
+            f"{b.who()}: source {s.id} stays as it is because the target for {ds.key} "
+            f"cannot be relied on: {outlook.why_not}",
+        )
+        return False
+    if outlook.quantity < required:
+        b.warn(
+            "insufficient-seats",
+            f"{b.who()}: source {s.id} stays as it is because the target for {ds.key} will "
+            f"have {outlook.quantity} seats but the sources it replaces have {required}; raise "
+            f"quantity at {ds.origin}",
+        )
+        return False
+    if s.status is not model.SubscriptionStatus.ACTIVE and s.status is not (
+        model.SubscriptionStatus.SUSPENDED
+    ):
+        b.warn("source-status", f"{b.who()}: source {s.id} is {s.status.value}; left alone")
+        return False
+    return True
+
+
+def _overlap_warning(b: Builder, s: model.LiveSubscription, overlap: actions.Overlap) -> None:
+    tolerance = b.policy.billing_overlap_tolerance_days
+    if overlap.days is not None and overlap.days <= tolerance:
+        return
+    span = "open-ended" if overlap.days is None else f"{overlap.days} days"
+    b.warn(
+        "billing-overlap",
+        f"{b.who()}: source {s.id} and its replacement both bill for {span} "
+        f"(tolerance {tolerance}): {overlap.note}",
+    )
+
+
+def plan_sources(
+    b: Builder,
+    ds: model.DesiredSubscription,
+    sources: Sequence[Source],
+    outlook: Outlook,
+    protected: bool,
+) -> None:
+    """Plan the fate of every source subscription ``ds`` replaces."""
+    required = seats_to_cover(sources)
+    for src in sources:
+        _one(b, ds, src, outlook, required, protected)

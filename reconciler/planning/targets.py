@@ -1,0 +1,198 @@
+"""Target-side planning for one desired subscription: create it (or have it arrive by
+transfer), reactivate it, resize it, wait for its activation, or leave it alone; and say what
+it will look like afterwards (``Outlook``) so source-side rules can be checked against it.
+
+Pure: reads the Builder's context, adds changes and warnings to it. Never touches sources
+(except naming them in a transfer request) and never decides a source subscription's fate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from reconciler import model
+from reconciler.planning import actions, billing, markers
+from reconciler.planning.builder import Builder, Outlook, subscription_fields
+from reconciler.planning.matching import Match
+from reconciler.planning.strategy import Strategy
+
+A = actions.Action
+R = actions.Reason
+
+
+def _friendly(ds: model.DesiredSubscription, b: Builder) -> str:
+    offer = b.consolidation.offers.get(ds.offer_alias or "") if ds.offer_alias else None
+    name = ds.friendly_name or (offer.name if offer else "") or ds.key
+    return markers.with_marker(name, ds.key)
+
+
+def _create(b: Builder, ds: model.DesiredSubscription) -> Outlook:
+    channel = "cart" if ds.commerce is model.CommerceModel.NCE_LICENSE else "order"
+    after: dict[str, actions.Scalar] = {
+        "offer_id": ds.offer_id,
+        "quantity": ds.quantity,
+        "billing_cycle": ds.billing_cycle,
+        "term_duration": ds.term_duration,
+        "friendly_name": _friendly(ds, b),
+        "channel": channel,
+    }
+    cid = b.add(
+        A.CREATE,
+        b.address(b.target_name, key=ds.key),
+        R.NOT_IN_TARGET,
+        f"no target subscription matches {ds.key} ({ds.origin}); order {ds.quantity} "
+        f"seats of {ds.offer_id} through {'a cart' if channel == 'cart' else 'an order'}",
+        depends_on=b.after_invite(),
+        after=after,
+    )
+    return Outlook(True, ds.quantity, (cid,), b.now)
+
+
+def _transfer(
+    b: Builder,
+    ds: model.DesiredSubscription,
+    sources: Sequence[model.LiveSubscription],
+    protected: bool,
+) -> Outlook:
+    if protected:
+        return Outlook(False, 0, (), None, "its transfer is held by a protect flag")
+    gates: list[str] = []
+    for s in sources:
+        address = b.address(b.customer.source, s.id, ds.key)
+        tid = b.add(
+            A.TRANSFER,
+            address,
+            R.ARRIVES_BY_TRANSFER,
+            f"{ds.key} arrives through a partner-to-partner transfer of {s.id} "
+            f"({s.quantity} seats) from {b.customer.source}, requested by {b.target_name}",
+            depends_on=b.after_invite(),
+            before=subscription_fields(s),
+            after={"target_tenant": b.target_name, "quantity": s.quantity},
+            strategy="transfer",
+            overlap=billing.overlap(Strategy.TRANSFER, s, b.now, b.now),
+            deadlines=billing.deadlines(s, Strategy.TRANSFER, b.now),
+        )
+        gates.append(
+            b.add(
+                A.ACCEPT_TRANSFER,
+                address,
+                R.TRANSFER_PENDING_ACCEPTANCE,
+                f"the source partner {b.customer.source} must accept the transfer of {s.id}",
+                depends_on=(tid,),
+                gate=actions.Gate(
+                    "source-partner",
+                    f"accept the transfer request in tenant {b.customer.source} "
+                    "(Partner Center > Customers > Transfers)",
+                ),
+            )
+        )
+        if s.commerce is not model.CommerceModel.NCE_LICENSE:
+            b.warn(
+                "transfer-legacy",
+                f"{b.who()}: {s.id} is not new commerce; partner-to-partner transfer of "
+                "legacy subscriptions uses the legacy transfer process",
+            )
+    return Outlook(True, sum(s.quantity for s in sources), tuple(gates), b.now)
+
+
+def _resize(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscription) -> bool:
+    """Whether a resize from ``t.quantity`` to ``ds.quantity`` is possible now (warns if not)."""
+    if ds.quantity >= t.quantity or t.commerce is not model.CommerceModel.NCE_LICENSE:
+        return True
+    reducible = sum(r.quantity for r in t.refundable if r.allowed_until > b.now)
+    if t.quantity - ds.quantity <= reducible:
+        return True
+    b.warn(
+        "seat-reduction-blocked",
+        f"{b.who()}: {ds.key} wants {ds.quantity} seats but target subscription {t.id} has "
+        f"{t.quantity} and only {reducible} can still be reduced inside their 7-day window; "
+        "lower the seats at renewal instead",
+    )
+    return False
+
+
+def plan_existing(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscription) -> Outlook:
+    """Changes for a matched target subscription ``t``."""
+    address = b.address(b.target_name, t.id, ds.key)
+    before = subscription_fields(t)
+    if t.offer_id != ds.offer_id.upper():
+        b.warn(
+            "offer-mismatch",
+            f"{b.who()}: target subscription {t.id} matched {ds.key} but has offer "
+            f"{t.offer_id}, not {ds.offer_id}; offers can't be changed in place, so nothing is "
+            "planned for it",
+        )
+        return Outlook(False, t.quantity, (), t.creation_date, "its offer differs")
+    deps: list[str] = []
+    active = t.status is model.SubscriptionStatus.ACTIVE
+    if t.status is model.SubscriptionStatus.PENDING:
+        deps.append(
+            b.add(
+                A.AWAIT_ACTIVATION,
+                address,
+                R.TARGET_PROVISIONING,
+                f"target subscription {t.id} is still provisioning",
+                gate=actions.Gate("partner-center", "finish provisioning the subscription"),
+                before=before,
+            )
+        )
+        active = True
+    elif t.status is model.SubscriptionStatus.SUSPENDED:
+        b.warn("drift-suspended", f"{b.who()}: target subscription {t.id} is suspended")
+        deps.append(
+            b.add(
+                A.REACTIVATE,
+                address,
+                R.TARGET_SUSPENDED,
+                f"target subscription {t.id} is suspended; the manifest wants it active",
+                before=before,
+                after={"status": "active"},
+            )
+        )
+        active = True
+    if not active:
+        b.warn(
+            "target-status",
+            f"{b.who()}: target subscription {t.id} has status {t.status.value}; nothing "
+            "that depends on it is planned",
+        )
+        return Outlook(False, t.quantity, (), t.creation_date, f"it is {t.status.value}")
+    quantity = t.quantity
+    if t.quantity != ds.quantity:
+        b.warn(
+            "drift-quantity",
+            f"{b.who()}: target subscription {t.id} has {t.quantity} seats, the manifest "
+            f"({ds.origin}) says {ds.quantity}",
+        )
+        if _resize(b, ds, t):
+            deps.append(
+                b.add(
+                    A.RESIZE,
+                    address,
+                    R.QUANTITY_DIFFERS,
+                    f"set {ds.key} from {t.quantity} to {ds.quantity} seats",
+                    depends_on=tuple(deps),
+                    before=before,
+                    after={"quantity": ds.quantity},
+                )
+            )
+            quantity = ds.quantity
+    if not deps:
+        b.add(A.NOOP, address, R.IN_SYNC, f"{ds.key} is as the manifest wants", before=before)
+    return Outlook(True, quantity, tuple(deps), t.creation_date or b.now)
+
+
+def plan_target(
+    b: Builder,
+    match: Match,
+    transfers: Sequence[model.LiveSubscription],
+    protected: bool,
+) -> Outlook:
+    """Plan the target side of ``match``; ``transfers`` are source subscriptions that move by
+    partner-to-partner transfer instead of a create."""
+    ds = match.desired
+    if match.live is not None:
+        return plan_existing(b, ds, match.live)
+    if transfers:
+        return _transfer(b, ds, transfers, protected)
+    return _create(b, ds)
