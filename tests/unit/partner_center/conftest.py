@@ -53,11 +53,13 @@ def make_transport(fake_time: FakeTime, tokens: CountingTokens) -> Callable[...,
 
 
 @pytest.fixture
-def make_client(make_transport: Callable[..., http.Transport], fake_time: FakeTime
-                ) -> Callable[..., pc_client.PartnerCenterClient]:
+def make_client(
+    make_transport: Callable[..., http.Transport], fake_time: FakeTime
+) -> Callable[..., pc_client.PartnerCenterClient]:
     def make(*, delegated: bool = False, **kwargs: Any) -> pc_client.PartnerCenterClient:
         user = make_transport() if delegated else None
-        return pc_client.PartnerCenterClient(make_transport(), delegated=user,
-                                             sleep=fake_time.sleep, **kwargs)
+        return pc_client.PartnerCenterClient(
+            make_transport(), delegated=user, sleep=fake_time.sleep, **kwargs
+        )
 
     return make

@@ -6,10 +6,9 @@ import pytest
 import responses
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pc_fakes import FakeTime
 
 from reconciler.partner_center import auth, http, throttle
-
-from pc_fakes import FakeTime
 
 
 def _acquirer(log: list[bool]):  # type: ignore[no-untyped-def]
@@ -63,8 +62,11 @@ def test_bucket_lets_a_burst_through_then_paces(fake_time: FakeTime) -> None:
 
 
 @settings(max_examples=50)
-@given(rate=st.floats(min_value=30, max_value=3000), n=st.integers(min_value=10, max_value=400),
-       burst=st.floats(min_value=1, max_value=20))
+@given(
+    rate=st.floats(min_value=30, max_value=3000),
+    n=st.integers(min_value=10, max_value=400),
+    burst=st.floats(min_value=1, max_value=20),
+)
 def test_bucket_never_exceeds_its_rate(rate: float, n: int, burst: float) -> None:
     t = FakeTime()
     bucket = throttle.TokenBucket(rate, burst=burst, clock=t.clock, sleep=t.sleep)

@@ -10,21 +10,33 @@ import pytest
 from reconciler import errors, model
 from reconciler.partner_center import config
 
-DE = model.Tenant(name="de", tenant_id="0f6a1b8e-0000-4000-8000-0000000000de", country="DE",
-                  role=model.Role.SOURCE)
-CENTRAL = model.Tenant(name="central", tenant_id="0f6a1b8e-0000-4000-8000-000000000001",
-                       country="IE", role=model.Role.TARGET)
+DE = model.Tenant(
+    name="de",
+    tenant_id="0f6a1b8e-0000-4000-8000-0000000000de",
+    country="DE",
+    role=model.Role.SOURCE,
+)
+CENTRAL = model.Tenant(
+    name="central",
+    tenant_id="0f6a1b8e-0000-4000-8000-000000000001",
+    country="IE",
+    role=model.Role.TARGET,
+)
 
 
 def _resolve(env: dict[str, str], tmp_path: Path, **kw: object) -> config.Connection:
-    env = {"RECONCILER_CREDENTIALS_FILE": str(tmp_path / "none.toml"),
-           "RECONCILER_TOKEN_CACHE_DIR": str(tmp_path / "tokens"), **env}
+    env = {
+        "RECONCILER_CREDENTIALS_FILE": str(tmp_path / "none.toml"),
+        "RECONCILER_TOKEN_CACHE_DIR": str(tmp_path / "tokens"),
+        **env,
+    }
     return config.resolve([DE], environ=env, **kw)  # type: ignore[arg-type]
 
 
 def test_secret_from_the_environment(tmp_path: Path) -> None:
-    conn = _resolve({"RECONCILER_DE_CLIENT_ID": "app", "RECONCILER_DE_CLIENT_SECRET": "s3cret"},
-                    tmp_path)
+    conn = _resolve(
+        {"RECONCILER_DE_CLIENT_ID": "app", "RECONCILER_DE_CLIENT_SECRET": "s3cret"}, tmp_path
+    )
     creds = conn.tenants["de"]
     assert creds.kind is config.CredentialKind.SECRET
     assert creds.client_id == "app" and creds.client_secret == "s3cret"
@@ -50,16 +62,23 @@ def test_credentials_file_and_environment_precedence(tmp_path: Path) -> None:
     cred.write_text(
         '[endpoints]\napi_root = "https://file.example"\n'
         '[tenants.de]\nclient_id = "file-app"\ncertificate = "/keys/de.pem"\n'
-        'certificate_thumbprint = "AB:CD"\n', encoding="utf-8")
+        'certificate_thumbprint = "AB:CD"\n',
+        encoding="utf-8",
+    )
     conn = _resolve({}, tmp_path, credentials_path=cred)
     creds = conn.tenants["de"]
     assert creds.kind is config.CredentialKind.CERTIFICATE
     assert creds.certificate_path == "/keys/de.pem" and creds.client_id == "file-app"
     assert conn.endpoints.api_root == "https://file.example"
     # The environment wins, and a whole credential comes from one place.
-    conn = _resolve({"RECONCILER_DE_CLIENT_SECRET": "env-secret",
-                     "RECONCILER_API_ROOT": "https://env.example/"}, tmp_path,
-                    credentials_path=cred)
+    conn = _resolve(
+        {
+            "RECONCILER_DE_CLIENT_SECRET": "env-secret",
+            "RECONCILER_API_ROOT": "https://env.example/",
+        },
+        tmp_path,
+        credentials_path=cred,
+    )
     creds = conn.tenants["de"]
     assert creds.kind is config.CredentialKind.SECRET and creds.certificate_path is None
     assert creds.client_id == "file-app"
@@ -77,14 +96,30 @@ def test_connection_file_supplies_endpoints_and_credentials(tmp_path: Path) -> N
     ca = tmp_path / "ca.pem"
     ca.write_text("x", encoding="utf-8")
     conn_file = tmp_path / "conn.json"
-    conn_file.write_text(json.dumps({
-        "format": "reconciler-emulator-connection/1", "apiRoot": "https://127.0.0.1:9",
-        "authorityHost": "https://127.0.0.1:9", "caBundle": str(ca),
-        "githubOidc": {"requestUrl": "https://127.0.0.1:9/_emulator/github-oidc",
-                       "requestToken": "gh-tok"},
-        "tenants": [{"name": "de", "tenantId": DE.tenant_id, "clientId": "emu-app",
-                     "clientSecret": "emu-secret", "publicClientId": "emu-public"}],
-    }), encoding="utf-8")
+    conn_file.write_text(
+        json.dumps(
+            {
+                "format": "reconciler-emulator-connection/1",
+                "apiRoot": "https://127.0.0.1:9",
+                "authorityHost": "https://127.0.0.1:9",
+                "caBundle": str(ca),
+                "githubOidc": {
+                    "requestUrl": "https://127.0.0.1:9/_emulator/github-oidc",
+                    "requestToken": "gh-tok",
+                },
+                "tenants": [
+                    {
+                        "name": "de",
+                        "tenantId": DE.tenant_id,
+                        "clientId": "emu-app",
+                        "clientSecret": "emu-secret",
+                        "publicClientId": "emu-public",
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     conn = _resolve({"RECONCILER_CONNECTION_FILE": str(conn_file)}, tmp_path)
     assert conn.endpoints.api_root == "https://127.0.0.1:9"
     assert conn.endpoints.verify == str(ca)
@@ -113,21 +148,28 @@ def test_wrong_connection_file_format(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("env", "match"),
-    [({"RECONCILER_API_ROOT": "http://plain.example"}, "not an https"),
-     ({"RECONCILER_CA_BUNDLE": "/no/such/ca.pem"}, "does not exist"),
-     ({"RECONCILER_RATE_PER_MINUTE": "fast"}, "not a positive number")],
+    [
+        ({"RECONCILER_API_ROOT": "http://plain.example"}, "not an https"),
+        ({"RECONCILER_CA_BUNDLE": "/no/such/ca.pem"}, "does not exist"),
+        ({"RECONCILER_RATE_PER_MINUTE": "fast"}, "not a positive number"),
+    ],
 )
-def test_bad_endpoint_settings_are_refused(tmp_path: Path, env: dict[str, str],
-                                           match: str) -> None:
+def test_bad_endpoint_settings_are_refused(tmp_path: Path, env: dict[str, str], match: str) -> None:
     base = {"RECONCILER_DE_CLIENT_ID": "a", "RECONCILER_DE_CLIENT_SECRET": "b"}
     with pytest.raises(errors.ConfigError, match=match):
         _resolve({**base, **env}, tmp_path)
 
 
 def test_throughput_from_the_environment(tmp_path: Path) -> None:
-    conn = _resolve({"RECONCILER_DE_CLIENT_ID": "a", "RECONCILER_DE_CLIENT_SECRET": "b",
-                     "RECONCILER_RATE_PER_MINUTE": "100", "RECONCILER_CONCURRENCY": "3"},
-                    tmp_path)
+    conn = _resolve(
+        {
+            "RECONCILER_DE_CLIENT_ID": "a",
+            "RECONCILER_DE_CLIENT_SECRET": "b",
+            "RECONCILER_RATE_PER_MINUTE": "100",
+            "RECONCILER_CONCURRENCY": "3",
+        },
+        tmp_path,
+    )
     assert conn.throughput.tenant_rate_per_minute == 100
     assert conn.throughput.concurrency_per_tenant == 3
 
@@ -136,5 +178,6 @@ def test_tenant_names_become_variable_names() -> None:
     from reconciler import settings
 
     assert settings.tenant_env("de", "CLIENT_ID") == "RECONCILER_DE_CLIENT_ID"
-    assert settings.tenant_env("emea-north", "CLIENT_SECRET") == \
-        "RECONCILER_EMEA_NORTH_CLIENT_SECRET"
+    assert (
+        settings.tenant_env("emea-north", "CLIENT_SECRET") == "RECONCILER_EMEA_NORTH_CLIENT_SECRET"
+    )

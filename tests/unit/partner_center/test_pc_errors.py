@@ -31,8 +31,9 @@ from reconciler.partner_center import errors as api_errors
         (503, None, api_errors.ApiServerError),
     ],
 )
-def test_status_and_code_map_to_the_error_tree(status: int, code: int | None,
-                                               expected: type[api_errors.ApiError]) -> None:
+def test_status_and_code_map_to_the_error_tree(
+    status: int, code: int | None, expected: type[api_errors.ApiError]
+) -> None:
     body = json.dumps({"code": code, "description": "x", "source": "PartnerFD"})
     err = api_errors.from_response(status, body, method="GET", path="/v1/customers/c")
     assert type(err) is expected
@@ -42,16 +43,21 @@ def test_status_and_code_map_to_the_error_tree(status: int, code: int | None,
 
 
 def test_code_given_as_string_is_read_as_number() -> None:
-    err = api_errors.from_response(403, '{"code": "20002", "description": "no relationship"}',
-                                   method="GET", path="/v1/customers/c")
+    err = api_errors.from_response(
+        403,
+        '{"code": "20002", "description": "no relationship"}',
+        method="GET",
+        path="/v1/customers/c",
+    )
     assert isinstance(err, api_errors.ApiNoRelationship)
     assert err.code == 20002
 
 
 def test_throttle_body_and_retry_after_are_read() -> None:
     body = '{"statusCode": 429, "message": "Rate limit is exceeded. Try again in 57 seconds."}'
-    err = api_errors.from_response(429, body, method="GET", path="/v1/customers",
-                                   headers={"Retry-After": "57"})
+    err = api_errors.from_response(
+        429, body, method="GET", path="/v1/customers", headers={"Retry-After": "57"}
+    )
     assert isinstance(err, api_errors.ApiThrottled)
     assert err.retry_after == 57.0
     assert "Rate limit is exceeded" in str(err)
@@ -59,8 +65,13 @@ def test_throttle_body_and_retry_after_are_read() -> None:
 
 def test_message_names_call_tenant_code_and_request_id_in_one_paragraph() -> None:
     err = api_errors.from_response(
-        404, '{"code": 20003, "description": "Subscription with ID abc not found."}',
-        method="GET", path="/v1/customers/c/subscriptions/abc", request_id="rid-1", tenant="de")
+        404,
+        '{"code": 20003, "description": "Subscription with ID abc not found."}',
+        method="GET",
+        path="/v1/customers/c/subscriptions/abc",
+        request_id="rid-1",
+        tenant="de",
+    )
     text = str(err)
     assert "GET /v1/customers/c/subscriptions/abc" in text
     assert "'de'" in text and "HTTP 404" in text and "code 20003" in text and "rid-1" in text
@@ -68,8 +79,10 @@ def test_message_names_call_tenant_code_and_request_id_in_one_paragraph() -> Non
 
 
 def test_non_json_and_empty_bodies_still_map() -> None:
-    assert isinstance(api_errors.from_response(502, "<html>Bad gateway</html>", method="GET",
-                                               path="/v1/x"), api_errors.ApiServerError)
+    assert isinstance(
+        api_errors.from_response(502, "<html>Bad gateway</html>", method="GET", path="/v1/x"),
+        api_errors.ApiServerError,
+    )
     err = api_errors.from_response(401, "", method="GET", path="/v1/x")
     assert isinstance(err, api_errors.ApiAuthError)
     assert err.code is None
@@ -100,7 +113,10 @@ def test_secrets_in_bodies_never_reach_the_message(leak: str) -> None:
     assert "redacted" in text
 
 
-@given(st.text(alphabet=st.characters(min_codepoint=48, max_codepoint=122), min_size=8,
-               max_size=60).filter(lambda s: s.isalnum()))
+@given(
+    st.text(
+        alphabet=st.characters(min_codepoint=48, max_codepoint=122), min_size=8, max_size=60
+    ).filter(lambda s: s.isalnum())
+)
 def test_any_bearer_token_is_redacted(token: str) -> None:
     assert api_errors.redact(f"Bearer {token}") == "Bearer [redacted]"

@@ -26,8 +26,12 @@ def test_throttled_read_waits_for_retry_after_then_succeeds(
     mocked: responses.RequestsMock, make_transport: Make, fake_time: FakeTime
 ) -> None:
     url = f"{API}/v1/customers"
-    mocked.get(url, status=429, headers={"Retry-After": "7"},
-               json={"statusCode": 429, "message": "Rate limit is exceeded."})
+    mocked.get(
+        url,
+        status=429,
+        headers={"Retry-After": "7"},
+        json={"statusCode": 429, "message": "Rate limit is exceeded."},
+    )
     mocked.get(url, json={"items": []})
     t = make_transport()
     reply = t.call("GET", "/customers")
@@ -90,12 +94,20 @@ def test_reads_give_up_after_their_attempts_with_a_server_error(
 
 @pytest.mark.parametrize(
     ("status", "code", "error"),
-    [(400, 800090, api_errors.ApiBusinessError), (403, 20002, api_errors.ApiNoRelationship),
-     (404, 20003, api_errors.ApiNotFound), (409, 800060, api_errors.ApiConflict)],
+    [
+        (400, 800090, api_errors.ApiBusinessError),
+        (403, 20002, api_errors.ApiNoRelationship),
+        (404, 20003, api_errors.ApiNotFound),
+        (409, 800060, api_errors.ApiConflict),
+    ],
 )
 def test_business_errors_are_never_retried(
-    mocked: responses.RequestsMock, make_transport: Make, fake_time: FakeTime,
-    status: int, code: int, error: type[Exception],
+    mocked: responses.RequestsMock,
+    make_transport: Make,
+    fake_time: FakeTime,
+    status: int,
+    code: int,
+    error: type[Exception],
 ) -> None:
     mocked.get(f"{API}/v1/x", status=status, json={"code": code, "description": "no"})
     mocked.post(f"{API}/v1/y", status=status, json={"code": code, "description": "no"})
@@ -114,8 +126,9 @@ def test_post_retried_after_a_timeout_carries_the_same_request_id(
     url = f"{API}/v1/customers/c1/orders"
     mocked.post(url, body=requests.ReadTimeout("timed out"))
     mocked.post(url, status=201, json={"id": "order-1"})
-    reply = make_transport().call("POST", "/customers/c1/orders", body={"lineItems": []},
-                                  request_id="journalled-id")
+    reply = make_transport().call(
+        "POST", "/customers/c1/orders", body={"lineItems": []}, request_id="journalled-id"
+    )
     assert reply.body == {"id": "order-1"}
     assert _sent_ids(mocked) == ["journalled-id", "journalled-id"]
     assert mocked.calls[0].request.body == mocked.calls[1].request.body
@@ -222,8 +235,10 @@ def test_absolute_links_to_other_hosts_are_refused() -> None:
         http.resolve_link(API, "https://evil.example/v1/customers")
 
 
-@given(st.lists(st.text(alphabet="abcdef0123-", min_size=1, max_size=8), min_size=1,
-                max_size=4), st.booleans())
+@given(
+    st.lists(st.text(alphabet="abcdef0123-", min_size=1, max_size=8), min_size=1, max_size=4),
+    st.booleans(),
+)
 def test_v1_appears_exactly_once_at_the_start(parts: list[str], with_v1: bool) -> None:
     path = "/" + "/".join(parts)
     url = http.resolve_link(API, ("/v1" + path) if with_v1 else path)
