@@ -27,6 +27,7 @@ import msal
 import requests
 
 from reconciler import errors, settings
+from reconciler.partner_center import certificates
 from reconciler.partner_center import config as pc_config
 from reconciler.partner_center import errors as api_errors
 
@@ -165,8 +166,8 @@ def client_credential(
         return creds.client_secret
     if kind is pc_config.CredentialKind.CERTIFICATE:
         assert creds.certificate_path is not None
-        pem = pc_config.read_certificate(creds)
-        return {"private_key": pem, "thumbprint": pc_config.certificate_thumbprint(creds, pem)}
+        pem = certificates.read_certificate(creds)
+        return {"private_key": pem, "thumbprint": certificates.certificate_thumbprint(creds, pem)}
     if assertion is None:
         raise errors.ConfigError(f"Tenant '{creds.name}' has no client assertion source.")
     # A callable: MSAL calls it for every token request, so a short-lived assertion (GitHub

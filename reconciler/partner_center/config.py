@@ -13,18 +13,14 @@ every problem is a one-paragraph ``ConfigError`` naming the tenant and what to s
 from __future__ import annotations
 
 import enum
-import hashlib
-import json
 import os
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from reconciler import errors, model, settings
-
-CONNECTION_FORMAT = "reconciler-emulator-connection/1"
+from reconciler.partner_center.configfiles import load_connection_file, load_credentials_file
 
 
 class CredentialKind(enum.StrEnum):
@@ -113,82 +109,6 @@ def variables_hint(tenant_name: str, kind: CredentialKind | None = None) -> str:
 
 # --------------------------------------------------------------------------------------------
 # Files
-
-
-def load_credentials_file(path: Path) -> dict[str, Any]:
-    """The parsed credentials TOML, or ``{}`` when the file does not exist."""
-    if not path.is_file():
-        return {}
-    try:
-        with path.open("rb") as fh:
-            doc = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise errors.ConfigError(
-            f"The credentials file {path} cannot be read: {exc}. Fix its TOML syntax (see "
-            "docs/configuration.md) or point RECONCILER_CREDENTIALS_FILE elsewhere."
-        ) from None
-    tenants = doc.get("tenants", {})
-    if not isinstance(tenants, dict) or not all(isinstance(v, dict) for v in tenants.values()):
-        raise errors.ConfigError(
-            f"The credentials file {path} must hold one [tenants.NAME] table per partner tenant "
-            "(see docs/configuration.md)."
-        )
-    return doc
-
-
-def load_connection_file(path: Path) -> dict[str, Any]:
-    """The parsed emulator connection file (format ``reconciler-emulator-connection/1``)."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise errors.ConfigError(
-            f"The connection file {path} cannot be read: {exc}. Start the emulator again or "
-            "unset RECONCILER_CONNECTION_FILE / --connection."
-        ) from None
-    if not isinstance(doc, dict) or doc.get("format") != CONNECTION_FORMAT:
-        raise errors.ConfigError(
-            f"The connection file {path} is not a reconciler emulator connection file (expected "
-            f'"format": "{CONNECTION_FORMAT}").'
-        )
-    return doc
-
-
-def read_certificate(creds: TenantCredentials) -> str:
-    """The PEM text (private key, usually followed by the certificate) of a tenant."""
-    path = Path(creds.certificate_path or "").expanduser()
-    try:
-        pem = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise errors.ConfigError(
-            f"The certificate of tenant '{creds.name}' cannot be read from {path}: "
-            f"{exc.strerror}. Set {settings.tenant_env(creds.name, settings.SUFFIX_CERTIFICATE)}"
-            " to a PEM file holding the private key and the certificate."
-        ) from None
-    if "PRIVATE KEY-----" not in pem:
-        raise errors.ConfigError(
-            f"The certificate file {path} of tenant '{creds.name}' holds no PEM private key; "
-            "it must hold the private key and the certificate, in PEM."
-        )
-    return pem
-
-
-def certificate_thumbprint(creds: TenantCredentials, pem: str) -> str:
-    """The configured SHA-1 thumbprint, or the one computed from the PEM's certificate."""
-    if creds.certificate_thumbprint:
-        return creds.certificate_thumbprint.replace(":", "").strip().upper()
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
-    start = pem.find("-----BEGIN CERTIFICATE-----")
-    if start < 0:
-        raise errors.ConfigError(
-            f"Tenant '{creds.name}': the certificate file has no certificate to compute a "
-            "thumbprint from; set "
-            f"{settings.tenant_env(creds.name, settings.SUFFIX_CERTIFICATE_THUMBPRINT)}."
-        )
-    cert = x509.load_pem_x509_certificate(pem[start:].encode())
-    der = cert.public_bytes(serialization.Encoding.DER)
-    return hashlib.sha1(der).hexdigest().upper()  # noqa: S324 - x5t is SHA-1 by definition
 
 
 # --------------------------------------------------------------------------------------------
@@ -402,18 +322,12 @@ def _throughput(environ: Mapping[str, str]) -> settings.Throughput:
     )
 
 
-def resolve(
-    tenants: Iterable[model.Tenant],
-    *,
-    environ: Mapping[str, str] | None = None,
-    credentials_path: str | Path | None = None,
-    connection_path: str | Path | None = None,
-) -> Connection:
-    """Resolve endpoints and every tenant's credentials; raise ``ConfigError`` on problems.
-
-    ``credentials_path`` and ``connection_path`` are the ``--credentials`` / ``--connection``
-    options; unset, they fall back to their environment variables and defaults.
-    """
+def _sources(
+    environ: Mapping[str, str] | None,
+    credentials_path: str | Path | None,
+    connection_path: str | Path | None,
+) -> tuple[_Sources, Path]:
+    """The configuration sources and the token cache directory, per the precedence rules."""
     env = os.environ if environ is None else environ
     cred_path = Path(
         credentials_path
@@ -432,6 +346,23 @@ def resolve(
     cache_dir = Path(
         env.get(settings.ENV_TOKEN_CACHE_DIR) or settings.DEFAULT_TOKEN_CACHE_DIR
     ).expanduser()
+    return src, cache_dir
+
+
+def resolve(
+    tenants: Iterable[model.Tenant],
+    *,
+    environ: Mapping[str, str] | None = None,
+    credentials_path: str | Path | None = None,
+    connection_path: str | Path | None = None,
+) -> Connection:
+    """Resolve endpoints and every tenant's credentials; raise ``ConfigError`` on problems.
+
+    ``credentials_path`` and ``connection_path`` are the ``--credentials`` / ``--connection``
+    options; unset, they fall back to their environment variables and defaults.
+    """
+    src, cache_dir = _sources(environ, credentials_path, connection_path)
+    env = src.environ
     tenant_list = list(tenants)
     return Connection(
         endpoints=_endpoints(src),
@@ -441,18 +372,53 @@ def resolve(
     )
 
 
-def connection_tenants(path: str | Path) -> list[model.Tenant]:
-    """The tenants a connection file names (for ``login`` without manifests, and tests)."""
-    doc = load_connection_file(Path(path))
-    out = []
-    for i, entry in enumerate(doc.get("tenants", [])):
-        role = model.Role.TARGET if i == 0 else model.Role.SOURCE
-        out.append(
-            model.Tenant(
-                name=str(entry["name"]),
-                tenant_id=str(entry["tenantId"]).lower(),
-                country="",
-                role=role,
-            )
+def resolve_delegated(
+    tenant: model.Tenant,
+    *,
+    environ: Mapping[str, str] | None = None,
+    credentials_path: str | Path | None = None,
+    connection_path: str | Path | None = None,
+) -> tuple[settings.Endpoints, DelegatedCredentials]:
+    """Endpoints and the App+User sign-in settings of one tenant, for ``reconciler login``
+    (no app-only credential needed)."""
+    env = os.environ if environ is None else environ
+    cred_path = Path(
+        credentials_path
+        or env.get(settings.ENV_CREDENTIALS_FILE)
+        or settings.DEFAULT_CREDENTIALS_FILE
+    ).expanduser()
+    conn_raw = connection_path or env.get(settings.ENV_CONNECTION_FILE)
+    conn_path = Path(conn_raw).expanduser() if conn_raw else None
+    src = _Sources(
+        environ=env,
+        credentials=load_credentials_file(cred_path),
+        credentials_path=cred_path,
+        connection=load_connection_file(conn_path) if conn_path else {},
+        connection_path=conn_path,
+    )
+    cache_dir = Path(
+        env.get(settings.ENV_TOKEN_CACHE_DIR) or settings.DEFAULT_TOKEN_CACHE_DIR
+    ).expanduser()
+    delegated = _delegated(tenant, src, cache_dir)
+    if not delegated.public_client_id:
+        raise errors.ConfigError(
+            f"Partner tenant '{tenant.name}' has no client id for a delegated sign-in: set "
+            f"{settings.tenant_env(tenant.name, settings.SUFFIX_PUBLIC_CLIENT_ID)} (a public "
+            "client app registration with the Partner Center user_impersonation permission) "
+            f"or {settings.tenant_env(tenant.name, settings.SUFFIX_CLIENT_ID)}."
         )
-    return out
+    return _endpoints(src), delegated
+
+
+def tenant_id_hint(
+    name: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    credentials_path: str | Path | None = None,
+    connection_path: str | Path | None = None,
+) -> str | None:
+    """A tenant's id from the environment, the credentials file or the connection file."""
+    src, _ = _sources(environ, credentials_path, connection_path)
+    probe = model.Tenant(name=name, tenant_id="", country="", role=model.Role.SOURCE)
+    found = next((v["tenant_id"] for _, v in src.layers(probe) if v.get("tenant_id")), None)
+    return str(found).lower() if found else None
