@@ -217,7 +217,7 @@ def _tenant_credentials(tenant: model.Tenant, src: _Sources) -> TenantCredential
     client_id = next((v["client_id"] for _, v in layers if v.get("client_id")), None)
     chosen = next(((name, v) for name, v in layers if _kind(v) is not None), None)
     if client_id is None or chosen is None:
-        missing = "a client id" if client_id is None else "a credential"
+        missing = "client id" if client_id is None else "credential"
         raise errors.ConfigError(
             f"Partner tenant '{tenant.name}' ({tenant.tenant_id}) has no {missing} configured. "
             f"Set {variables_hint(tenant.name)} in the environment, or add a [tenants."
