@@ -315,6 +315,18 @@ class Plan:
     def gates(self) -> tuple[Change, ...]:
         return tuple(c for c in self.changes if c.action.is_gate)
 
+    @property
+    def outcome(self) -> str:
+        """ "errored", "changes" (something apply can do now), "waiting" (only gates
+        outstanding) or "no-changes"; the CLI maps it to the detailed exit code."""
+        if self.errored:
+            return "errored"
+        if self.has_applicable_changes:
+            return "changes"
+        if any(c.action.is_gate for c in self.changes):
+            return "waiting"
+        return "no-changes"
+
     def counts(self) -> dict[str, int]:
         """Number of changes per action value (only actions that occur), in enum order."""
         found: dict[str, int] = {}
