@@ -1,0 +1,100 @@
+"""Pure checks apply makes before it starts (policy caps, narrowing to some customers) and
+the rule-1 test it makes right before each source write.
+
+No I/O here: values in, a verdict or a narrowed plan out. This module must NOT call the
+writer or read the journal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection
+
+from reconciler import errors, model
+from reconciler.applying import ports
+from reconciler.planning import actions
+
+A = actions.Action
+SOURCE_WRITES = frozenset({A.SUSPEND, A.CANCEL, A.DISABLE_AUTO_RENEW})
+
+
+def narrow(plan: actions.Plan, customers: Collection[str]) -> actions.Plan:
+    """``plan`` restricted to ``customers`` (tenant ids or names, case-insensitive); raises
+    ``UsageError`` when one of them is not in the plan."""
+    if not customers:
+        return plan
+    wanted = {c.lower() for c in customers}
+    chosen = {c.tenant_id for c in plan.customers if {c.tenant_id, c.name.lower()} & wanted}
+    known = {c.tenant_id for c in plan.customers} | {c.name.lower() for c in plan.customers}
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise errors.UsageError(
+            f"--customer {', '.join(unknown)}: not a customer of this plan; use a tenant id or "
+            "a customer name listed by `reconciler plan`."
+        )
+    return dataclasses.replace(
+        plan,
+        customers=tuple(c for c in plan.customers if c.tenant_id in chosen),
+        changes=tuple(c for c in plan.changes if c.address.customer_id in chosen),
+        deferred=tuple(c for c in plan.deferred if c.address.customer_id in chosen),
+    )
+
+
+def cap_violations(plan: actions.Plan, policy: model.Policy) -> list[str]:
+    """Each cap of ``policy`` the applicable changes of ``plan`` exceed, as a sentence."""
+    todo = [c for c in plan.changes if c.applicable]
+    found = []
+    n_susp = sum(1 for c in todo if c.action is A.SUSPEND)
+    n_canc = sum(1 for c in todo if c.action is A.CANCEL)
+    n_cust = len({c.address.customer_id for c in todo})
+    for label, n, cap in (
+        ("suspensions", n_susp, policy.max_suspensions_per_apply),
+        ("cancellations", n_canc, policy.max_cancellations_per_apply),
+        ("customers", n_cust, policy.max_customers_per_apply),
+    ):
+        if n > cap:
+            found.append(f"{n} {label} (the policy allows {cap} per apply)")
+    return found
+
+
+def check_caps(plan: actions.Plan, policy: model.Policy) -> None:
+    """Refuse (``ApplyRefusedError``) before any write when the plan exceeds a cap."""
+    found = cap_violations(plan, policy)
+    if found:
+        raise errors.ApplyRefusedError(
+            "This apply would exceed the blast-radius caps of the consolidation manifest: "
+            + "; ".join(found)
+            + ". Nothing was changed. Narrow it with --customer, or re-plan (a fresh plan "
+            "defers what exceeds the caps to a later apply)."
+        )
+
+
+def required_seats(plan: actions.Plan, change: actions.Change, fresh_quantity: int) -> int:
+    """Seats the paired target must have before ``change`` (a source write) may run: this
+    source's fresh count plus every other source the same manifest entry replaces."""
+    others = 0
+    for c in (*plan.changes, *plan.deferred):
+        if (
+            c.id != change.id
+            and c.action in SOURCE_WRITES
+            and c.address.customer_id == change.address.customer_id
+            and c.address.key == change.address.key
+            and c.address.subscription_id != change.address.subscription_id
+        ):
+            q = (c.before or {}).get("quantity")
+            others += q if isinstance(q, int) else 0
+    return fresh_quantity + others
+
+
+def target_blocks(target: ports.Sub | None, required: int) -> str | None:
+    """Why rule 1 forbids touching the source now, or None when the target covers it."""
+    if target is None:
+        return "its paired target subscription was not found in the target tenant"
+    if target.status != "active":
+        return f"its paired target subscription {target.id} is {target.status}, not active"
+    if target.quantity < required:
+        return (
+            f"its paired target subscription {target.id} has {target.quantity} seats, fewer "
+            f"than the {required} it must cover"
+        )
+    return None

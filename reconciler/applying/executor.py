@@ -1,0 +1,380 @@
+"""Carry out a plan: its applicable changes in order, each re-checked against fresh live state
+right before its write, journalled before and after, with unknown outcomes resolved by looking
+for the write's effect (the planner's marker) before anything is sent again.
+
+Branches on ``Change.action`` only (planning/actions.py). Clock, sleep and ids are injected.
+This module must NOT import ``reconciler.partner_center`` (it talks through ``ports.Writer``),
+print, or perform gates, deferred changes or anything the plan does not name.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from reconciler import errors
+from reconciler.applying import checks, journal, ports
+from reconciler.planning import actions, markers
+
+A = actions.Action
+
+
+class Outcome(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """What happened to one change. ``active`` is False for an ordered subscription that did
+    not become active in time (its source was then left untouched)."""
+
+    change: actions.Change
+    outcome: Outcome
+    message: str
+    subscription_id: str | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    activation_timeout: timedelta = timedelta(minutes=30)
+    poll_first: float = 2.0
+    poll_max: float = 30.0
+    #: Extra sends with the same MS-RequestId after an unknown outcome, before looking.
+    same_id_retries: int = 1
+
+
+@dataclass(slots=True)
+class ApplyReport:
+    run_id: str
+    plan_id: str
+    steps: list[StepResult] = field(default_factory=list)
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for s in self.steps if s.outcome is outcome)
+
+    @property
+    def clean(self) -> bool:
+        """True when every step succeeded and every ordered subscription is active."""
+        return all(s.outcome is Outcome.SUCCEEDED and s.active for s in self.steps)
+
+
+class _Skip(Exception):
+    """A re-check no longer holds: the step is skipped with this reason."""
+
+
+class Executor:
+    """Runs one plan once. Use ``run()``; each call of it is one apply run."""
+
+    def __init__(
+        self,
+        plan: actions.Plan,
+        writer: ports.Writer,
+        log: journal.Journal,
+        *,
+        options: Options,
+        now: Callable[[], datetime],
+        sleep: Callable[[float], None],
+        pending: Mapping[tuple[str, str], journal.Pending] | None = None,
+        on_step: Callable[[StepResult], None] = lambda r: None,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self.plan = plan
+        self.writer = writer
+        self.log = log
+        self.options = options
+        self.now = now
+        self.sleep = sleep
+        self.pending = dict(pending or {})
+        self.on_step = on_step
+        self.new_id = new_id
+        self.done: set[str] = set()
+        self.ids = {c.id for c in plan.changes}
+        self.targets: dict[tuple[str, str], str] = {
+            (c.address.customer_id, c.address.key): c.address.subscription_id
+            for c in plan.changes
+            if c.address.tenant == plan.target and c.address.key and c.address.subscription_id
+        }
+
+    def run(self) -> ApplyReport:
+        """Execute every applicable change in plan order and return what happened."""
+        report = ApplyReport(self.log.run_id, self.log.plan_id)
+        for change in self.plan.changes:
+            if not change.applicable:
+                continue
+            result = self._step(change)
+            if result.outcome is Outcome.SUCCEEDED and result.active:
+                self.done.add(change.id)
+            report.steps.append(result)
+            self.on_step(result)
+        return report
+
+    # ------------------------------------------------------------------------------ plumbing
+
+    def _event(self, c: actions.Change, phase: str, **extra: Any) -> None:
+        a = c.address
+        tenant = self.plan.target if c.action is A.CREATE else a.tenant
+        self.log.append(
+            ts=self.now(),
+            step=c.id,
+            action=c.action.value,
+            tenant=tenant,
+            customer_id=a.customer_id,
+            customer_name=a.customer_name,
+            subscription_id=extra.pop("subscription_id", a.subscription_id),
+            key=a.key,
+            phase=phase,
+            correlation_id=self.writer.correlation_id(tenant),
+            before=dict(c.before or {}),
+            after=dict(c.after or {}),
+            **extra,
+        )
+
+    def _step(self, c: actions.Change) -> StepResult:
+        try:
+            missing = [d for d in c.depends_on if d in self.ids and d not in self.done]
+            if missing:
+                raise _Skip(f"it depends on {', '.join(missing)}, which did not complete here")
+            return _HANDLERS[c.action](self, c)
+        except _Skip as skip:
+            self._event(c, "skipped", reason=str(skip))
+            return StepResult(c, Outcome.SKIPPED, f"skipped: {skip}")
+        except ports.OutcomeUnknown as exc:
+            self._event(c, "unknown", reason=str(exc))
+            return StepResult(c, Outcome.UNKNOWN, f"outcome unknown: {exc}")
+        except errors.ReconcilerError as exc:
+            self._event(c, "failed", reason=str(exc))
+            return StepResult(c, Outcome.FAILED, f"failed: {exc}")
+
+    def _fresh(self, tenant: str, customer_id: str, subscription_id: str) -> ports.Sub:
+        try:
+            return self.writer.get_subscription(tenant, customer_id, subscription_id)
+        except ports.NotFound as exc:
+            raise _Skip(f"subscription {subscription_id} no longer exists in {tenant}") from exc
+
+    def _marked(self, customer_id: str, key: str) -> ports.Sub | None:
+        subs = self.writer.list_subscriptions(self.plan.target, customer_id)
+        found = [
+            s
+            for s in subs
+            if markers.parse_marker(s.friendly_name) == key and s.status not in _GONE
+        ]
+        return found[0] if found else None
+
+    def _update(
+        self, c: actions.Change, tenant: str, sid: str, changes: Mapping[str, object]
+    ) -> StepResult:
+        rid = self.new_id()
+        self._event(c, "started", request_id=rid)
+        for attempt in range(self.options.same_id_retries + 1):
+            try:
+                sub = self.writer.update(
+                    tenant, c.address.customer_id, sid, changes, request_id=rid
+                )
+                break
+            except ports.OutcomeUnknown as exc:
+                if attempt >= self.options.same_id_retries:
+                    self._event(c, "unknown", request_id=rid, reason=str(exc))
+                    return StepResult(c, Outcome.UNKNOWN, f"outcome unknown: {exc}", sid)
+        result = {"status": sub.status, "quantity": sub.quantity, "auto_renew": sub.auto_renew}
+        self._event(c, "succeeded", request_id=rid, result=result)
+        return StepResult(c, Outcome.SUCCEEDED, f"{sid}: {_says(changes)}", sid)
+
+    # ------------------------------------------------------------------------------ target
+
+    def _create(self, c: actions.Change) -> StepResult:
+        a, after = c.address, c.after or {}
+        key = a.key or ""
+        spec = ports.OrderSpec(
+            offer_id=str(after["offer_id"]),
+            quantity=int(str(after["quantity"])),
+            billing_cycle=str(after.get("billing_cycle") or "monthly"),
+            term_duration=str(after["term_duration"]) if after.get("term_duration") else None,
+            friendly_name=markers.with_marker(str(after.get("friendly_name") or key), key),
+            channel=str(after.get("channel") or "order"),
+        )
+        found = self._look(a.customer_id, key, spec.friendly_name)
+        if found is not None:
+            return self._activated(c, found, "already ordered by an earlier run (marker found)")
+        rid = self.new_id()
+        self._event(c, "started", request_id=rid)
+        try:
+            ordered = self._send_order(a.customer_id, spec, rid)
+        except ports.OutcomeUnknown:
+            found = self._look(a.customer_id, key, spec.friendly_name, orders=True)
+            if found is not None:
+                return self._activated(
+                    c, found, "ordered (found by marker after an unknown outcome)"
+                )
+            rid = self.new_id()
+            self._event(c, "started", request_id=rid, reason="nothing found: ordering anew")
+            ordered = self._send_order(a.customer_id, spec, rid)
+        return self._activated(c, ordered, "ordered", request_id=rid)
+
+    def _send_order(self, customer_id: str, spec: ports.OrderSpec, rid: str) -> ports.Ordered:
+        for attempt in range(self.options.same_id_retries + 1):
+            try:
+                return self.writer.order(self.plan.target, customer_id, spec, request_id=rid)
+            except ports.OutcomeUnknown:
+                if attempt >= self.options.same_id_retries:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _look(
+        self, customer_id: str, key: str, name: str, *, orders: bool = False
+    ) -> ports.Ordered | None:
+        sub = self._marked(customer_id, key)
+        if sub is not None:
+            return ports.Ordered(None, sub.id)
+        if orders or (customer_id, key) in self.pending:
+            return self.writer.find_order_by_name(self.plan.target, customer_id, name)
+        return None
+
+    def _activated(
+        self, c: actions.Change, ordered: ports.Ordered, what: str, request_id: str = ""
+    ) -> StepResult:
+        result = {"order_id": ordered.order_id, "subscription_id": ordered.subscription_id}
+        self._event(
+            c,
+            "succeeded",
+            request_id=request_id,
+            subscription_id=ordered.subscription_id,
+            result=result,
+            reason=what,
+        )
+        self.pending.pop((c.address.customer_id, c.address.key or ""), None)
+        sub = self._await_active(c, ordered.subscription_id)
+        if sub is None or sub.status != "active":
+            minutes = int(self.options.activation_timeout.total_seconds() // 60)
+            sid = sub.id if sub else ordered.subscription_id
+            return StepResult(
+                c,
+                Outcome.SUCCEEDED,
+                f"{what}; not active within {minutes} minutes: its sources stay untouched "
+                "and keep billing until a later apply",
+                sid,
+                active=False,
+            )
+        self.targets[(c.address.customer_id, c.address.key or "")] = sub.id
+        return StepResult(c, Outcome.SUCCEEDED, f"{what}; {sub.id} is active", sub.id)
+
+    def _await_active(self, c: actions.Change, sid: str | None) -> ports.Sub | None:
+        deadline = self.now() + self.options.activation_timeout
+        delay = self.options.poll_first
+        cid, key = c.address.customer_id, c.address.key or ""
+        while True:
+            sub = (
+                self.writer.get_subscription(self.plan.target, cid, sid)
+                if sid
+                else self._marked(cid, key)
+            )
+            if sub is not None and (sub.status == "active" or sub.status in _GONE):
+                return sub
+            if self.now() >= deadline:
+                return sub
+            self.sleep(delay)
+            delay = min(delay * 2, self.options.poll_max)
+
+    def _target_update(self, c: actions.Change) -> StepResult:
+        a, after = c.address, c.after or {}
+        sid = a.subscription_id or ""
+        fresh = self._fresh(a.tenant, a.customer_id, sid)
+        if c.action is A.RESIZE:
+            want = int(str(after["quantity"]))
+            if fresh.quantity == want:
+                return self._noop(c, f"already has {want} seats")
+            if fresh.status != "active":
+                raise _Skip(f"{sid} is {fresh.status}; seats change only on an active one")
+            changes: dict[str, object] = {"quantity": want}
+        else:
+            if fresh.status == "active":
+                return self._noop(c, "already active")
+            if fresh.status != "suspended":
+                raise _Skip(f"{sid} is {fresh.status}, not suspended")
+            changes = {"status": "active"}
+        return self._update(c, a.tenant, sid, changes)
+
+    def _noop(self, c: actions.Change, why: str) -> StepResult:
+        self._event(c, "succeeded", reason=why)
+        return StepResult(c, Outcome.SUCCEEDED, why, c.address.subscription_id)
+
+    # ------------------------------------------------------------------------------ source
+
+    def _source(self, c: actions.Change) -> StepResult:
+        a = c.address
+        sid = a.subscription_id or ""
+        fresh = self._fresh(a.tenant, a.customer_id, sid)
+        changes: dict[str, object]
+        if c.action is A.SUSPEND:
+            if fresh.status == "suspended":
+                return self._noop(c, "already suspended")
+            changes = {"status": "suspended"}
+        elif c.action is A.CANCEL:
+            if fresh.status == "deleted":
+                return self._noop(c, "already cancelled")
+            changes = {"status": "deleted"}
+        else:
+            if not fresh.auto_renew:
+                return self._noop(c, "auto-renew already off")
+            changes = {"autoRenewEnabled": False}
+        if fresh.status not in ("active", "suspended") or (
+            c.action is A.SUSPEND and fresh.status != "active"
+        ):
+            raise _Skip(f"source {sid} is {fresh.status} now")
+        self._rule_one(c, fresh)
+        return self._update(c, a.tenant, sid, changes)
+
+    def _rule_one(self, c: actions.Change, fresh: ports.Sub) -> None:
+        a = c.address
+        key = a.key or ""
+        tid = self.targets.get((a.customer_id, key))
+        target: ports.Sub | None
+        if tid:
+            try:
+                target = self.writer.get_subscription(self.plan.target, a.customer_id, tid)
+            except ports.NotFound:
+                target = None
+        else:
+            target = self._marked(a.customer_id, key)
+        why = checks.target_blocks(target, checks.required_seats(self.plan, c, fresh.quantity))
+        if why:
+            raise _Skip(f"source {a.subscription_id} stays untouched because {why}")
+
+    def _transfer(self, c: actions.Change) -> StepResult:
+        a = c.address
+        sid = a.subscription_id or ""
+        fresh = self._fresh(a.tenant, a.customer_id, sid)
+        if fresh.status != "active":
+            raise _Skip(f"source {sid} is {fresh.status}; only active ones transfer")
+        rid = self.new_id()
+        self._event(c, "started", request_id=rid)
+        tid = self.writer.request_transfer(
+            self.plan.target, a.customer_id, a.tenant, sid, fresh.quantity, request_id=rid
+        )
+        self._event(c, "succeeded", request_id=rid, result={"transfer_id": tid})
+        return StepResult(c, Outcome.SUCCEEDED, f"transfer {tid} requested", sid)
+
+
+_GONE = frozenset({"deleted", "expired", "disabled"})
+
+
+def _says(changes: Mapping[str, object]) -> str:
+    return ", ".join(f"{k} -> {v}" for k, v in changes.items())
+
+
+_HANDLERS: dict[actions.Action, Callable[[Executor, actions.Change], StepResult]] = {
+    A.CREATE: Executor._create,
+    A.RESIZE: Executor._target_update,
+    A.REACTIVATE: Executor._target_update,
+    A.SUSPEND: Executor._source,
+    A.CANCEL: Executor._source,
+    A.DISABLE_AUTO_RENEW: Executor._source,
+    A.TRANSFER: Executor._transfer,
+}

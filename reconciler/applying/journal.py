@@ -1,0 +1,266 @@
+"""The apply journal: one append-only, fsync'ed JSON-lines file per run under
+``<state dir>/journal/<run id>.jsonl``, the record of applied plan ids, and the export Microsoft
+support asks for in a billing dispute.
+
+Every line is one event of one step: ``started`` before a write is sent, then ``succeeded``,
+``failed``, ``unknown`` (the write may have happened) or ``skipped`` (a re-check no longer
+held). A crash leaves a ``started`` line without an outcome; the next run reads it to look for
+the write's effect before sending anything again.
+
+This module must NOT decide what to apply, talk to Partner Center, or hold anything secret:
+records carry ids, counts, statuses and messages that were already free of tokens.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from reconciler import errors
+from reconciler.planning import actions
+
+PHASES = ("started", "succeeded", "failed", "unknown", "skipped")
+TERMINAL = frozenset({"succeeded", "failed", "skipped"})
+EXPORT_COLUMNS = (
+    "ts",
+    "run_id",
+    "plan_id",
+    "customer_id",
+    "customer_name",
+    "tenant",
+    "action",
+    "subscription_id",
+    "key",
+    "phase",
+    "request_id",
+    "correlation_id",
+    "order_id",
+    "before_status",
+    "after_status",
+    "before_quantity",
+    "after_quantity",
+    "reason",
+)
+
+
+def plan_id(plan: actions.Plan) -> str:
+    """A stable id of a plan document: what was planned, on which live state, when."""
+    parts = [
+        plan.created_at.isoformat(),
+        plan.inputs_digest,
+        plan.target,
+        [[c.tenant_id, c.fingerprint] for c in plan.customers],
+        [
+            [c.id, c.action.value, str(c.address), c.before, c.after, c.depends_on]
+            for c in plan.changes
+        ],
+    ]
+    raw = json.dumps(parts, separators=(",", ":"), sort_keys=True, default=dict)
+    return "plan-" + hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def _dump(record: Mapping[str, Any]) -> str:
+    return json.dumps(record, separators=(",", ":"), sort_keys=True, default=str) + "\n"
+
+
+class Journal:
+    """Appends the events of one run to its file; every line is flushed and fsync'ed."""
+
+    def __init__(self, state_dir: Path, run_id: str, plan_id: str) -> None:
+        self.run_id = run_id
+        self.plan_id = plan_id
+        directory = state_dir / "journal"
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / f"{run_id}.jsonl"
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+    def append(self, *, ts: datetime, **fields: Any) -> dict[str, Any]:
+        """Write one event (``ts``, run and plan ids added) durably before returning it."""
+        record = {"ts": ts.isoformat(), "run_id": self.run_id, "plan_id": self.plan_id, **fields}
+        os.write(self._fd, _dump(record).encode())
+        os.fsync(self._fd)
+        return record
+
+    def close(self) -> None:
+        """Close the file (appends after this fail)."""
+        os.close(self._fd)
+
+
+def read_records(state_dir: Path) -> list[dict[str, Any]]:
+    """Every event of every run, oldest run first. A torn last line (crash mid-write) is
+    ignored; any other unreadable line is an error naming the file and line."""
+    out: list[dict[str, Any]] = []
+    directory = state_dir / "journal"
+    if not directory.is_dir():
+        return out
+    for path in sorted(directory.glob("*.jsonl")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for n, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                out.append(json.loads(line))
+            except ValueError as exc:
+                if n == len(lines):
+                    continue  # torn write of a killed run: the step stays "started"
+                raise errors.ReconcilerError(
+                    f"Journal {path}:{n} is not valid JSON; move the file aside and run "
+                    "`reconciler apply` again (live state decides what is left to do)."
+                ) from exc
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A create whose last journalled phase was ``started`` or ``unknown``: it may exist."""
+
+    customer_id: str
+    key: str
+    friendly_name: str
+    request_id: str
+    run_id: str
+
+
+def pending_creates(records: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], Pending]:
+    """Creates per (customer, manifest key) whose outcome no run recorded."""
+    last: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for r in records:
+        if r.get("action") == actions.Action.CREATE.value and r.get("key"):
+            last[(str(r.get("customer_id")), str(r["key"]))] = r
+    out: dict[tuple[str, str], Pending] = {}
+    for k, r in last.items():
+        if r.get("phase") in ("started", "unknown"):
+            after = r.get("after") or {}
+            out[k] = Pending(
+                k[0],
+                k[1],
+                str(after.get("friendly_name", "")),
+                str(r.get("request_id")),
+                r["run_id"],
+            )
+    return out
+
+
+def unaccounted(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """``started`` events with no later event of the same step in the same run."""
+    open_: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for r in records:
+        k = (str(r.get("run_id")), str(r.get("step")))
+        if r.get("phase") == "started":
+            open_[k] = r
+        else:
+            open_.pop(k, None)
+    return list(open_.values())
+
+
+# ----------------------------------------------------------------------------- applied plans
+
+
+def _applied_path(state_dir: Path) -> Path:
+    return state_dir / "applied-plans.jsonl"
+
+
+def applied_run(state_dir: Path, pid: str) -> str | None:
+    """The run id that applied plan ``pid``, or None when it was never applied."""
+    path = _applied_path(state_dir)
+    if not path.exists():
+        return None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            continue
+        if doc.get("plan_id") == pid:
+            return str(doc.get("run_id"))
+    return None
+
+
+def mark_applied(state_dir: Path, pid: str, run_id: str, at: datetime) -> None:
+    """Record that plan ``pid`` was applied by ``run_id`` (appended and fsync'ed)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(_applied_path(state_dir), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.write(fd, _dump({"plan_id": pid, "run_id": run_id, "at": at.isoformat()}).encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# ------------------------------------------------------------------------------------ export
+
+
+def _row(r: Mapping[str, Any]) -> dict[str, Any]:
+    before = r.get("before") or {}
+    after = r.get("after") or {}
+    result = r.get("result") or {}
+    row = {c: r.get(c, "") for c in EXPORT_COLUMNS}
+    row.update(
+        subscription_id=r.get("subscription_id") or result.get("subscription_id") or "",
+        order_id=result.get("order_id") or "",
+        before_status=before.get("status", ""),
+        after_status=after.get("status", ""),
+        before_quantity=before.get("quantity", ""),
+        after_quantity=after.get("quantity", ""),
+    )
+    return {k: ("" if v is None else v) for k, v in row.items()}
+
+
+def export_rows(
+    records: Sequence[Mapping[str, Any]], *, customers: Sequence[str] = ()
+) -> Iterator[dict[str, Any]]:
+    """Flat rows (``EXPORT_COLUMNS``), by customer then time, optionally for some customers
+    (tenant ids or names, case-insensitive)."""
+    wanted = {c.lower() for c in customers}
+    chosen = [
+        r
+        for r in records
+        if not wanted
+        or str(r.get("customer_id", "")).lower() in wanted
+        or str(r.get("customer_name", "")).lower() in wanted
+    ]
+    chosen.sort(
+        key=lambda r: (str(r.get("customer_name", "")), str(r.get("customer_id", "")), r["ts"])
+    )
+    for r in chosen:
+        yield _row(r)
+
+
+def to_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The rows as CSV with a header line."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(EXPORT_COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+    return buf.getvalue()
+
+
+def to_json(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The rows as a JSON document grouped per customer."""
+    grouped: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = grouped.setdefault(
+            str(row["customer_id"]),
+            {
+                "customer_id": row["customer_id"],
+                "customer_name": row["customer_name"],
+                "events": [],
+            },
+        )
+        entry["events"].append(
+            {k: v for k, v in row.items() if k not in ("customer_id", "customer_name")}
+        )
+    return (
+        json.dumps(
+            {"format": "reconciler-journal-export/1", "customers": list(grouped.values())}, indent=2
+        )
+        + "\n"
+    )

@@ -1,0 +1,207 @@
+"""One writer per target tenant: a lock file under ``<state dir>/locks/<tenant>.json`` that
+says who holds it (user, host, CI run, pid, since, plan id) and expires when its holder died
+(pid gone on the same host) or its TTL passed. ``unlock`` removes a lock by id for the rest.
+
+Check-and-take happens under an ``fcntl`` guard so two starting applies cannot both win. The
+lock is as wide as the state dir: CI runners that do not share it must also serialise applies
+(a concurrency group). This module must NOT decide anything about the plan.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import getpass
+import json
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from reconciler import errors
+
+#: CI variables that identify a pipeline run, first found wins.
+CI_VARIABLES = ("GITHUB_RUN_ID", "CI_PIPELINE_ID", "BUILD_BUILDID", "CIRCLE_WORKFLOW_ID")
+DEFAULT_TTL = timedelta(hours=4)
+
+
+@dataclass(frozen=True, slots=True)
+class LockInfo:
+    """Who holds the lock of ``tenant`` and until when at the latest."""
+
+    id: str
+    tenant: str
+    user: str
+    host: str
+    pid: int
+    ci_run: str
+    since: str
+    expires_at: str
+    plan_id: str
+
+    def describe(self) -> str:
+        """``lock 1a2b (alice@host, pid 4312, CI run 99, since ..., plan ...)``."""
+        ci = f", CI run {self.ci_run}" if self.ci_run else ""
+        return (
+            f"lock {self.id} ({self.user}@{self.host}, pid {self.pid}{ci}, since {self.since}, "
+            f"plan {self.plan_id or '-'})"
+        )
+
+
+def pid_alive(pid: int) -> bool:
+    """True when a process with ``pid`` exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_stale(
+    info: LockInfo, *, now: datetime, host: str, alive: Callable[[int], bool] = pid_alive
+) -> bool:
+    """True when the holder is gone: its pid died on this host, or the lock expired."""
+    if datetime.fromisoformat(info.expires_at) <= now:
+        return True
+    return info.host == host and not alive(info.pid)
+
+
+def _locks(state_dir: Path) -> Path:
+    d = state_dir / "locks"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+@contextlib.contextmanager
+def _guard(state_dir: Path) -> Iterator[None]:
+    with open(_locks(state_dir) / ".guard", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _read(path: Path) -> LockInfo | None:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return LockInfo(**doc)
+    except FileNotFoundError:
+        return None
+    except (ValueError, TypeError):
+        # An unreadable lock (torn write) cannot name a holder: treat it as expired.
+        return LockInfo(
+            "unreadable", path.stem, "?", "?", 0, "", "", "1970-01-01T00:00:00+00:00", ""
+        )
+
+
+def _write(path: Path, info: LockInfo) -> None:
+    tmp = path.with_suffix(f".{info.id}.tmp")
+    tmp.write_text(json.dumps(asdict(info), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class Lock:
+    """A held lock; ``release`` it when done (or use ``acquire`` as a context manager)."""
+
+    def __init__(self, state_dir: Path, info: LockInfo) -> None:
+        self.state_dir = state_dir
+        self.info = info
+        self.path = _locks(state_dir) / f"{info.tenant}.json"
+
+    def release(self) -> None:
+        """Remove the lock file if it is still ours."""
+        with _guard(self.state_dir):
+            current = _read(self.path)
+            if current is not None and current.id == self.info.id:
+                self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> Lock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def holder(
+    *, tenant: str, plan_id: str, now: datetime, ttl: timedelta, environ: Mapping[str, str]
+) -> LockInfo:
+    """A ``LockInfo`` describing this process as the holder."""
+    ci = next((f"{v}={environ[v]}" for v in CI_VARIABLES if environ.get(v)), "")
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return LockInfo(
+        id=uuid.uuid4().hex[:12],
+        tenant=tenant,
+        user=user,
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        ci_run=ci,
+        since=now.isoformat(timespec="seconds"),
+        expires_at=(now + ttl).isoformat(timespec="seconds"),
+        plan_id=plan_id,
+    )
+
+
+def acquire(
+    state_dir: Path,
+    me: LockInfo,
+    *,
+    timeout: float,
+    now: Callable[[], datetime],
+    sleep: Callable[[float], None],
+    on_wait: Callable[[LockInfo], None] = lambda info: None,
+    alive: Callable[[int], bool] = pid_alive,
+) -> Lock:
+    """Take the lock of ``me.tenant``, waiting up to ``timeout`` seconds for its holder;
+    raise ``LockHeldError`` naming the holder when it is still held then."""
+    path = _locks(state_dir) / f"{me.tenant}.json"
+    start = now()
+    told = False
+    while True:
+        with _guard(state_dir):
+            current = _read(path)
+            if current is None or is_stale(current, now=now(), host=me.host, alive=alive):
+                _write(path, me)
+                return Lock(state_dir, me)
+        waited = (now() - start).total_seconds()
+        if waited >= timeout:
+            raise errors.LockHeldError(
+                f"The target tenant '{me.tenant}' is locked by another apply: "
+                f"{current.describe()}. Wait for it to finish (or pass a longer --lock-timeout); "
+                f"if its holder is gone, run `reconciler unlock {current.id}`."
+            )
+        if not told:
+            on_wait(current)
+            told = True
+        sleep(min(1.0, max(0.05, timeout - waited)))
+
+
+def unlock(state_dir: Path, lock_id: str) -> LockInfo:
+    """Remove the lock with ``lock_id`` (whoever holds it) and return what it said."""
+    with _guard(state_dir):
+        for path in sorted(_locks(state_dir).glob("*.json")):
+            info = _read(path)
+            if info is not None and info.id == lock_id:
+                path.unlink(missing_ok=True)
+                return info
+    raise errors.UsageError(
+        f"No lock with id {lock_id!r} in {state_dir / 'locks'}; "
+        "`reconciler unlock` takes the id printed by the apply that was refused."
+    )
+
+
+def extend(lock: Lock, *, now: datetime, ttl: timedelta) -> None:
+    """Push the lock's expiry to ``now + ttl`` (long runs call this between steps)."""
+    lock.info = replace(lock.info, expires_at=(now + ttl).isoformat(timespec="seconds"))
+    with _guard(lock.state_dir):
+        current = _read(lock.path)
+        if current is not None and current.id == lock.info.id:
+            _write(lock.path, lock.info)

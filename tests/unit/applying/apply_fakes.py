@@ -1,0 +1,263 @@
+"""An in-memory Partner Center behind ``ports.Writer``, with scripted faults, a fake clock and
+helpers that build plans, for the executor's unit tests."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from reconciler.applying import executor, journal, ports
+from reconciler.planning import actions, markers
+
+A = actions.Action
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+CUST = "c0000000-0000-0000-0000-000000000001"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = T0
+        self.slept: list[float] = []
+
+    def now(self) -> datetime:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.t += timedelta(seconds=seconds)
+
+
+@dataclass
+class FakeSub:
+    id: str
+    offer_id: str
+    friendly_name: str
+    quantity: int
+    status: str
+    auto_renew: bool = True
+    #: Polls left until a pending subscription turns active (None: never).
+    activates_after: int | None = 0
+    #: Emulator-like history: (time, status) per change.
+    history: list[tuple[datetime, str]] = field(default_factory=list)
+
+    def view(self) -> ports.Sub:
+        return ports.Sub(
+            self.id, self.offer_id, self.friendly_name, self.quantity, self.status, self.auto_renew
+        )
+
+
+class FakeWriter:
+    """Tenants -> customer -> subscriptions. ``faults[op]`` is a list of "unknown-commit" (do
+    it, then report unknown), "unknown" (don't, report unknown) or "reject" consumed per call."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.subs: dict[tuple[str, str], dict[str, FakeSub]] = {}
+        self.orders: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        self.faults: dict[str, list[str]] = {}
+        self.writes: list[tuple[str, str, str, str]] = []  # (op, tenant, id, request_id)
+        self.ids = (f"s{n:04d}" for n in itertools.count(1))
+        self.new_activation_polls: int | None = 0
+
+    def add(self, tenant: str, sub: FakeSub, customer: str = CUST) -> FakeSub:
+        self.subs.setdefault((tenant, customer), {})[sub.id] = sub
+        return sub
+
+    def sub(self, tenant: str, sid: str, customer: str = CUST) -> FakeSub:
+        return self.subs[(tenant, customer)][sid]
+
+    def _fault(self, op: str) -> str | None:
+        queue = self.faults.get(op) or []
+        return queue.pop(0) if queue else None
+
+    # ---------------------------------------------------------------------- ports.Writer
+
+    def get_subscription(self, tenant: str, customer_id: str, subscription_id: str) -> ports.Sub:
+        sub = self.subs.get((tenant, customer_id), {}).get(subscription_id)
+        if sub is None:
+            raise ports.NotFound(subscription_id)
+        self._tick(sub)
+        return sub.view()
+
+    def _tick(self, sub: FakeSub) -> None:
+        if sub.status == "pending" and sub.activates_after is not None:
+            if sub.activates_after <= 0:
+                sub.status = "active"
+                sub.history.append((self.clock.now(), "active"))
+            else:
+                sub.activates_after -= 1
+
+    def list_subscriptions(self, tenant: str, customer_id: str) -> Sequence[ports.Sub]:
+        subs = list(self.subs.get((tenant, customer_id), {}).values())
+        for s in subs:
+            self._tick(s)
+        return [s.view() for s in subs]
+
+    def find_order_by_name(
+        self, tenant: str, customer_id: str, friendly_name: str
+    ) -> ports.Ordered | None:
+        for oid, name in self.orders.get((tenant, customer_id), []):
+            if name == friendly_name:
+                return ports.Ordered(oid, None)
+        return None
+
+    def order(
+        self, tenant: str, customer_id: str, spec: ports.OrderSpec, *, request_id: str
+    ) -> ports.Ordered:
+        fault = self._fault("order")
+        if fault == "reject":
+            raise ports.WriteRejected("400 invalid offer")
+        if fault == "unknown":
+            raise ports.OutcomeUnknown("timeout")
+        seen = [w for w in self.writes if w[0] == "order" and w[3] == request_id]
+        if seen:  # Partner Center replays a request id it has seen: no second order
+            return ports.Ordered("o-" + seen[0][2], seen[0][2])
+        sid = next(self.ids)
+        self.add(
+            tenant,
+            FakeSub(
+                sid,
+                spec.offer_id,
+                spec.friendly_name,
+                spec.quantity,
+                "pending",
+                activates_after=self.new_activation_polls,
+                history=[(self.clock.now(), "pending")],
+            ),
+            customer_id,
+        )
+        self.orders.setdefault((tenant, customer_id), []).append(("o-" + sid, spec.friendly_name))
+        self.writes.append(("order", tenant, sid, request_id))
+        if fault == "unknown-commit":
+            raise ports.OutcomeUnknown("connection reset after send")
+        return ports.Ordered("o-" + sid, sid)
+
+    def update(
+        self,
+        tenant: str,
+        customer_id: str,
+        subscription_id: str,
+        changes: Mapping[str, object],
+        *,
+        request_id: str,
+    ) -> ports.Sub:
+        fault = self._fault("update")
+        if fault == "reject":
+            raise ports.WriteRejected("400")
+        if fault == "unknown":
+            raise ports.OutcomeUnknown("timeout")
+        sub = self.subs[(tenant, customer_id)][subscription_id]
+        if "status" in changes:
+            sub.status = str(changes["status"])
+            sub.history.append((self.clock.now(), sub.status))
+        if "quantity" in changes:
+            sub.quantity = int(str(changes["quantity"]))
+        if "autoRenewEnabled" in changes:
+            sub.auto_renew = bool(changes["autoRenewEnabled"])
+        self.writes.append(("update", tenant, subscription_id, request_id))
+        if fault == "unknown-commit":
+            raise ports.OutcomeUnknown("reset")
+        return sub.view()
+
+    def request_transfer(
+        self,
+        tenant: str,
+        customer_id: str,
+        source_tenant: str,
+        subscription_id: str,
+        quantity: int,
+        *,
+        request_id: str,
+    ) -> str:
+        self.writes.append(("transfer", tenant, subscription_id, request_id))
+        return "t-" + subscription_id
+
+    def correlation_id(self, tenant: str) -> str:
+        return f"corr-{tenant}"
+
+
+# ------------------------------------------------------------------------------ plan helpers
+
+
+def addr(tenant: str, sid: str | None = None, key: str | None = "e3") -> actions.Address:
+    return actions.Address(tenant, CUST, "Contoso", sid, key)
+
+
+def create(cid: str = "c1", key: str = "e3", quantity: int = 10) -> actions.Change:
+    return actions.Change(
+        cid,
+        A.CREATE,
+        addr("target", None, key),
+        actions.Reason.NOT_IN_TARGET,
+        "order",
+        after={
+            "offer_id": "CFQ7TTC0LH18:0001:CFQ7TTC0K971",
+            "quantity": quantity,
+            "billing_cycle": "monthly",
+            "term_duration": "P1Y",
+            "friendly_name": markers.with_marker("Office E3", key),
+            "channel": "cart",
+        },
+    )
+
+
+def source_change(
+    cid: str, action: actions.Action, sid: str, quantity: int, deps: tuple[str, ...] = ()
+) -> actions.Change:
+    return actions.Change(
+        cid,
+        action,
+        addr("de", sid),
+        actions.Reason.REPLACED,
+        "replaced",
+        before={"subscription_id": sid, "quantity": quantity, "status": "active"},
+        after={"status": "suspended"},
+        depends_on=deps,
+    )
+
+
+def plan_of(*changes: actions.Change) -> actions.Plan:
+    entry = actions.CustomerEntry(CUST, "Contoso", "de", actions.CustomerStatus.PLANNED, "sha256:x")
+    return actions.Plan(
+        tool_version="0",
+        created_at=T0,
+        consolidation="acme",
+        target="target",
+        inputs_digest="d",
+        live_read_at=T0,
+        customers=(entry,),
+        changes=tuple(changes),
+    )
+
+
+def run(
+    plan: actions.Plan,
+    writer: FakeWriter,
+    clock: FakeClock,
+    state_dir: Path,
+    *,
+    timeout_minutes: int = 30,
+    pending: Mapping[tuple[str, str], journal.Pending] | None = None,
+    run_id: str = "run-1",
+) -> executor.ApplyReport:
+    log = journal.Journal(state_dir, run_id, journal.plan_id(plan))
+    ex = executor.Executor(
+        plan,
+        writer,
+        log,
+        options=executor.Options(activation_timeout=timedelta(minutes=timeout_minutes)),
+        now=clock.now,
+        sleep=clock.sleep,
+        pending=pending,
+    )
+    try:
+        return ex.run()
+    finally:
+        log.close()
+
+
+def with_deps(change: actions.Change, *deps: str) -> actions.Change:
+    return replace(change, depends_on=deps)

@@ -1,0 +1,46 @@
+"""Blast-radius caps stop a run before it starts; --customer narrows a plan."""
+
+from __future__ import annotations
+
+import pytest
+from apply_fakes import CUST, create, plan_of, source_change
+
+from reconciler import errors, model
+from reconciler.applying import checks, ports
+from reconciler.planning import actions
+
+A = actions.Action
+
+
+def test_a_plan_beyond_the_suspension_cap_is_refused_before_any_write() -> None:
+    plan = plan_of(source_change("s1", A.SUSPEND, "a", 1), source_change("s2", A.SUSPEND, "b", 1))
+    with pytest.raises(errors.ApplyRefusedError, match=r"2 suspensions \(the policy allows 1"):
+        checks.check_caps(plan, model.Policy(max_suspensions_per_apply=1))
+    checks.check_caps(plan, model.Policy(max_suspensions_per_apply=2))
+
+
+def test_narrowing_keeps_only_the_named_customers_and_rejects_unknown_names() -> None:
+    plan = plan_of(create())
+    assert checks.narrow(plan, ["CONTOSO"]).changes == plan.changes
+    assert checks.narrow(plan, [CUST]).customers == plan.customers
+    with pytest.raises(errors.UsageError, match="not a customer of this plan"):
+        checks.narrow(plan, ["fabrikam"])
+
+
+def test_required_seats_count_every_source_the_entry_replaces() -> None:
+    a = source_change("s1", A.SUSPEND, "a", 4)
+    b = source_change("s2", A.SUSPEND, "b", 6)
+    assert checks.required_seats(plan_of(a, b), a, 5) == 11
+
+
+@pytest.mark.parametrize(
+    ("target", "why"),
+    [
+        (None, "not found"),
+        (ports.Sub("t", "o", "n", 10, "pending"), "pending, not active"),
+        (ports.Sub("t", "o", "n", 9, "active"), "9 seats, fewer than the 10"),
+    ],
+)
+def test_rule_one_names_why_the_source_stays(target: ports.Sub | None, why: str) -> None:
+    assert why in (checks.target_blocks(target, 10) or "")
+    assert checks.target_blocks(ports.Sub("t", "o", "n", 10, "active"), 10) is None
