@@ -1,0 +1,314 @@
+"""Invariants of the planner over generated worlds and manifests (hypothesis).
+
+Each generated world has a target and two sources, a few customers with desired target
+subscriptions replacing source subscriptions, and live state with every combination that
+matters: invitations pending or accepted, unknown reads, target subscriptions marked,
+unmarked, duplicated, suspended, pending or deleted, NCE and legacy sources inside and
+outside their cancellation windows, protect flags and every ``becomes``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reconciler import model
+from reconciler.planning import actions, markers, matching, planfile, planner
+
+A = actions.Action
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+ORIGIN = model.Origin("gen.yaml", 1)
+OFFERS = (
+    "CFQ7TTC0LF8Q:0001:CFQ7TTC0HD0R",
+    "CFQ7TTC0LH16:0001:CFQ7TTC0HD1G",
+    "796B6B5F-613C-4E24-A17C-EBA730D49C02",
+)
+SOURCE_OFFERS = (*OFFERS, "CFQ7TTC0LH18:0001:CFQ7TTC0K971", "MS-AZR-0145P")
+TARGET = model.Tenant("central", "0f6a1b8e-0000-4000-8000-000000000001", "IE", model.Role.TARGET)
+SOURCES = (
+    model.Tenant("de", "0f6a1b8e-0000-4000-8000-0000000000de", "DE", model.Role.SOURCE),
+    model.Tenant("fr", "0f6a1b8e-0000-4000-8000-0000000000f2", "FR", model.Role.SOURCE),
+)
+RARELY = st.sampled_from([False] * 5 + [True])
+CUTS = (A.SUSPEND, A.CANCEL, A.DISABLE_AUTO_RENEW)
+
+
+def guid(prefix: str, n: int) -> str:
+    return f"{prefix}000000-0000-4000-8000-{n:012x}"
+
+
+def live_sub(draw, sid: str, offer: str, *, friendly: str = "") -> model.LiveSubscription:
+    billing = "usage" if offer.startswith("MS-AZR") else "license"
+    commerce = model.classify_offer(offer, billing_type=billing)
+    age = draw(st.integers(0, 500))
+    created = NOW - timedelta(days=age)
+    nce = commerce is model.CommerceModel.NCE_LICENSE
+    window = created + timedelta(days=7)
+    return model.LiveSubscription(
+        id=sid,
+        offer_id=offer,
+        offer_name=offer,
+        friendly_name=friendly,
+        quantity=draw(st.integers(1, 40)),
+        status=draw(
+            st.sampled_from([model.SubscriptionStatus.ACTIVE] * 6 + list(model.SubscriptionStatus))
+        ),
+        commerce=commerce,
+        billing_cycle="monthly",
+        term_duration="P1Y" if nce else None,
+        auto_renew=draw(st.booleans()),
+        creation_date=created,
+        commitment_end_date=created + timedelta(days=365) if commerce.is_license else None,
+        cancellation_allowed_until=window if nce else None,
+        refundable=(model.RefundableBatch(draw(st.integers(0, 10)), window),) if nce else (),
+        order_id=None,
+        etag=None,
+    )
+
+
+@st.composite
+def worlds(draw) -> tuple[model.DesiredState, model.LiveState]:
+    counter = iter(range(1, 10_000))
+    customers, src_views, tgt_views = [], {"de": {}, "fr": {}}, {}
+    for ci in range(draw(st.integers(1, 4))):
+        tid = guid("3f2c6d55", ci + 1)
+        source = draw(st.sampled_from(["de", "fr"]))
+        source_subs, desired = [], []
+        for ki in range(draw(st.integers(0, 3))):
+            replaces = []
+            for _ in range(draw(st.integers(0, 2))):
+                sid = guid("5b1e0a40", next(counter))
+                source_subs.append(live_sub(draw, sid, draw(st.sampled_from(SOURCE_OFFERS))))
+                becomes = draw(st.sampled_from(list(model.SourceStrategy)))
+                replaces.append(model.Replacement(sid, becomes, ORIGIN))
+            offer = draw(st.sampled_from(OFFERS))
+            desired.append(
+                model.DesiredSubscription(
+                    key=f"k{ki}",
+                    offer_id=offer,
+                    commerce=model.classify_offer(offer),
+                    quantity=draw(st.integers(1, 60)),
+                    billing_cycle="monthly",
+                    term_duration=None,
+                    friendly_name=None,
+                    replaces=tuple(replaces),
+                    protect=draw(RARELY),
+                    origin=ORIGIN,
+                )
+            )
+        for _ in range(draw(st.integers(0, 2))):  # unnamed source subscriptions
+            source_subs.append(
+                live_sub(
+                    draw, guid("6b1e0a40", next(counter)), draw(st.sampled_from(SOURCE_OFFERS))
+                )
+            )
+        customers.append(
+            model.DesiredCustomer(
+                tid,
+                f"Customer {ci}",
+                f"c{ci}.example",
+                source,
+                draw(RARELY),
+                tuple(desired),
+                (),
+                ORIGIN,
+            )
+        )
+        src_status = draw(st.sampled_from([model.ReadStatus.OK] * 6 + [model.ReadStatus.UNKNOWN]))
+        src_views[source][tid] = model.CustomerView(
+            tid,
+            src_status,
+            subscriptions=tuple(source_subs) if src_status is model.ReadStatus.OK else (),
+        )
+        tgt_status = draw(st.sampled_from([model.ReadStatus.OK] * 4 + list(model.ReadStatus)))
+        target_subs = []
+        if tgt_status is model.ReadStatus.OK:
+            for _ in range(draw(st.integers(0, 4))):
+                key = draw(st.sampled_from([None, "k0", "k1", "k2", "gone"]))
+                friendly = f"x {markers.marker(key)}" if key else "x"
+                target_subs.append(
+                    live_sub(
+                        draw,
+                        guid("aa000000", next(counter)),
+                        draw(st.sampled_from(OFFERS)),
+                        friendly=friendly,
+                    )
+                )
+        tgt_views[tid] = model.CustomerView(tid, tgt_status, subscriptions=tuple(target_subs))
+    cons = model.Consolidation(
+        "gen",
+        TARGET,
+        SOURCES,
+        model.Policy(
+            max_suspensions_per_apply=draw(st.integers(0, 6)),
+            nce_strategy=draw(st.sampled_from(list(model.NceStrategy))),
+        ),
+        ORIGIN,
+    )
+    tenants = {"central": model.TenantView(TARGET, MappingProxyType(tgt_views))}
+    for t in SOURCES:
+        tenants[t.name] = model.TenantView(t, MappingProxyType(src_views[t.name]))
+    live = model.LiveState(NOW, MappingProxyType(tenants), "https://invite.example/x")
+    return model.DesiredState(cons, tuple(customers), "sha256:x"), live
+
+
+def build(state: model.DesiredState, live: model.LiveState) -> actions.Plan:
+    return planner.build_plan(state, live, now=NOW, tool_version="test")
+
+
+def _closure(
+    plan_changes: dict[str, actions.Change], change: actions.Change
+) -> list[actions.Change]:
+    seen: dict[str, actions.Change] = {}
+    stack = list(change.depends_on)
+    while stack:
+        cid = stack.pop()
+        if cid in seen or cid not in plan_changes:
+            continue
+        seen[cid] = plan_changes[cid]
+        stack.extend(plan_changes[cid].depends_on)
+    return list(seen.values())
+
+
+def _target_after(
+    state: model.DesiredState,
+    live: model.LiveState,
+    cust: model.DesiredCustomer,
+    key: str,
+    steps: list[actions.Change],
+) -> tuple[bool, int]:
+    """(active, seats) of the target for ``key`` after the given steps succeed."""
+    view = live.tenants["central"].customers[cust.tenant_id]
+    found, _, _ = matching.match_licenses(cust.subscriptions, view.subscriptions)
+    m = found.get(key)
+    active, seats = False, 0
+    if m is not None and m.live is not None:
+        active, seats = m.live.status is model.SubscriptionStatus.ACTIVE, m.live.quantity
+    for s in steps:
+        if s.address.key != key:
+            continue
+        if s.action is A.CREATE:
+            active, seats = True, int(s.after["quantity"])
+        elif s.action is A.RESIZE:
+            seats = int(s.after["quantity"])
+        elif s.action in (A.REACTIVATE, A.AWAIT_ACTIVATION):
+            active = True
+        elif s.action is A.ACCEPT_TRANSFER:
+            active, seats = (
+                True,
+                seats
+                + int(
+                    next(
+                        x for x in steps if x.action is A.TRANSFER and x.address == s.address
+                    ).after["quantity"]
+                ),
+            )
+    return active, seats
+
+
+@settings(max_examples=150, deadline=None)
+@given(worlds())
+def test_no_source_is_cut_unless_its_target_will_be_active_with_enough_seats(world):
+    state, live = world
+    plan = build(state, live)
+    everything = {c.id: c for c in (*plan.changes, *plan.deferred)}
+    by_cust = {c.tenant_id: c for c in state.customers}
+    for change in everything.values():
+        if change.action not in (*CUTS, A.TRANSFER):
+            continue
+        cust = by_cust[change.address.customer_id]
+        ds = next(d for d in cust.subscriptions if d.key == change.address.key)
+        assert not (cust.protect or ds.protect), "a protected subscription was changed"
+        src = (
+            live.tenants[cust.source]
+            .customers[cust.tenant_id]
+            .subscription(change.address.subscription_id)
+        )
+        assert src is not None and src.commerce.is_license
+        if change.action is A.TRANSFER:
+            continue
+        cut_ids = {
+            c.address.subscription_id
+            for c in everything.values()
+            if c.action in CUTS
+            and c.address.key == ds.key
+            and c.address.customer_id == cust.tenant_id
+        }
+        view = live.tenants[cust.source].customers[cust.tenant_id]
+        required = sum(view.subscription(s).quantity for s in cut_ids)
+        active, seats = _target_after(state, live, cust, ds.key, _closure(everything, change))
+        assert active and seats >= required, (change, active, seats, required)
+
+
+@settings(max_examples=150, deadline=None)
+@given(worlds())
+def test_never_creates_a_subscription_that_exists_under_the_matching_rule(world):
+    state, live = world
+    plan = build(state, live)
+    by_cust = {c.tenant_id: c for c in state.customers}
+    for change in (*plan.changes, *plan.deferred):
+        if change.action is not A.CREATE:
+            continue
+        cust = by_cust[change.address.customer_id]
+        view = live.tenants["central"].customers[cust.tenant_id]
+        keys = {d.key for d in cust.subscriptions}
+        offer = change.after["offer_id"]
+        for s in view.subscriptions:
+            if s.status in matching.GONE:
+                continue
+            marker = markers.parse_marker(s.friendly_name)
+            assert marker != change.address.key, "created although a marked subscription exists"
+            if s.offer_id == offer:
+                assert marker in keys, "created although an adoptable subscription exists"
+
+
+@settings(max_examples=100, deadline=None)
+@given(worlds(), st.randoms(use_true_random=False))
+def test_planning_is_deterministic_whatever_the_input_order(world, rnd):
+    state, live = world
+    shuffled = list(state.customers)
+    rnd.shuffle(shuffled)
+    again = dataclasses.replace(state, customers=tuple(shuffled))
+    first = planfile.to_dict(build(state, live))
+    assert first == planfile.to_dict(build(state, live))
+    assert first == planfile.to_dict(build(again, live))
+
+
+@settings(max_examples=100, deadline=None)
+@given(worlds())
+def test_unreadable_customers_get_no_change(world):
+    state, live = world
+    plan = build(state, live)
+    unknown = {
+        tid
+        for view in live.tenants.values()
+        for tid, cv in view.customers.items()
+        if cv.status is model.ReadStatus.UNKNOWN
+    }
+    touched = {c.address.customer_id for c in (*plan.changes, *plan.deferred)}
+    assert not unknown & touched
+    for tid in unknown:
+        entry = plan.customer(tid)
+        if entry is not None:
+            assert entry.status is actions.CustomerStatus.SKIPPED
+
+
+@settings(max_examples=100, deadline=None)
+@given(worlds())
+def test_order_respects_dependencies_and_the_document_round_trips(world):
+    state, live = world
+    plan = build(state, live)
+    seen: set[str] = set()
+    for c in plan.changes:
+        assert set(c.depends_on) <= seen
+        assert all(b in seen for b in c.blocked_by)
+        seen.add(c.id)
+    doc = planfile.to_dict(plan)
+    assert planfile.to_dict(planfile.from_dict(doc)) == doc
+    assert len({c.id for c in (*plan.changes, *plan.deferred)}) == len(plan.changes) + len(
+        plan.deferred
+    )
