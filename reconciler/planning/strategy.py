@@ -65,10 +65,11 @@ def _nce(strategy: model.NceStrategy, sub: model.LiveSubscription, now: datetime
             f"new commerce, cancellation window open until {_day(until)}: cancel for a "
             "prorated refund",
         )
+    closed = f"closed on {_day(until)}" if until else "closed"
     return Decision(
         Strategy.EXPIRE,
-        f"new commerce, cancellation window closed ({_day(until)}): auto-renew off, the term "
-        f"ends on {_day(sub.commitment_end_date)}",
+        f"new commerce, cancellation window {closed}: auto-renew off, the term ends on "
+        f"{_day(sub.commitment_end_date)}",
     )
 
 
