@@ -6,7 +6,7 @@ The emulator is the *other side of the wire*: it is written from the API documen
 them. Entry points:
 
 - ``reconciler.emulator.server.Emulator.start(...)`` runs it in-process (tests, benchmarks);
-- ``reconciler emulator serve`` / ``python -m reconciler.emulator`` run it as a process;
+- ``reconciler emulator serve`` runs it as a process;
 - ``python -m reconciler.emulator.worldgen`` writes large worlds for benchmarks.
 
 See docs/emulator.md for the seed format, the connection file and the control surface.
