@@ -101,7 +101,7 @@ def manifests(world: dict[str, Any], out: Path) -> int:
     _dump(out / "offers.yaml", _offers())
     for customer in world["customers"]:
         wanted: dict[str, dict[str, Any]] = {}
-        azure = []
+        azure: list[dict[str, str]] = []
         for sub in customer["subscriptions"]:
             if sub["offerId"] in _AZURE:
                 azure.append({"key": f"azure-{len(azure) + 1}", "subscription": sub["id"]})
