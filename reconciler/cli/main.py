@@ -24,7 +24,7 @@ from reconciler import __version__, errors
 from reconciler.exitcodes import ExitCode
 
 #: Modules under reconciler.cli that contribute commands, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("validate", "login", "plan", "emulator")
+COMMAND_MODULES: tuple[str, ...] = ("validate", "login", "plan", "apply", "emulator")
 
 app = typer.Typer(
     name="reconciler",

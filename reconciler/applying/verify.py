@@ -1,0 +1,136 @@
+"""The final verification of an apply: per customer, how far consolidation got according to a
+fresh read (invited, target active, source stopped, Azure handed off), and the billing overlap
+the run ended or left open.
+
+Pure: desired state, live state and the step results in, rows out. It must NOT read or write
+anything itself; the CLI does the reading and printing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from reconciler import model
+from reconciler.applying import executor
+from reconciler.planning import actions, markers
+
+A = actions.Action
+_STOPPED = frozenset({"suspended", "deleted", "expired", "disabled"})
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerState:
+    """One customer after the run. ``None`` means "could not be read"."""
+
+    tenant_id: str
+    name: str
+    invited: bool | None
+    target_active: str
+    source_stopped: str
+    azure_handed_off: str
+
+
+def _fraction(done: int, total: int) -> str:
+    return "-" if total == 0 else f"{done}/{total}"
+
+
+def _target_done(c: model.DesiredCustomer, view: model.CustomerView) -> int:
+    done = 0
+    for ds in c.subscriptions:
+        for s in view.subscriptions:
+            ours = (
+                s.id == (ds.target_subscription_id or "").lower()
+                or markers.parse_marker(s.friendly_name) == ds.key
+            )
+            if ours and s.status is model.SubscriptionStatus.ACTIVE and s.quantity >= ds.quantity:
+                done += 1
+                break
+    return done
+
+
+def customer_state(c: model.DesiredCustomer, live: model.LiveState, target: str) -> CustomerState:
+    """How far ``c`` is, read from ``live`` (a fresh read after the run)."""
+    tv = live.view(target)
+    sv = live.view(c.source)
+    t = tv.customer(c.tenant_id) if tv else None
+    s = sv.customer(c.tenant_id) if sv else None
+    invited: bool | None = None
+    if t is not None and t.status is not model.ReadStatus.UNKNOWN:
+        invited = t.status is model.ReadStatus.OK
+    target_active = "?"
+    if t is not None and t.status is model.ReadStatus.OK:
+        target_active = _fraction(_target_done(c, t), len(c.subscriptions))
+    elif invited is False:
+        target_active = _fraction(0, len(c.subscriptions))
+    stopped = azure = "?"
+    if s is not None and s.status is model.ReadStatus.OK:
+        wanted = [
+            r.subscription_id
+            for ds in c.subscriptions
+            for r in ds.replaces
+            if r.becomes is not model.SourceStrategy.KEPT
+        ]
+        stopped = _fraction(sum(1 for sid in wanted if _gone(s, sid)), len(wanted))
+        az = [a.source_subscription_id for a in c.azure]
+        azure = _fraction(sum(1 for sid in az if _gone(s, sid)), len(az))
+    return CustomerState(c.tenant_id, c.name, invited, target_active, stopped, azure)
+
+
+def _gone(view: model.CustomerView, sid: str) -> bool:
+    sub = view.subscription(sid)
+    return sub is None or sub.status.value in _STOPPED
+
+
+def states(
+    desired: model.DesiredState, live: model.LiveState, customers: Collection[str]
+) -> list[CustomerState]:
+    """``customer_state`` for every desired customer whose tenant id is in ``customers``."""
+    target = desired.consolidation.target.name
+    return [customer_state(c, live, target) for c in desired.customers if c.tenant_id in customers]
+
+
+def overlap_lines(steps: Sequence[executor.StepResult]) -> list[str]:
+    """One sentence per step that ended or opened a billing overlap."""
+    out = []
+    for r in steps:
+        c = r.change
+        ov = c.overlap
+        if c.action in (A.SUSPEND, A.CANCEL) and r.outcome is executor.Outcome.SUCCEEDED:
+            days = "same day" if ov is None or ov.days in (None, 0) else f"{ov.days} days"
+            note = f" ({ov.note})" if ov is not None and ov.note else ""
+            out.append(f"ended: {c.address} {c.action.value}; overlap {days}{note}")
+        elif c.action is A.DISABLE_AUTO_RENEW and r.outcome is executor.Outcome.SUCCEEDED:
+            note = ov.note if ov is not None else "billing continues until the term ends"
+            out.append(f"runs to term end: {c.address}: {note}")
+        elif c.action is A.CREATE and (r.outcome is not executor.Outcome.SUCCEEDED or not r.active):
+            continue
+        elif c.action in (A.SUSPEND, A.CANCEL) and r.outcome is not executor.Outcome.SUCCEEDED:
+            out.append(
+                f"open: {c.address} still bills next to its replacement; run `reconciler "
+                "apply` again once the reason above is resolved"
+            )
+    return out
+
+
+def render(rows: Sequence[CustomerState]) -> str:
+    """A fixed-width table of ``rows`` (``?`` = could not be read, ``-`` = nothing to do)."""
+    head = ("customer", "invited", "target active", "source stopped", "azure handed off")
+    table = [head] + [
+        (
+            f"{r.name} ({r.tenant_id})",
+            "?" if r.invited is None else ("yes" if r.invited else "no"),
+            r.target_active,
+            r.source_stopped,
+            r.azure_handed_off,
+        )
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(head))]
+    return (
+        "\n".join(
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+            for row in table
+        )
+        + "\n"
+    )

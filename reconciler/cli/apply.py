@@ -1,0 +1,365 @@
+"""``reconciler apply``, ``reconciler unlock`` and ``reconciler journal export``: the
+composition root of applying.
+
+``apply`` takes the target tenant's lock, reads live state, refuses a stale or already-applied
+saved plan (or plans afresh), checks the caps, asks for approval, runs the executor with a
+journal, re-reads live state and reports per customer. This module holds no business logic:
+decisions live in ``reconciler.applying`` and ``reconciler.planning``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reconciler import errors, manifests, model
+from reconciler.applying import checks, executor, journal, locking, verify
+from reconciler.cli import apply_writer
+from reconciler.cli import plan as plan_cli
+from reconciler.exitcodes import ExitCode
+from reconciler.planning import actions, fingerprint, planner
+from reconciler.rendering import text
+
+ENV_STATE_DIR = "RECONCILER_STATE_DIR"
+DEFAULT_STATE_DIR = ".reconciler"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def state_dir(option: Path | None) -> Path:
+    """``--state-dir``, else ``$RECONCILER_STATE_DIR``, else ``.reconciler``."""
+    return option or Path(os.environ.get(ENV_STATE_DIR) or DEFAULT_STATE_DIR)
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _clients(
+    cons: model.Consolidation, credentials: Path | None, connection: Path | None
+) -> apply_writer.ClientWriter:
+    from reconciler.partner_center import config, connect
+
+    conn = config.resolve(cons.tenants, credentials_path=credentials, connection_path=connection)
+    clients = connect.build_clients(cons.tenants, conn, delegated_for=[cons.target.name])
+    return apply_writer.ClientWriter(clients, cons.tenants)
+
+
+def _read(
+    cons: model.Consolidation,
+    writer: apply_writer.ClientWriter,
+    customers: Sequence[tuple[str, str]],
+) -> model.LiveState:
+    """Fresh live state of ``customers`` ((tenant id, source name) pairs) in their tenants."""
+    from reconciler.partner_center import reading
+
+    wanted: dict[str, list[str]] = {cons.target.name: [c for c, _ in customers]}
+    for cid, source in customers:
+        wanted.setdefault(source, []).append(cid)
+    return reading.read_live_state(cons, writer.clients, customers=wanted)
+
+
+def _stale(plan: actions.Plan, live: model.LiveState) -> None:
+    moved = fingerprint.moved_customers(plan, live)
+    if moved:
+        names = ", ".join(f"{c.name} ({c.tenant_id})" for c in moved)
+        raise errors.StalePlanError(
+            f"The saved plan is stale: live state moved since it was made for {names}. Nothing "
+            "was changed. Run `reconciler plan --out FILE` again, review it, and apply the new "
+            "file.",
+            customers=[c.tenant_id for c in moved],
+        )
+
+
+def _approve(plan: actions.Plan, auto: bool) -> None:
+    typer.echo(text.render(plan), nl=False)
+    if auto:
+        return
+    if not sys.stdin.isatty():
+        raise errors.ApplyRefusedError(
+            "apply needs approval: this run is not interactive, so pass --auto-approve (CI) "
+            "after reviewing the plan above. Nothing was changed."
+        )
+    answer = typer.prompt("Apply these changes? Only 'yes' is accepted", default="")
+    if answer.strip() != "yes":
+        raise errors.ApplyRefusedError(
+            "Apply cancelled: the answer was not 'yes'. Nothing changed."
+        )
+
+
+def _print_step(r: executor.StepResult) -> None:
+    c = r.change
+    mark = {"succeeded": "ok", "failed": "FAILED", "skipped": "skipped", "unknown": "UNKNOWN"}
+    typer.echo(f"  [{mark[r.outcome.value]}] {c.action.value} {c.address}: {r.message}")
+
+
+def _exit_code(plan: actions.Plan, report: executor.ApplyReport | None) -> int:
+    if plan.errored or (report is not None and not report.clean):
+        return int(ExitCode.ERROR)
+    if plan.gates:
+        return int(ExitCode.WAITING)
+    return int(ExitCode.OK)
+
+
+def _load_plan(
+    paths: list[Path] | None, manifests_opt: Path | None
+) -> tuple[actions.Plan | None, model.DesiredState]:
+    given = list(paths or [])
+    if len(given) == 1 and given[0].is_file() and given[0].suffix == ".json":
+        saved = plan_cli.read_plan(given[0])
+        state = manifests.load([manifests_opt or Path("manifests")])
+        if saved.consolidation != state.consolidation.name:
+            raise errors.ApplyRefusedError(
+                f"The plan {given[0]} is for consolidation '{saved.consolidation}' but the "
+                f"manifests describe '{state.consolidation.name}'; pass the right --manifests."
+            )
+        return saved, state
+    return None, manifests.load(given or [manifests_opt or Path("manifests")])
+
+
+def run_apply(
+    paths: list[Path] | None,
+    *,
+    manifests_opt: Path | None,
+    auto_approve: bool,
+    customers: Sequence[str],
+    lock_timeout: float,
+    state: Path,
+    credentials: Path | None,
+    connection: Path | None,
+) -> int:
+    """The whole of ``reconciler apply``; returns the exit code."""
+    saved, desired = _load_plan(paths, manifests_opt)
+    cons = desired.consolidation
+    if saved is not None:
+        earlier = journal.applied_run(state, journal.plan_id(saved))
+        if earlier:
+            raise errors.ApplyRefusedError(
+                f"This plan ({journal.plan_id(saved)}) was already applied by run {earlier}. "
+                "Applying it twice is refused: run `reconciler plan --out FILE` for a fresh "
+                "plan and apply that."
+            )
+    writer = _clients(cons, credentials, connection)
+    pid = journal.plan_id(saved) if saved is not None else "fresh"
+    me = locking.holder(
+        tenant=cons.target.name,
+        plan_id=pid,
+        now=_now(),
+        ttl=locking.DEFAULT_TTL,
+        environ=os.environ,
+    )
+    lock = locking.acquire(
+        state,
+        me,
+        timeout=lock_timeout,
+        now=_now,
+        sleep=time.sleep,
+        on_wait=lambda held: _say(f"Waiting for {held.describe()} (up to {lock_timeout:.0f}s)"),
+    )
+    with lock:
+        plan = _plan(saved, desired, writer, customers)
+        return _execute(plan, desired, writer, state, auto_approve, lock)
+
+
+def _plan(
+    saved: actions.Plan | None,
+    desired: model.DesiredState,
+    writer: apply_writer.ClientWriter,
+    customers: Sequence[str],
+) -> actions.Plan:
+    cons = desired.consolidation
+    if saved is not None:
+        plan = checks.narrow(saved, customers)
+        _stale(plan, _read(cons, writer, [(c.tenant_id, c.source) for c in plan.customers]))
+        return plan
+    chosen = planner.select_customers(desired, include=customers)
+    if customers and not chosen:
+        raise errors.UsageError(
+            f"--customer {', '.join(customers)}: no manifest customer has that tenant id or name."
+        )
+    live = _read(cons, writer, [(c.tenant_id, c.source) for c in chosen])
+    return planner.build_plan(desired, live, now=_now(), include=customers)
+
+
+def _execute(
+    plan: actions.Plan,
+    desired: model.DesiredState,
+    writer: apply_writer.ClientWriter,
+    state: Path,
+    auto_approve: bool,
+    lock: locking.Lock,
+) -> int:
+    cons = desired.consolidation
+    checks.check_caps(plan, cons.policy)
+    pid = journal.plan_id(plan)
+    if not plan.has_applicable_changes:
+        typer.echo(text.render(plan), nl=False)
+        typer.echo("Nothing to apply now.")
+        return _exit_code(plan, None)
+    _approve(plan, auto_approve)
+    run_id = _now().strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+    pending = journal.pending_creates(journal.read_records(state))
+    log = journal.Journal(state, run_id, pid)
+    options = executor.Options(
+        activation_timeout=timedelta(minutes=cons.policy.activation_timeout_minutes)
+    )
+
+    def step(r: executor.StepResult) -> None:
+        _print_step(r)
+        locking.extend(lock, now=_now(), ttl=locking.DEFAULT_TTL)
+
+    typer.echo(f"Applying plan {pid} as run {run_id} (journal: {log.path})")
+    try:
+        report = executor.Executor(
+            plan,
+            writer,
+            log,
+            options=options,
+            now=_now,
+            sleep=time.sleep,
+            pending=pending,
+            on_step=step,
+        ).run()
+    finally:
+        log.close()
+    journal.mark_applied(state, pid, run_id, _now())
+    _report(plan, desired, writer, report)
+    return _exit_code(plan, report)
+
+
+def _report(
+    plan: actions.Plan,
+    desired: model.DesiredState,
+    writer: apply_writer.ClientWriter,
+    report: executor.ApplyReport,
+) -> None:
+    counts = ", ".join(f"{report.count(o)} {o.value}" for o in executor.Outcome)
+    typer.echo(f"\nSteps: {counts}.")
+    ids = {c.tenant_id for c in plan.customers}
+    try:
+        live = _read(
+            desired.consolidation, writer, [(c.tenant_id, c.source) for c in plan.customers]
+        )
+        typer.echo("\nConsolidation state after this run (fresh read):")
+        typer.echo(verify.render(verify.states(desired, live, ids)), nl=False)
+    except errors.ReconcilerError as exc:
+        typer.echo(f"\nThe verification read failed ({exc}); run `reconciler plan` to see state.")
+    lines = verify.overlap_lines(report.steps)
+    if lines:
+        typer.echo("\nBilling overlap:")
+        for line in lines:
+            typer.echo(f"  {line}")
+    if plan.deferred:
+        typer.echo(f"\n{len(plan.deferred)} changes wait behind the policy caps: apply again.")
+    if plan.gates:
+        typer.echo(f"{len(plan.gates)} steps wait on others (see the plan above).")
+
+
+_STATE_HELP = (
+    f"Journals, applied plan ids and locks (default ${ENV_STATE_DIR} or {DEFAULT_STATE_DIR})."
+)
+StateOpt = Annotated[Path | None, typer.Option("--state-dir", help=_STATE_HELP)]
+
+
+def _export(state: Path, fmt: str, customers: Sequence[str], out: Path | None) -> int:
+    if fmt not in ("csv", "json"):
+        raise typer.BadParameter("use csv or json", param_hint="--format")
+    rows = list(journal.export_rows(journal.read_records(state), customers=customers))
+    doc = journal.to_csv(rows) if fmt == "csv" else journal.to_json(rows)
+    if out is None:
+        typer.echo(doc, nl=False)
+    else:
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(doc, encoding="utf-8")
+        os.replace(tmp, out)
+        typer.echo(f"Wrote {len(rows)} journal events to {out}.")
+    return int(ExitCode.OK)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def apply(
+        paths: Annotated[
+            list[Path] | None,
+            typer.Argument(
+                metavar="[PLANFILE | PATH...]",
+                help="A saved plan (.json from `plan --out`), or manifest files/directories "
+                "to plan and apply in one go.",
+                show_default="manifests/",
+            ),
+        ] = None,
+        auto_approve: Annotated[
+            bool, typer.Option("--auto-approve", help="Apply without asking (CI).")
+        ] = False,
+        customer: Annotated[
+            list[str] | None,
+            typer.Option("--customer", help="Only this customer (tenant id or name); repeat."),
+        ] = None,
+        lock_timeout: Annotated[
+            float, typer.Option("--lock-timeout", help="Seconds to wait for another apply.")
+        ] = 0.0,
+        manifests_dir: Annotated[
+            Path | None,
+            typer.Option("--manifests", help="Manifests of a saved plan (default manifests/)."),
+        ] = None,
+        state_opt: StateOpt = None,
+        credentials: Annotated[
+            Path | None, typer.Option("--credentials", help="Credentials file (TOML).")
+        ] = None,
+        connection: Annotated[
+            Path | None, typer.Option("--connection", help="Emulator connection file.")
+        ] = None,
+    ) -> int:
+        """Carry out a plan: saved (refused if stale or applied before) or planned now.
+
+        Every safety rule is re-checked against live state right before each write; every
+        write is journalled. Exit 0 done, 1 error/refused/incomplete, 3 only work waiting on
+        others remains.
+        """
+        return run_apply(
+            paths,
+            manifests_opt=manifests_dir,
+            auto_approve=auto_approve,
+            customers=tuple(customer or ()),
+            lock_timeout=lock_timeout,
+            state=state_dir(state_opt),
+            credentials=credentials,
+            connection=connection,
+        )
+
+    @app.command()
+    def unlock(
+        lock_id: Annotated[str, typer.Argument(metavar="LOCK_ID", help="Id from the refusal.")],
+        state_opt: StateOpt = None,
+    ) -> int:
+        """Remove an apply lock whose holder is gone (only when you are sure it is)."""
+        info = locking.unlock(state_dir(state_opt), lock_id)
+        typer.echo(f"Removed {info.describe()}.")
+        return int(ExitCode.OK)
+
+    journal_app = typer.Typer(no_args_is_help=True, help="Read the apply journals.")
+    app.add_typer(journal_app, name="journal")
+
+    @journal_app.command("export")
+    def export(
+        fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+        customer: Annotated[
+            list[str] | None,
+            typer.Option("--customer", help="Only this customer (tenant id or name); repeat."),
+        ] = None,
+        out: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
+        state_opt: StateOpt = None,
+    ) -> int:
+        """Evidence for a billing dispute: what was created or suspended when, per customer,
+        with request and correlation ids."""
+        return _export(state_dir(state_opt), fmt, tuple(customer or ()), out)

@@ -1,0 +1,178 @@
+"""The adapter from ``partner_center.client.PartnerCenterClient`` to ``applying.ports.Writer``.
+
+It maps wire payloads to ``ports.Sub``, carts and orders to ``ports.Ordered``, and the API
+error tree to the port's failure kinds: ``UnknownOutcome`` (and a 409 "order in progress")
+become ``OutcomeUnknown``; 4xx business refusals become ``WriteRejected``; 404 on a read is
+``NotFound``. It must NOT decide anything (the executor does) nor retry beyond what the client
+and the executor already do.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from reconciler import model
+from reconciler.applying import ports
+from reconciler.partner_center import client as pc_client
+from reconciler.partner_center import errors as api_errors
+from reconciler.partner_center import wire
+
+
+def to_sub(doc: Any) -> ports.Sub:
+    """The port's view of one subscription payload."""
+    live = wire.to_live_subscription(doc)
+    return ports.Sub(
+        id=live.id,
+        offer_id=live.offer_id,
+        friendly_name=live.friendly_name,
+        quantity=live.quantity,
+        status=live.status.value,
+        auto_renew=live.auto_renew,
+        cancellation_allowed_until=live.cancellation_allowed_until,
+    )
+
+
+def _derived(request_id: str, step: str) -> str:
+    """A second request id derived from the first, so a resend of the same logical order
+    reuses the same MS-RequestId for its checkout too."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{request_id}/{step}"))
+
+
+class ClientWriter:
+    """``ports.Writer`` over one client per partner tenant (by short name)."""
+
+    def __init__(
+        self, clients: Mapping[str, pc_client.PartnerCenterClient], tenants: Sequence[model.Tenant]
+    ) -> None:
+        self.clients = clients
+        self.tenant_ids = {t.name: t.tenant_id for t in tenants}
+
+    def get_subscription(self, tenant: str, customer_id: str, subscription_id: str) -> ports.Sub:
+        try:
+            return to_sub(self.clients[tenant].get_subscription(customer_id, subscription_id))
+        except api_errors.ApiNotFound as exc:
+            raise ports.NotFound(str(exc)) from exc
+
+    def list_subscriptions(self, tenant: str, customer_id: str) -> Sequence[ports.Sub]:
+        return [to_sub(d) for d in self.clients[tenant].list_subscriptions(customer_id)]
+
+    def find_order_by_name(
+        self, tenant: str, customer_id: str, friendly_name: str
+    ) -> ports.Ordered | None:
+        for order in self.clients[tenant].list_orders(customer_id):
+            for item in order.get("lineItems") or []:
+                if item.get("friendlyName") == friendly_name:
+                    return ports.Ordered(order.get("id"), item.get("subscriptionId") or None)
+        return None
+
+    def order(
+        self, tenant: str, customer_id: str, spec: ports.OrderSpec, *, request_id: str
+    ) -> ports.Ordered:
+        client = self.clients[tenant]
+        try:
+            if spec.channel == "cart":
+                return self._cart(client, customer_id, spec, request_id)
+            item: dict[str, Any] = {
+                "lineItemNumber": 0,
+                "offerId": spec.offer_id,
+                "quantity": spec.quantity,
+                "friendlyName": spec.friendly_name,
+            }
+            if spec.term_duration:
+                item["termDuration"] = spec.term_duration
+            doc = client.create_order(
+                customer_id,
+                {"billingCycle": spec.billing_cycle, "lineItems": [item]},
+                request_id=request_id,
+            )
+            return _ordered(doc)
+        except (api_errors.UnknownOutcome, api_errors.ApiConflict) as exc:
+            raise ports.OutcomeUnknown(str(exc)) from exc
+        except api_errors.ApiBusinessError as exc:
+            raise ports.WriteRejected(str(exc)) from exc
+
+    def _cart(
+        self,
+        client: pc_client.PartnerCenterClient,
+        customer_id: str,
+        spec: ports.OrderSpec,
+        request_id: str,
+    ) -> ports.Ordered:
+        line: dict[str, Any] = {
+            "catalogItemId": spec.offer_id,
+            "quantity": spec.quantity,
+            "billingCycle": spec.billing_cycle,
+            "friendlyName": spec.friendly_name,
+        }
+        if spec.term_duration:
+            line["termDuration"] = spec.term_duration
+        cart = client.create_cart(customer_id, [line], request_id=request_id)
+        cart_id = str(cart.get("id"))
+        try:
+            result = client.checkout_cart(
+                customer_id, cart_id, request_id=_derived(request_id, "checkout")
+            )
+        except (api_errors.UnknownOutcome, api_errors.ApiConflict, api_errors.ApiBusinessError):
+            # 800065 "already submitted" or a lost answer: the cart's status is the truth.
+            if client.get_cart(customer_id, cart_id).get("status", "").lower() == "ordered":
+                found = self.find_order_by_name(client.name, customer_id, spec.friendly_name)
+                return found or ports.Ordered(None, None)
+            raise
+        if result.get("orderErrors"):
+            err = result["orderErrors"][0]
+            raise ports.WriteRejected(
+                f"Partner Center refused the cart checkout (code {err.get('code')}): "
+                f"{err.get('description', '')}"
+            )
+        orders = result.get("orders") or []
+        return _ordered(orders[0]) if orders else ports.Ordered(None, None)
+
+    def update(
+        self,
+        tenant: str,
+        customer_id: str,
+        subscription_id: str,
+        changes: Mapping[str, object],
+        *,
+        request_id: str,
+    ) -> ports.Sub:
+        try:
+            doc = self.clients[tenant].update_subscription(
+                customer_id, subscription_id, changes, request_id=request_id
+            )
+        except api_errors.UnknownOutcome as exc:
+            raise ports.OutcomeUnknown(str(exc)) from exc
+        except api_errors.ApiBusinessError as exc:
+            raise ports.WriteRejected(str(exc)) from exc
+        return to_sub(doc)
+
+    def request_transfer(
+        self,
+        tenant: str,
+        customer_id: str,
+        source_tenant: str,
+        subscription_id: str,
+        quantity: int,
+        *,
+        request_id: str,
+    ) -> str:
+        body = {
+            "sourcePartnerTenantId": self.tenant_ids[source_tenant],
+            "targetProductTypes": ["OnlineServicesNCE"],
+        }
+        try:
+            doc = self.clients[tenant].create_transfer(customer_id, body, request_id=request_id)
+        except api_errors.UnknownOutcome as exc:
+            raise ports.OutcomeUnknown(str(exc)) from exc
+        return str(doc.get("id"))
+
+    def correlation_id(self, tenant: str) -> str:
+        return str(self.clients[tenant].transport.correlation_id)
+
+
+def _ordered(doc: Mapping[str, Any]) -> ports.Ordered:
+    items = doc.get("lineItems") or []
+    sid = items[0].get("subscriptionId") if items else None
+    return ports.Ordered(doc.get("id"), str(sid).lower() if sid else None)
