@@ -76,13 +76,11 @@ class Engine:
         self.reset()
 
     def reset(self, seed: dict[str, Any] | None = None) -> None:
-        """Reload the world from ``seed`` (default: the one we started with)."""
+        """Load ``seed``, or reload the world the emulator started with."""
         with self.lock:
-            if seed is not None:
-                self._seed = seed
             now = self.clock.now()
             self.world = load_world(
-                copy.deepcopy(self._seed), now=now, github_issuer=self._github_issuer
+                copy.deepcopy(seed or self._seed), now=now, github_issuer=self._github_issuer
             )
             self.ledger = Ledger(since=now)
             self.history = History()

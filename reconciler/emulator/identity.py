@@ -456,7 +456,11 @@ def _check_certificate(app: App, assertion: str, endpoint: str) -> None:
             "x5t": base64.urlsafe_b64encode(hashlib.sha1(der).digest()).decode().rstrip("="),  # noqa: S324 - x5t is SHA-1 by spec
             "x5t#S256": base64.urlsafe_b64encode(hashlib.sha256(der).digest()).decode().rstrip("="),
         }
-        if any(name in header and header[name] != value for name, value in thumbs.items()):
+        # MSAL pads the base64url thumbprint, the spec does not: compare unpadded.
+        if any(
+            name in header and str(header[name]).rstrip("=") != value
+            for name, value in thumbs.items()
+        ):
             continue
         now = dt.datetime.now(dt.UTC)
         if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
