@@ -99,7 +99,7 @@ def test_sha256_certificate_assertions_are_verified_too(world: World) -> None:
 
 
 def test_an_assertion_for_another_audience_or_expired_is_refused(world: World) -> None:
-    key_pem, cert_pem, thumb = _cert()
+    key_pem, cert_pem, _ = _cert()
     client_id = world.tenant("de")["clientId"]
     world.control("POST", "/certificates", {"clientId": client_id, "certificate": cert_pem})
     now = int(dt.datetime.now(dt.UTC).timestamp())
@@ -183,7 +183,7 @@ def test_a_federated_assertion_with_an_untrusted_subject_or_audience_is_refused(
     ):
         assertion = world.session.get(gh["requestUrl"], params=params, headers=auth).json()
         result = world.confidential(
-            "de", {"client_assertion": lambda: assertion["value"]}
+            "de", {"client_assertion": lambda value=assertion["value"]: value}
         ).acquire_token_for_client(scopes=APP_SCOPE)
         assert result["error"] == "invalid_client"
         assert "AADSTS70021" in result["error_description"]
