@@ -34,7 +34,7 @@ def plan_handoff(
     protected: bool,
 ) -> None:
     """Gate, verify or no-op for one hand-off whose target match is ``target``."""
-    source = b.source.subscription(handoff.source_subscription_id)
+    source = b.source_subscription(handoff.source_subscription_id)
     sid = handoff.source_subscription_id
     address = b.address(b.customer.source, sid, handoff.key)
     target_active = target is not None and target.status is ST.ACTIVE

@@ -18,7 +18,7 @@ def change_id(action: actions.Action, address: actions.Address) -> str:
     """Stable id: the same action on the same address gets the same id in every plan."""
     raw = "|".join(
         (
-            action.value,
+            action,
             address.tenant,
             address.customer_id,
             address.subscription_id or "",
@@ -50,6 +50,17 @@ class Builder:
     invitation_url: str | None
     invite_id: str | None = None
     changes: list[actions.Change] = field(default_factory=list)
+    #: Gates each change waits for (transitively), by change id.
+    blockers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    gate_ids: set[str] = field(default_factory=set)
+    _source_index: dict[str, model.LiveSubscription] | None = None
+
+    def source_subscription(self, subscription_id: str) -> model.LiveSubscription | None:
+        """The source subscription with this id (indexed once per customer)."""
+        if self._source_index is None:
+            self._source_index = {s.id: s for s in self.source.subscriptions}
+        return self._source_index.get(subscription_id.lower())
+
     diagnostics: list[actions.Diagnostic] = field(default_factory=list)
     azure_ready: bool = False
 
@@ -84,6 +95,15 @@ class Builder:
     ) -> str:
         """Record a change and return its id (for later ``depends_on``)."""
         cid = change_id(action, address)
+        deps = tuple(dict.fromkeys(depends_on))
+        blocked: dict[str, None] = {}
+        for d in deps:
+            blocked.update(dict.fromkeys(self.blockers.get(d, ())))
+            if d in self.gate_ids:
+                blocked[d] = None
+        self.blockers[cid] = tuple(blocked)
+        if action.is_gate:
+            self.gate_ids.add(cid)
         self.changes.append(
             actions.Change(
                 id=cid,
@@ -93,7 +113,8 @@ class Builder:
                 detail=detail,
                 before=before,
                 after=after,
-                depends_on=tuple(dict.fromkeys(depends_on)),
+                depends_on=deps,
+                blocked_by=self.blockers[cid],
                 gate=gate,
                 strategy=strategy,
                 overlap=overlap,

@@ -11,7 +11,6 @@ without the state changing. Pure: hashing only.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -19,41 +18,36 @@ from reconciler import model
 from reconciler.planning import actions
 
 
-def _when(at: datetime | None) -> str | None:
-    return at.isoformat() if at is not None else None
+def _when(at: datetime | None) -> str:
+    return at.isoformat() if at is not None else "-"
 
 
-def _subscription(s: model.LiveSubscription) -> list[object]:
-    return [
-        s.id,
-        s.offer_id,
-        s.friendly_name,
-        s.quantity,
-        s.status.value,
-        s.auto_renew,
-        _when(s.commitment_end_date),
-        _when(s.cancellation_allowed_until),
-        [[r.quantity, _when(r.allowed_until)] for r in s.refundable],
-        s.entitlement_id,
-    ]
+def _subscription(s: model.LiveSubscription) -> str:
+    refundable = ",".join(f"{r.quantity}@{_when(r.allowed_until)}" for r in s.refundable)
+    # repr() of the friendly name keeps separators inside it from forging another field.
+    return (
+        f"{s.id}|{s.offer_id}|{s.friendly_name!r}|{s.quantity}|{s.status.value}|"
+        f"{s.auto_renew}|{_when(s.commitment_end_date)}|{_when(s.cancellation_allowed_until)}|"
+        f"{refundable}|{s.entitlement_id}"
+    )
 
 
-def _view(tenant: str, view: model.CustomerView | None) -> list[object]:
+def _view(tenant: str, view: model.CustomerView | None) -> str:
     if view is None:
-        return [tenant, "absent"]
+        return f"{tenant}:absent"
     if view.status is model.ReadStatus.UNKNOWN:
-        return [tenant, "unknown"]
+        return f"{tenant}:unknown"
     subs = sorted(view.subscriptions, key=lambda s: s.id)
-    return [tenant, view.status.value, [_subscription(s) for s in subs]]
+    return f"{tenant}:{view.status.value}\n" + "\n".join(_subscription(s) for s in subs)
 
 
 def customer_fingerprint(customer_id: str, tenants: Sequence[str], live: model.LiveState) -> str:
     """Fingerprint of ``customer_id`` as seen in the partner tenants named ``tenants``."""
-    parts: list[object] = []
+    parts = []
     for name in tenants:
         tv = live.view(name)
         parts.append(_view(name, tv.customer(customer_id) if tv is not None else None))
-    raw = json.dumps(parts, separators=(",", ":"), sort_keys=False)
+    raw = "\n--\n".join(parts)
     return "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
 
 

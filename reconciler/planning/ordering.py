@@ -1,5 +1,5 @@
-"""Order the changes (graphlib over ``depends_on``, ties broken by customer, phase and
-address so the order is deterministic), work out which gates block each change, and push
+"""Order the changes (a topological sort over ``depends_on``, ties broken by customer, phase
+and address so the order is deterministic; graphlib names any cycle), and push
 changes beyond the policy caps to a later apply (``Plan.deferred``).
 
 Pure: sequences of changes in, sequences of changes out.
@@ -7,12 +7,10 @@ Pure: sequences of changes in, sequences of changes out.
 
 from __future__ import annotations
 
-import dataclasses
 import graphlib
-import heapq
 from collections.abc import Mapping, Sequence
 
-from reconciler import model
+from reconciler import errors, model
 from reconciler.planning import actions
 
 A = actions.Action
@@ -44,45 +42,66 @@ def _key(c: actions.Change, rank: Mapping[str, int]) -> tuple[int, int, str, str
         _PHASE[c.action],
         a.key or "",
         a.subscription_id or "",
-        c.action.value,
+        c.action,
         c.id,
     )
 
 
 def order(changes: Sequence[actions.Change], rank: Mapping[str, int]) -> list[actions.Change]:
-    """Topological order of ``changes``; among ready changes the smallest sort key goes first."""
+    """Topological order of ``changes`` over ``depends_on``, as close to the sort key
+    (customer, phase, address) as the dependencies allow.
+
+    Changes are taken in key order; one whose dependencies are not all placed yet waits and is
+    placed right after its last dependency (Kahn's algorithm seeded by the sort, linear after
+    the sort). A cycle is a bug in the planner: ``graphlib`` names it in the error.
+    """
     by_id = {c.id: c for c in changes}
+    placed: set[str] = set()
+    waiting: dict[str, list[actions.Change]] = {}
+    missing: dict[str, int] = {}
+    result: list[actions.Change] = []
+
+    def place(c: actions.Change) -> None:
+        stack = [c]
+        while stack:
+            cur = stack.pop()
+            result.append(cur)
+            placed.add(cur.id)
+            released = []
+            for w in waiting.pop(cur.id, ()):
+                missing[w.id] -= 1
+                if missing[w.id] == 0:
+                    released.append(w)
+            # Keep the sort order among the released ones (the stack pops the last first).
+            stack.extend(sorted(released, key=lambda x: _key(x, rank), reverse=True))
+
+    keyed = sorted((_key(c, rank), c) for c in changes)
+    for _, c in keyed:
+        pending = [d for d in c.depends_on if d in by_id and d not in placed]
+        if not pending:
+            place(c)
+            continue
+        missing[c.id] = len(pending)
+        for d in pending:
+            waiting.setdefault(d, []).append(c)
+    if len(result) != len(changes):
+        _raise_cycle(changes, by_id)
+    return result
+
+
+def _raise_cycle(changes: Sequence[actions.Change], by_id: Mapping[str, actions.Change]) -> None:
     sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
     for c in changes:
         sorter.add(c.id, *(d for d in c.depends_on if d in by_id))
-    sorter.prepare()
-    heap: list[tuple[tuple[int, int, str, str, str, str], str]] = []
-    result: list[actions.Change] = []
-    while sorter.is_active():
-        for cid in sorter.get_ready():
-            heapq.heappush(heap, (_key(by_id[cid], rank), cid))
-        _, cid = heapq.heappop(heap)
-        result.append(by_id[cid])
-        sorter.done(cid)
-    return result
-
-
-def with_blockers(ordered: Sequence[actions.Change]) -> list[actions.Change]:
-    """Set ``blocked_by`` to the gates each change transitively depends on."""
-    blocked: dict[str, tuple[str, ...]] = {}
-    gates: set[str] = set()
-    result = []
-    for c in ordered:
-        found: dict[str, None] = {}
-        for d in c.depends_on:
-            found.update(dict.fromkeys(blocked.get(d, ())))
-            if d in gates:
-                found[d] = None
-        blocked[c.id] = tuple(found)
-        if c.action.is_gate:
-            gates.add(c.id)
-        result.append(dataclasses.replace(c, blocked_by=blocked[c.id]) if found else c)
-    return result
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        cycle = " -> ".join(f"{by_id[i].action.value} {by_id[i].address}" for i in exc.args[1])
+        raise errors.PlanError(
+            f"The planned changes depend on each other in a cycle ({cycle}); this is a bug in "
+            "reconciler's planner, please report it with the manifests involved."
+        ) from None
+    raise errors.PlanError("The planned changes could not be ordered; this is a bug in reconciler.")
 
 
 def apply_caps(

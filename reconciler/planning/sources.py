@@ -35,7 +35,7 @@ def resolve_sources(b: Builder, ds: model.DesiredSubscription) -> list[Source]:
     decided: absent, already gone, or not a license subscription)."""
     found: list[Source] = []
     for r in ds.replaces:
-        live = b.source.subscription(r.subscription_id)
+        live = b.source_subscription(r.subscription_id)
         decision = None
         if live is not None and live.status not in GONE and live.commerce.is_license:
             decision = strategy.resolve(r.becomes, live, b.policy, b.now)
