@@ -38,3 +38,22 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+# -- emulator (owned by the emulator work; see docs/emulator.md) ---------------------------------
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The demo-world emulator, in-thread, for the whole session (frozen clock, no rate limit).
+
+    Shared: call ``emulator.control.reset()`` (and ``set_fault()`` / ``set_limits(...)``) at the
+    start of a test that needs a pristine world.
+    """
+    from reconciler.emulator.server import Emulator
+
+    emu = Emulator.start(
+        state_dir=tmp_path_factory.mktemp("emulator"), frozen_clock=True, rate_limit_per_minute=0
+    )
+    yield emu
+    emu.stop()
