@@ -9,6 +9,8 @@ Reads only the plan document; prints nothing.
 
 from __future__ import annotations
 
+import html
+
 from reconciler.planning import actions
 from reconciler.rendering import common
 
@@ -116,7 +118,7 @@ def _customer(g: common.Group, names: dict[str, str]) -> str:
         brief = "**not planned (error)**"
     source = f" from `{g.entry.source}`" if g.entry is not None else ""
     lines = [
-        f"<details><summary><b>{g.name}</b>{source} — {brief}</summary>",
+        f"<details><summary><b>{html.escape(g.name)}</b>{source} — {brief}</summary>",
         "",
         "| | Action | Where | What |",
         "|---|---|---|---|",

@@ -1,0 +1,98 @@
+"""What reviewers and operators see: the terminal text, the PR comment, the JSON document."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import big_world
+import demo_world as w
+import pytest
+
+from reconciler.planning import actions, planfile, planner
+from reconciler.rendering import jsondoc, markdown, text
+
+
+@pytest.fixture(scope="module")
+def pending() -> actions.Plan:
+    state = w.desired()
+    return planner.build_plan(state, w.live_state(state), now=w.NOW, tool_version="t")
+
+
+@pytest.fixture(scope="module")
+def huge() -> actions.Plan:
+    state, live = big_world.make(5000, 3)
+    return planner.build_plan(state, live, now=big_world.NOW, tool_version="t")
+
+
+def test_text_is_plain_unless_colour_is_asked_for(pending):
+    plain = text.render(pending)
+    assert "\x1b[" not in plain
+    coloured = text.render(pending, color=True)
+    assert "\x1b[32m+\x1b[0m" in coloured and "\x1b[36m?\x1b[0m" in coloured
+
+
+def test_text_puts_warnings_first_and_ends_with_the_summary(pending):
+    out = text.render(pending).splitlines()
+    assert out[2].startswith("Warnings (3):")
+    assert (
+        out[2]
+        and out.index(
+            "Adatum SARL (3f2c6d55-0000-4000-8000-00000000c003, from fr)  [invitation-pending]"
+        )
+        > 3
+    )
+    assert out[-1].startswith("Plan: 6 invitations pending, 9 to create,") and out[-1].endswith(
+        "(nothing to apply now; waiting on others)."
+    )
+
+
+def test_text_groups_changes_by_customer_in_plan_order(pending):
+    out = text.render(pending)
+    positions = [out.index(f"{c.name} ({c.tenant_id}, from") for c in pending.customers]
+    assert positions == sorted(positions)
+
+
+def test_markdown_calls_out_risk_and_folds_customers():
+    state = w.desired()
+    plan = planner.build_plan(state, w.accepted(state), now=w.NOW)
+    md = markdown.render(plan)
+    assert (
+        "> [!WARNING]" in md and "**6 source subscriptions will be suspended or cancelled**" in md
+    )
+    assert md.count("</b> from `") == 6
+    assert "| `-` | suspend |" in md
+
+
+def test_markdown_for_5000_customers_stays_under_githubs_limit(huge):
+    md = markdown.render(huge, full_plan="artifact plan.json")
+    assert len(md) < 65_535
+    assert "more customers are not shown" in md and "artifact plan.json" in md
+    assert md.rstrip().endswith(")."), "the summary line survives truncation"
+
+
+def test_markdown_escapes_table_and_html_breakers(pending):
+    entry = pending.customers[0]
+    evil = dataclasses.replace(entry, name="<script>x</script> | Co")
+    change = pending.changes[0]
+    bad = dataclasses.replace(change, detail="a | b\nc")
+    plan = dataclasses.replace(
+        pending, customers=(evil, *pending.customers[1:]), changes=(bad, *pending.changes[1:])
+    )
+    md = markdown.render(plan)
+    assert "<script>" not in md and "&lt;script&gt;" in md
+    assert "a \\| b c" in md
+
+
+def test_markdown_respects_a_small_limit(pending):
+    md = markdown.render(pending, limit=3000)
+    assert len(md) <= 3000
+
+
+def test_json_is_the_plan_document(pending):
+    doc = json.loads(jsondoc.render(pending))
+    assert doc == json.loads(json.dumps(planfile.to_dict(pending)))
+    assert doc["summary"]["outcome"] == "waiting"
+    assert doc["summary"]["by_action"]["invite"] == 6
+    first = doc["changes"][0]
+    assert first["action"] == "invite" and first["gate"]["url"] == w.INVITE_URL
