@@ -82,6 +82,9 @@ class Stats:
     throttle_wait: float = 0.0
     pacing_wait: float = 0.0
     failures: int = 0
+    #: Clock readings of the first and the last request sent (for the achieved rate).
+    first_sent: float | None = None
+    last_sent: float | None = None
     started: float = field(init=False)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
@@ -92,6 +95,20 @@ class Stats:
         with self._lock:
             for name, value in deltas.items():
                 setattr(self, name, getattr(self, name) + value)
+
+    def sent(self, now: float) -> None:
+        """Count one request sent at ``now``."""
+        with self._lock:
+            self.requests += 1
+            self.first_sent = now if self.first_sent is None else self.first_sent
+            self.last_sent = now
+
+    def rate_per_minute(self) -> float:
+        """Requests per minute between the first and the last request (0 if fewer than 2)."""
+        if self.first_sent is None or self.last_sent is None or self.requests < 2:
+            return 0.0
+        span = self.last_sent - self.first_sent
+        return (self.requests - 1) / span * 60.0 if span > 0 else 0.0
 
     @property
     def elapsed(self) -> float:
@@ -228,7 +245,7 @@ class Transport:
             self._pace(customer)
             token = self.tokens.token(force_refresh=refresh)
             start = self.clock()
-            self.stats.add(requests=1)
+            self.stats.sent(start)
             try:
                 resp = self.session.request(
                     method,
