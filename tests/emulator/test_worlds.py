@@ -114,3 +114,23 @@ def test_generated_worlds_load_and_their_manifests_match(tmp_path: Path) -> None
         yaml.safe_load((tmp_path / "consolidation.yaml").read_text())["target"]["name"] == "central"
     )
     assert worldgen.generate(40, 5, seed=3) == worldgen.generate(40, 5, seed=3)
+
+
+def test_the_world_can_be_replaced_snapshotted_and_saved_over_https(world: World) -> None:
+    seed = worldgen.generate(3, 2, seed=9)
+    world.control("POST", "/reset", {"world": seed})
+    snap = world.control("GET", "/snapshot")
+    assert [c["companyName"] for c in snap["customers"]] == [
+        "Generated Customer 00000",
+        "Generated Customer 00001",
+        "Generated Customer 00002",
+    ]
+    settings = world.session.put(
+        f"{world.conn['controlRoot']}/settings", json={"pageSize": 1}
+    ).json()
+    assert settings["pageSize"] == 1
+    assert len(world.api("de").get("/customers").json()["items"]) == 1
+    saved = Path(world.control("POST", "/save")["path"])
+    assert saved.exists() and "Generated Customer 00002" in saved.read_text()
+    world.control("POST", "/reset")
+    assert len(world.control("GET", "/snapshot")["customers"]) == 7
