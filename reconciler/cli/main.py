@@ -24,7 +24,7 @@ from reconciler import __version__, errors
 from reconciler.exitcodes import ExitCode
 
 #: Modules under reconciler.cli that contribute commands, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("validate", "login", "plan", "apply", "emulator")
+COMMAND_MODULES: tuple[str, ...] = ("validate", "plan", "apply", "login", "emulator", "demo")
 
 app = typer.Typer(
     name="reconciler",
@@ -62,7 +62,14 @@ def _root(
     """Declarative consolidation of CSP customers into one Partner Center tenant."""
 
 
+_registered: list[str] = []
+
+
 def _register_commands() -> None:
+    """Add every command module's commands to ``app`` (once: ``demo`` re-enters ``main``)."""
+    if _registered:
+        return
+    _registered.extend(COMMAND_MODULES)
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"reconciler.cli.{name}")
         module.register(app)

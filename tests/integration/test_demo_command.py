@@ -1,0 +1,25 @@
+"""The Quickstart's first command: `reconciler demo` runs the whole consolidation."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_demo_runs_plan_and_apply_to_convergence(run_cli, monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(ROOT)
+    result = run_cli("demo", "--state-dir", str(tmp_path / "demo"))
+    assert result.code == 0, result.output
+    codes = re.findall(r"\(exit code (\d+): (as expected|UNEXPECTED)", result.out)
+    # validate, plan (waiting on customers), plan (changes), apply (gates remain), final plan
+    assert codes == [
+        ("0", "as expected"),
+        ("3", "as expected"),
+        ("2", "as expected"),
+        ("3", "as expected"),
+        ("0", "as expected"),
+    ]
+    assert "0 day(s) billed by both tenants, 0 day(s) without service" in result.out
+    assert (tmp_path / "demo" / "plan.json").is_file()
