@@ -34,12 +34,6 @@ def test_client_secret_from_the_connection_file(
     assert len(_read_one(clients, "fr")) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator bug: identity._check_certificate compares the x5t header with the "
-    "unpadded base64url thumbprint, but MSAL sends it padded ('=' at the end), so no "
-    "certificate ever matches; remove this mark when the emulator strips padding",
-)
 def test_certificate_credential(
     start_emulator: Start, base_env: dict[str, str], tmp_path: Path
 ) -> None:
