@@ -165,6 +165,13 @@ def _when(data: Mapping[str, Any], key: str, where: str) -> datetime | None:
         raise _Bad(f"{where}.{key} is not an ISO 8601 date-time") from None
 
 
+def _when_req(data: Mapping[str, Any], key: str, where: str) -> datetime:
+    at = _when(data, key, where)
+    if at is None:
+        raise _Bad(f"{where}.{key} is missing")
+    return at
+
+
 def _enum(data: Mapping[str, Any], key: str, kind: Callable[[str], T], where: str) -> T:
     raw = _get(data, key, str, where)
     try:
@@ -232,7 +239,7 @@ def _read_change(d: Any, where: str) -> actions.Change:
         deadlines=tuple(
             actions.Deadline(
                 _get(x, "kind", str, f"{where}.deadlines[{i}]"),
-                _when(x, "at", f"{where}.deadlines[{i}]") or datetime.min,
+                _when_req(x, "at", f"{where}.deadlines[{i}]"),
                 _get(x, "note", str, f"{where}.deadlines[{i}]"),
             )
             for i, x in enumerate(_get(a, "deadlines", list, where))
@@ -247,11 +254,11 @@ def _read(data: Mapping[str, Any]) -> actions.Plan:
     tool = _get(data, "tool", dict, w)
     return actions.Plan(
         tool_version=_get(tool, "version", str, w + ".tool"),
-        created_at=_when(data, "created_at", w) or datetime.min,
+        created_at=_when_req(data, "created_at", w),
         consolidation=_get(data, "consolidation", str, w),
         target=_get(data, "target", str, w),
         inputs_digest=_get(data, "inputs_digest", str, w),
-        live_read_at=_when(data, "live_read_at", w) or datetime.min,
+        live_read_at=_when_req(data, "live_read_at", w),
         customers=tuple(
             actions.CustomerEntry(
                 _get(c, "tenant_id", str, f"$.customers[{i}]"),

@@ -74,3 +74,36 @@ def test_customer_filter_and_unknown_source_are_reported(emu, run_cli, monkeypat
     assert [c["name"] for c in json.loads(one.out)["customers"]] == ["Fabrikam GmbH"]
     bad = run_cli("plan", "manifests", "--connection", conn, "--source", "xx")
     assert bad.code == 1 and "no source tenant of that name" in bad.err
+
+
+def test_show_refuses_missing_and_damaged_files_in_one_paragraph(run_cli, tmp_path):
+    missing = run_cli("show", str(tmp_path / "nope.json"))
+    assert missing.code == 1 and "Cannot read the plan file" in missing.err
+    assert "Traceback" not in missing.output
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"format": "reconciler-plan", "format_version": 1, "changes": [')
+    damaged = run_cli("show", str(broken))
+    assert damaged.code == 1 and "not valid JSON" in damaged.err
+    other = tmp_path / "other.json"
+    other.write_text('{"format": "reconciler-plan", "format_version": 7}')
+    old = run_cli("show", str(other))
+    assert old.code == 1 and "format version 7" in old.err
+
+
+def test_plan_refuses_an_unwritable_out_path_before_rendering(emu, run_cli, monkeypatch, tmp_path):
+    monkeypatch.chdir(ROOT)
+    result = run_cli(
+        "plan",
+        "manifests",
+        "--connection",
+        str(emu.connection_file),
+        "--out",
+        str(tmp_path / "no-dir" / "plan.json"),
+    )
+    assert result.code == 1 and "Cannot write the plan file" in result.err
+    assert not (tmp_path / "no-dir").exists()
+
+
+def test_bad_format_is_a_usage_error(run_cli, tmp_path):
+    result = run_cli("show", str(tmp_path / "x.json"), "--format", "yaml")
+    assert result.code == 1 and "--format" in result.err
