@@ -44,7 +44,7 @@ def ensure_venv(extras: str) -> None:
         "-m",
         "pip",
         "install",
-        "--quiet",
+        "-qq",
         "--disable-pip-version-check",
         "-e",
         target,
