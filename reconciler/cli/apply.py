@@ -29,6 +29,8 @@ from reconciler.planning import actions, fingerprint, planner
 from reconciler.rendering import text
 
 ENV_STATE_DIR = "RECONCILER_STATE_DIR"
+#: First back-off (seconds) of retried calls; lowered by tests and chaos runs on loopback.
+ENV_RETRY_BACKOFF = "RECONCILER_RETRY_BACKOFF_SECONDS"
 DEFAULT_STATE_DIR = ".reconciler"
 
 
@@ -48,10 +50,22 @@ def _say(message: str) -> None:
 def _clients(
     cons: model.Consolidation, credentials: Path | None, connection: Path | None
 ) -> apply_writer.ClientWriter:
-    from reconciler.partner_center import config, connect
+    from reconciler.partner_center import config, connect, retrying
 
     conn = config.resolve(cons.tenants, credentials_path=credentials, connection_path=connection)
-    clients = connect.build_clients(cons.tenants, conn, delegated_for=[cons.target.name])
+    policy = None
+    raw = os.environ.get(ENV_RETRY_BACKOFF)
+    if raw:
+        try:
+            base = float(raw)
+        except ValueError:
+            raise errors.ConfigError(
+                f"{ENV_RETRY_BACKOFF}={raw!r} is not a number of seconds; unset it or fix it."
+            ) from None
+        policy = retrying.RetryPolicy(backoff_base=base, backoff_max=max(base * 16, base))
+    clients = connect.build_clients(
+        cons.tenants, conn, delegated_for=[cons.target.name], policy=policy
+    )
     return apply_writer.ClientWriter(clients, cons.tenants)
 
 

@@ -36,7 +36,7 @@ def to_sub(doc: Any) -> ports.Sub:
 
 def _derived(request_id: str, step: str) -> str:
     """A second request id derived from the first, so a resend of the same logical order
-    reuses the same MS-RequestId for its checkout too."""
+    reuses the same MS-RequestId for its cart too."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{request_id}/{step}"))
 
 
@@ -108,12 +108,12 @@ class ClientWriter:
         }
         if spec.term_duration:
             line["termDuration"] = spec.term_duration
-        cart = client.create_cart(customer_id, [line], request_id=request_id)
+        # The checkout is the write that orders, so it carries the journalled request id; the
+        # cart gets one derived from it, so a resend reuses the same cart too.
+        cart = client.create_cart(customer_id, [line], request_id=_derived(request_id, "cart"))
         cart_id = str(cart.get("id"))
         try:
-            result = client.checkout_cart(
-                customer_id, cart_id, request_id=_derived(request_id, "checkout")
-            )
+            result = client.checkout_cart(customer_id, cart_id, request_id=request_id)
         except (api_errors.UnknownOutcome, api_errors.ApiConflict, api_errors.ApiBusinessError):
             # 800065 "already submitted" or a lost answer: the cart's status is the truth.
             if client.get_cart(customer_id, cart_id).get("status", "").lower() == "ordered":
