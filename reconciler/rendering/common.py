@@ -56,6 +56,15 @@ class Group:
     changes: list[actions.Change] = field(default_factory=list)
     diagnostics: list[actions.Diagnostic] = field(default_factory=list)
 
+    @property
+    def errored(self) -> bool:
+        return any(d.severity is actions.Severity.ERROR for d in self.diagnostics)
+
+    @property
+    def settled(self) -> bool:
+        """True when nothing is planned but no-ops, and nothing went wrong."""
+        return not self.errored and all(c.action is A.NOOP for c in self.changes)
+
     def counts(self) -> dict[A, int]:
         found: dict[A, int] = {}
         for c in self.changes:

@@ -142,19 +142,31 @@ def render(
     names = common.labels(plan)
     body: list[str] = []
     size = len(head) + len(foot)
-    all_groups = common.groups(plan)
-    reserve = 300  # room for the truncation note
-    for i, g in enumerate(all_groups):
+    everything = common.groups(plan)
+    # Risk first: customers that could not be planned, then those with work, then a line for
+    # the settled ones, so truncation never hides what a reviewer must see.
+    busy = [g for g in everything if g.errored] + [
+        g for g in everything if not g.errored and not g.settled
+    ]
+    settled = [g.name for g in everything if g.settled]
+    reserve = 300 + (0 if not settled else 200 + sum(len(n) + 2 for n in settled[:_MAX_LISTED]))
+    for i, g in enumerate(busy):
         section = _customer(g, names)
         if size + len(section) + reserve > limit:
-            left = len(all_groups) - i
             body.append(
-                f"\n_… {left} more customers are not shown to stay under GitHub's comment limit. "
-                f"The full plan: {full_plan} (`reconciler show PLANFILE`)._\n"
+                f"\n_… {len(busy) - i} more customers with changes are not shown to stay under "
+                f"GitHub's comment limit. The full plan: {full_plan} (`reconciler show "
+                "PLANFILE`)._\n"
             )
             break
         body.append(section)
         size += len(section)
+    if settled:
+        shown, more = common.first((html.escape(n) for n in settled), _MAX_LISTED)
+        body.append(
+            f"\n**Nothing to do for {len(settled)} customer{'s' if len(settled) != 1 else ''}:** "
+            f"{', '.join(shown)}" + (f", … and {more} more" if more else "") + "\n"
+        )
     text = head + "".join(body) + foot
     if len(text) > limit:  # the header alone was too long: keep the start and say so
         note = f"\n_… cut to fit; see {full_plan}._\n"

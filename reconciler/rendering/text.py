@@ -54,6 +54,12 @@ def _change(c: actions.Change, names: dict[str, str], paint: _Paint) -> list[str
     code = _GATE_COLOR if c.action.is_gate else _COLORS.get(c.action, "")
     action = paint(c.action.value.ljust(18), code)
     head = f"  {paint(c.action.symbol, code)} {action} {common.target_text(c)}"
+    if c.action is A.NOOP:  # one line: nothing happens here, but overlap stays visible
+        billing = ""
+        if c.overlap is not None and c.overlap.days != 0:
+            span = "open-ended" if c.overlap.days is None else f"{c.overlap.days} days"
+            billing = f" (billing overlap: {span})"
+        return [paint(f"{head}: {c.detail}{billing}", code)]
     lines = [head, f"      {c.detail}"]
     lines.extend(f"      {f}" for f in common.facts(c, names))
     return lines
@@ -62,9 +68,10 @@ def _change(c: actions.Change, names: dict[str, str], paint: _Paint) -> list[str
 def _customer(g: common.Group, names: dict[str, str], paint: _Paint) -> list[str]:
     status = g.entry.status.value if g.entry is not None else ""
     source = f", from {g.entry.source}" if g.entry is not None else ""
-    lines = [
-        paint(f"{g.name} ({g.customer_id}{source})", "1") + (f"  [{status}]" if status else "")
-    ]
+    title = paint(f"{g.name} ({g.customer_id}{source})", "1")
+    if g.settled:
+        return [f"{title}  nothing to do ({len(g.changes)} unchanged)", ""]
+    lines = [title + (f"  [{status}]" if status else "")]
     for d in g.diagnostics:
         if d.severity is actions.Severity.ERROR:
             lines.append(paint(f"  x {d.code}: nothing planned (see errors above)", "31"))

@@ -67,7 +67,7 @@ def test_markdown_calls_out_risk_and_folds_customers():
 def test_markdown_for_5000_customers_stays_under_githubs_limit(huge):
     md = markdown.render(huge, full_plan="artifact plan.json")
     assert len(md) < 65_535
-    assert "more customers are not shown" in md and "artifact plan.json" in md
+    assert "more customers with changes are not shown" in md and "artifact plan.json" in md
     assert md.rstrip().endswith(")."), "the summary line survives truncation"
 
 
@@ -96,3 +96,49 @@ def test_json_is_the_plan_document(pending):
     assert doc["summary"]["by_action"]["invite"] == 6
     first = doc["changes"][0]
     assert first["action"] == "invite" and first["gate"]["url"] == w.INVITE_URL
+
+
+def _adatum_done() -> actions.Plan:
+    state = w.desired()
+    target = {c.tenant_id: w.view(c.tenant_id) for c in state.customers}
+    target[w.C + "c003"] = w.view(
+        w.C + "c003",
+        (
+            w.sub(
+                "aa000000-0000-4000-8000-000000000001",
+                "CFQ7TTC0LH16:0001:CFQ7TTC0HD1G",
+                60,
+                friendly="M [rc:exchange]",
+            ),
+            w.sub(
+                "aa000000-0000-4000-8000-000000000002",
+                "CFQ7TTC0LDPB:0001:CFQ7TTC0HD4N",
+                12,
+                friendly="S [rc:business-standard]",
+            ),
+        ),
+    )
+    srcs = w.source_views()
+    srcs["fr"][w.C + "c003"] = w.view(
+        w.C + "c003",
+        (
+            w.sub(w.S + "f001", w.EXCHANGE_LEGACY, 60, status="suspended"),
+            w.sub(w.S + "f002", w.STANDARD_LEGACY, 12, status="suspended"),
+        ),
+    )
+    return planner.build_plan(state, w.live_state(state, target=target, sources=srcs), now=w.NOW)
+
+
+def test_a_settled_customer_is_one_line_in_text():
+    out = text.render(_adatum_done())
+    assert (
+        "Adatum SARL (3f2c6d55-0000-4000-8000-00000000c003, from fr)  nothing to do (4 unchanged)"
+        in out
+    )
+
+
+def test_markdown_lists_settled_customers_after_those_with_work():
+    md = markdown.render(_adatum_done())
+    assert "**Nothing to do for 1 customer:** Adatum SARL" in md
+    assert "<b>Adatum SARL</b>" not in md
+    assert md.index("<b>Fabrikam GmbH</b>") < md.index("Nothing to do for")
