@@ -19,7 +19,8 @@ from reconciler.emulator.clock import parse_moment
 from reconciler.emulator.engine import Engine
 from reconciler.emulator.identity import Identity
 from reconciler.emulator.policies import FaultRule, Faults, Replays, Throttle
-from reconciler.emulator.world import new_subscription, read_seed
+from reconciler.emulator.seeds import read_seed
+from reconciler.emulator.world import World, new_subscription
 
 
 class ControlError(ValueError):
@@ -44,9 +45,11 @@ class Control:
 
     # -- world ---------------------------------------------------------------------------
 
-    def reset(self, world: Path | str | dict[str, Any] | None = None) -> None:
+    def reset(self, world: Path | str | dict[str, Any] | World | None = None) -> None:
         """Reload the seed (or load ``world``), clearing ledger, history, buckets and replays."""
-        self._engine.reset(read_seed(world) if world is not None else None)
+        if world is not None and not isinstance(world, World):
+            world = read_seed(world)
+        self._engine.reset(world)
         self._throttle.reset()
         self._replays.clear()
 

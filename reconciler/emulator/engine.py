@@ -19,7 +19,8 @@ from typing import Any
 from reconciler.emulator.clock import Clock
 from reconciler.emulator.ledger import History, Ledger
 from reconciler.emulator.protocol import ApiFault, Principal
-from reconciler.emulator.world import Customer, Subscription, World, load_world
+from reconciler.emulator.seeds import load_world
+from reconciler.emulator.world import Customer, Subscription, World
 
 
 @dataclass(slots=True)
@@ -61,7 +62,7 @@ class Engine:
     """World state plus everything that changes it over time."""
 
     def __init__(
-        self, seed: dict[str, Any], *, settings: Settings, clock: Clock, github_issuer: str
+        self, seed: dict[str, Any] | World, *, settings: Settings, clock: Clock, github_issuer: str
     ) -> None:
         self.lock = threading.RLock()
         self.settings = settings
@@ -75,13 +76,17 @@ class Engine:
         self.history: History
         self.reset()
 
-    def reset(self, seed: dict[str, Any] | None = None) -> None:
+    def reset(self, seed: dict[str, Any] | World | None = None) -> None:
         """Load ``seed``, or reload the world the emulator started with."""
         with self.lock:
             now = self.clock.now()
-            self.world = load_world(
-                copy.deepcopy(seed or self._seed), now=now, github_issuer=self._github_issuer
-            )
+            source = seed or self._seed
+            if isinstance(source, World):  # a prepared world: copy, so reset() restores it
+                self.world = copy.deepcopy(source)
+            else:
+                self.world = load_world(
+                    copy.deepcopy(source), now=now, github_issuer=self._github_issuer
+                )
             self.ledger = Ledger(since=now)
             self.history = History()
             self._jobs.clear()

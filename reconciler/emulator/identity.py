@@ -9,8 +9,6 @@ customer state; ``oauth`` maps it onto routes.
 from __future__ import annotations
 
 import base64
-import datetime as dt
-import hashlib
 import hmac
 import json
 import secrets
@@ -21,17 +19,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
-from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import Encoding
 
+from reconciler.emulator import assertions
 from reconciler.emulator.protocol import ApiFault, OAuthFault, Principal
 from reconciler.emulator.world import App, World
 
-PC_RESOURCE = "https://api.partnercenter.microsoft.com"
+PC_RESOURCE = assertions.PC_RESOURCE
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-_ALGS = ["RS256", "PS256"]
 
 
 @dataclass(slots=True)
@@ -222,8 +218,8 @@ class Identity:
 
     def device_code(self, world: World, tenant_id: str, form: dict[str, str]) -> dict[str, Any]:
         """Start a device-code sign-in (``/oauth2/v2.0/devicecode``)."""
-        app = _app_in(world, tenant_id, form.get("client_id", ""))
-        scopes = _scopes(form.get("scope", ""), delegated=True)
+        app = assertions.app_in(world, tenant_id, form.get("client_id", ""))
+        scopes = assertions.scopes(form.get("scope", ""), delegated=True)
         code, user_code = secrets.token_urlsafe(32), secrets.token_hex(4).upper()
         with self._lock:
             self._devices[code] = _DeviceGrant(
@@ -264,7 +260,7 @@ class Identity:
     ) -> dict[str, Any]:
         """Answer a ``/oauth2/v2.0/token`` POST (raises ``OAuthFault``)."""
         grant = form.get("grant_type", "")
-        app = _app_in(world, tenant_id, form.get("client_id", ""))
+        app = assertions.app_in(world, tenant_id, form.get("client_id", ""))
         endpoint = f"{self.base_url}/{segment}/oauth2/v2.0/token"
         if grant == "client_credentials":
             if app.public:
@@ -276,7 +272,7 @@ class Identity:
                     "'client_secret' should be presented.",
                 )
             self._authenticate(app, form, endpoint)
-            _scopes(form.get("scope", ""), delegated=False)
+            assertions.scopes(form.get("scope", ""), delegated=False)
             return self._answer(tenant_id, app.client_id, app_only=True)
         if not app.public and ("client_secret" in form or "client_assertion" in form):
             self._authenticate(app, form, endpoint)
@@ -318,7 +314,7 @@ class Identity:
             raise OAuthFault(400, "invalid_grant", 9002313, "Invalid refresh token.")
         if grant.expires < time.time():
             raise OAuthFault(400, "invalid_grant", 700082, "The refresh token has expired.")
-        scopes = _scopes(form.get("scope", ""), delegated=True)
+        scopes = assertions.scopes(form.get("scope", ""), delegated=True)
         return self._answer(
             tenant_id,
             app.client_id,
@@ -409,124 +405,11 @@ class Identity:
         except jwt.PyJWTError as exc:
             raise OAuthFault(401, "invalid_client", 50027, "Invalid JWT token.") from exc
         if issuer == self.github_issuer:
-            self._check_federated(app, assertion)
+            assertions.check_federated(
+                app, assertion, self._github_key.public_key(), self.github_issuer
+            )
         else:
-            _check_certificate(app, assertion, endpoint)
-
-    def _check_federated(self, app: App, assertion: str) -> None:
-        for cred in app.federated:
-            if cred.issuer != self.github_issuer:
-                continue
-            try:
-                claims = jwt.decode(
-                    assertion,
-                    self._github_key.public_key(),
-                    algorithms=_ALGS,
-                    audience=cred.audience,
-                    issuer=cred.issuer,
-                )
-            except jwt.ExpiredSignatureError as exc:
-                raise OAuthFault(
-                    400,
-                    "invalid_client",
-                    700024,
-                    "Client assertion is not within its valid time range.",
-                ) from exc
-            except jwt.PyJWTError:
-                continue
-            if claims.get("sub") == cred.subject:
-                return
-        raise OAuthFault(
-            400,
-            "invalid_client",
-            70021,
-            "No matching federated identity record found for presented assertion.",
-        )
+            assertions.check_certificate(app, assertion, endpoint)
 
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="api.partnercenter.microsoft.com"'}
-
-
-def _check_certificate(app: App, assertion: str, endpoint: str) -> None:
-    header = jwt.get_unverified_header(assertion)
-    for pem in app.certificates:
-        cert = x509.load_pem_x509_certificate(pem.encode())
-        der = cert.public_bytes(encoding=Encoding.DER)
-        thumbs = {
-            "x5t": base64.urlsafe_b64encode(hashlib.sha1(der).digest()).decode().rstrip("="),  # noqa: S324 - x5t is SHA-1 by spec
-            "x5t#S256": base64.urlsafe_b64encode(hashlib.sha256(der).digest()).decode().rstrip("="),
-        }
-        # MSAL pads the base64url thumbprint, the spec does not: compare unpadded.
-        if any(
-            name in header and str(header[name]).rstrip("=") != value
-            for name, value in thumbs.items()
-        ):
-            continue
-        now = dt.datetime.now(dt.UTC)
-        if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-            raise OAuthFault(401, "invalid_client", 700027, "The certificate has expired.")
-        try:
-            claims = jwt.decode(
-                assertion,
-                cert.public_key(),  # type: ignore[arg-type]
-                algorithms=_ALGS,
-                audience=endpoint,
-                options={"require": ["exp", "aud", "iss"]},
-            )
-        except jwt.ExpiredSignatureError as exc:
-            raise OAuthFault(
-                401,
-                "invalid_client",
-                700024,
-                "Client assertion is not within its valid time range.",
-            ) from exc
-        except jwt.InvalidAudienceError as exc:
-            raise OAuthFault(
-                401, "invalid_client", 700016, f"Client assertion audience must be {endpoint}."
-            ) from exc
-        except jwt.PyJWTError as exc:
-            raise OAuthFault(
-                401, "invalid_client", 700027, "Client assertion failed signature validation."
-            ) from exc
-        if claims.get("iss") != app.client_id or claims.get("sub", app.client_id) != app.client_id:
-            raise OAuthFault(
-                401,
-                "invalid_client",
-                700023,
-                "Client assertion issuer/subject must be the client id.",
-            )
-        return
-    raise OAuthFault(
-        401,
-        "invalid_client",
-        700027,
-        "Client assertion contains an invalid signature (no registered certificate matches).",
-    )
-
-
-def _app_in(world: World, tenant_id: str, client_id: str) -> App:
-    app = world.app(client_id)
-    if app is None or app.tenant_id.lower() != tenant_id:
-        raise OAuthFault(
-            400,
-            "unauthorized_client",
-            700016,
-            f"Application with identifier '{client_id}' was not found in the "
-            f"directory '{tenant_id}'.",
-        )
-    return app
-
-
-def _scopes(raw: str, *, delegated: bool) -> list[str]:
-    scopes = raw.split()
-    resource = [s for s in scopes if s.lower().startswith(PC_RESOURCE + "/")]
-    wanted = ("/user_impersonation", "/.default") if delegated else ("/.default",)
-    if not resource or not all(s.lower().endswith(wanted) for s in resource):
-        raise OAuthFault(
-            400,
-            "invalid_scope",
-            70011,
-            f"The provided value for scope '{raw}' is not valid here; use "
-            f"{PC_RESOURCE}/{'user_impersonation' if delegated else '.default'}.",
-        )
-    return scopes

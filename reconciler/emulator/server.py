@@ -31,9 +31,10 @@ from reconciler.emulator.control import Control
 from reconciler.emulator.engine import Engine, Settings
 from reconciler.emulator.identity import Identity
 from reconciler.emulator.policies import FaultRule, Faults, Replays, Throttle
+from reconciler.emulator.seeds import read_seed
 from reconciler.emulator.tls import Tls
 from reconciler.emulator.transport import LoopbackServer
-from reconciler.emulator.world import read_seed
+from reconciler.emulator.world import World
 
 CONNECTION_FORMAT = "reconciler-emulator-connection/1"
 
@@ -67,7 +68,7 @@ class Emulator:
     @classmethod
     def start(
         cls,
-        world: Path | str | dict[str, Any] | None = None,
+        world: Path | str | dict[str, Any] | World | None = None,
         *,
         port: int = 0,
         state_dir: Path | None = None,
@@ -83,12 +84,12 @@ class Emulator:
         frozen_clock: bool = False,
         background: bool = True,
     ) -> Emulator:
-        """Start serving ``world`` (path, seed dict or None for the demo world).
+        """Start serving ``world`` (seed path, seed dict, a ``World``, or None for the demo).
 
         ``frozen_clock`` makes the emulator clock move only by ``control.advance_clock``
         (deterministic tests); otherwise it runs with wall time from ``clock_start``.
         """
-        seed = read_seed(world if world is not None else demo_world_path())
+        seed = world if isinstance(world, World) else read_seed(world or demo_world_path())
         if state_dir is None:
             state_dir = Path(tempfile.mkdtemp(prefix="reconciler-emulator-"))
         state_dir.mkdir(parents=True, exist_ok=True)

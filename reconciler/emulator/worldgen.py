@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from reconciler.emulator.world import SEED_FORMAT, read_seed
+from reconciler.emulator.seeds import SEED_FORMAT, read_seed
 
 # (offer id, manifest offer name, billing cycle, term) - the demo catalog's purchasable mix.
 _LICENSES = [

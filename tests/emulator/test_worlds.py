@@ -12,8 +12,8 @@ from conftest import World
 
 from reconciler.emulator import worldgen
 from reconciler.emulator.clock import parse_moment
+from reconciler.emulator.seeds import load_world, read_seed
 from reconciler.emulator.server import Emulator
-from reconciler.emulator.world import load_world, read_seed
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "manifests"
@@ -134,3 +134,15 @@ def test_the_world_can_be_replaced_snapshotted_and_saved_over_https(world: World
     assert saved.exists() and "Generated Customer 00002" in saved.read_text()
     world.control("POST", "/reset")
     assert len(world.control("GET", "/snapshot")["customers"]) == 7
+
+
+def test_a_prepared_world_object_can_be_served_and_reset(tmp_path: Path) -> None:
+    doc = worldgen.generate(2, 1, seed=5)
+    prepared = load_world(doc, now=dt.datetime.now(dt.UTC), github_issuer="unused")
+    prepared.customers[next(iter(prepared.customers))].company_name = "Prepared Ltd"
+    with Emulator.start(prepared, state_dir=tmp_path) as emu:
+        emu.control.accept_invitation(next(iter(prepared.customers)), "central")
+        emu.control.reset()
+        snap = emu.control.snapshot()
+    assert snap["customers"][0]["companyName"] == "Prepared Ltd"
+    assert snap["customers"][0]["relationships"] == ["de"]
