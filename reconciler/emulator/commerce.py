@@ -169,8 +169,7 @@ def list_orders(engine: Engine, req: Request, customer_id: str) -> Response:
     return Response(200, collection(items, f"/customers/{customer.tenant_id}/orders"))
 
 
-def get_order(engine: Engine, req: Request, customer_id: str, order_id: str) -> Response:
-    """``GET /customers/{id}/orders/{order_id}`` (404 code 20000 if unknown)."""
+def _order_for(engine: Engine, req: Request, customer_id: str, order_id: str) -> Order:
     customer = engine.customer_for(req.principal, customer_id)
     assert req.principal is not None
     order = engine.world.orders.get(order_id)
@@ -180,7 +179,31 @@ def get_order(engine: Engine, req: Request, customer_id: str, order_id: str) -> 
         or order.customer_id.lower() != customer.tenant_id.lower()
     ):
         raise ApiFault(404, 20000, f"Order ID {order_id} not found.")
-    return Response(200, render.order(order, customer.country))
+    return order
+
+
+def get_order(engine: Engine, req: Request, customer_id: str, order_id: str) -> Response:
+    """``GET /customers/{id}/orders/{order_id}`` (404 code 20000 if unknown)."""
+    order = _order_for(engine, req, customer_id, order_id)
+    country = engine.world.customers[order.customer_id.lower()].country
+    return Response(200, render.order(order, country))
+
+
+def provisioning_status(engine: Engine, req: Request, customer_id: str, order_id: str) -> Response:
+    """``GET /customers/{id}/orders/{order_id}/provisioningstatus``: per line item."""
+    order = _order_for(engine, req, customer_id, order_id)
+    done = order.status == "completed"
+    items: list[dict[str, Any]] = [
+        {
+            "lineItemNumber": line.number,
+            "status": "Fulfilled" if done else "PrefulfillmentPending",
+            "quantityProvisioningInformation": [],
+            "attributes": {"objectType": "OrderLineItemProvisioningStatus"},
+        }
+        for line in order.lines
+    ]
+    uri = f"/customers/{order.customer_id}/orders/{order.id}/provisioningstatus"
+    return Response(200, collection(items, uri))
 
 
 # -- carts ---------------------------------------------------------------------------------
@@ -326,6 +349,7 @@ ROUTES: RouteTable = [
     ("POST", "/customers/{customer_id}/orders", create_order),
     ("GET", "/customers/{customer_id}/orders", list_orders),
     ("GET", "/customers/{customer_id}/orders/{order_id}", get_order),
+    ("GET", "/customers/{customer_id}/orders/{order_id}/provisioningstatus", provisioning_status),
     ("POST", "/customers/{customer_id}/carts", create_cart),
     ("GET", "/customers/{customer_id}/carts/{cart_id}", get_cart),
     ("PUT", "/customers/{customer_id}/carts/{cart_id}", update_cart),

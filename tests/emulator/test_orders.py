@@ -50,6 +50,8 @@ def test_a_new_order_is_pending_until_the_provisioning_delay_passes(world: World
     assert [s["status"] for s in subs["items"]] == ["active", "active"]
     assert {li["subscriptionId"] for li in done["lineItems"]} == {s["id"] for s in subs["items"]}
     assert [s["friendlyName"] for s in subs["items"]] == ["line 0", "line 1"]
+    status = api.get(done["links"]["provisioningStatus"]["uri"]).json()["items"]
+    assert [s["status"] for s in status] == ["Fulfilled", "Fulfilled"]
 
 
 def test_provisioning_delay_zero_completes_by_the_next_read(world: World) -> None:
