@@ -81,7 +81,7 @@ def _drift(b: Builder, matched: list[model.LiveSubscription]) -> None:
     since = min(started) if started else None
     named = {r.subscription_id for ds in b.customer.subscriptions for r in ds.replaces}
     named |= {h.source_subscription_id for h in b.customer.azure}
-    for s in b.source.subscriptions:
+    for s in sorted(b.source.subscriptions, key=lambda x: x.id):
         if s.id in named or s.status is not model.SubscriptionStatus.ACTIVE:
             continue
         if since is None or s.creation_date is None or s.creation_date >= since:
@@ -133,7 +133,10 @@ def plan_customer(
             f"customer of source tenant {customer.source}; check customer.source at "
             f"{customer.origin}",
         )
-    target_subs = tgt.subscriptions if tgt.status is RS.OK else ()
+    # Sorted so the plan does not depend on the order Partner Center lists subscriptions in.
+    target_subs = (
+        tuple(sorted(tgt.subscriptions, key=lambda x: x.id)) if tgt.status is RS.OK else ()
+    )
     b = Builder(customer, consolidation, now, src, target_subs, live.invitation_url)
     result = matching.match_customer(customer, src, target_subs)
     if result.problems:

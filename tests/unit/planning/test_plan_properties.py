@@ -145,6 +145,8 @@ def worlds(draw) -> tuple[model.DesiredState, model.LiveState]:
         SOURCES,
         model.Policy(
             max_suspensions_per_apply=draw(st.integers(0, 6)),
+            max_cancellations_per_apply=draw(st.integers(0, 2)),
+            max_customers_per_apply=draw(st.integers(1, 5)),
             nce_strategy=draw(st.sampled_from(list(model.NceStrategy))),
         ),
         ORIGIN,
@@ -276,6 +278,44 @@ def test_planning_is_deterministic_whatever_the_input_order(world, rnd):
     first = planfile.to_dict(build(state, live))
     assert first == planfile.to_dict(build(state, live))
     assert first == planfile.to_dict(build(again, live))
+
+
+def _shuffled_live(live: model.LiveState, rnd) -> model.LiveState:
+    tenants = {}
+    for name in reversed(list(live.tenants)):
+        view = live.tenants[name]
+        customers = {}
+        for tid in reversed(list(view.customers)):
+            cv = view.customers[tid]
+            subs = list(cv.subscriptions)
+            rnd.shuffle(subs)
+            customers[tid] = dataclasses.replace(cv, subscriptions=tuple(subs))
+        tenants[name] = model.TenantView(view.tenant, MappingProxyType(customers))
+    return model.LiveState(live.read_at, MappingProxyType(tenants), live.invitation_url)
+
+
+@settings(max_examples=100, deadline=None)
+@given(worlds(), st.randoms(use_true_random=False))
+def test_the_order_partner_center_lists_things_in_does_not_matter(world, rnd):
+    state, live = world
+    assert planfile.to_dict(build(state, live)) == planfile.to_dict(
+        build(state, _shuffled_live(live, rnd))
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(worlds())
+def test_one_apply_stays_within_the_policy_caps(world):
+    state, live = world
+    plan = build(state, live)
+    policy = state.consolidation.policy
+    todo = [c for c in plan.changes if c.applicable]
+    assert sum(1 for c in todo if c.action is A.SUSPEND) <= policy.max_suspensions_per_apply
+    assert sum(1 for c in todo if c.action is A.CANCEL) <= policy.max_cancellations_per_apply
+    assert len({c.address.customer_id for c in todo}) <= policy.max_customers_per_apply
+    kept = {c.id for c in plan.changes}
+    assert all(not set(c.depends_on) & {d.id for d in plan.deferred} for c in plan.changes)
+    assert not kept & {d.id for d in plan.deferred}
 
 
 @settings(max_examples=100, deadline=None)
