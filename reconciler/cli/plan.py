@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,10 +117,34 @@ def _read_live(
         wanted.setdefault(c.source, []).append(c.tenant_id)
     conn = config.resolve(cons.tenants, credentials_path=credentials, connection_path=connection)
     clients = connect.build_clients(cons.tenants, conn, delegated_for=[cons.target.name])
-    live = reading.read_live_state(cons, clients, customers=wanted)
-    if sys.stderr.isatty():
+    tty = sys.stderr.isatty()
+    progress = _Progress() if tty else None
+    live = reading.read_live_state(
+        cons, clients, customers=wanted, on_progress=progress.update if progress else None
+    )
+    if progress is not None:
+        progress.finish()
         typer.echo(connect.total_summary(clients.values()), err=True)
     return live
+
+
+class _Progress:
+    """One self-overwriting status line on a terminal (never in CI, never on stdout)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._done: dict[str, tuple[int, int]] = {}
+
+    def update(self, step: Any) -> None:
+        with self._lock:
+            self._done[step.tenant] = (step.done, step.total)
+            state = ", ".join(f"{t} {d}/{n}" for t, (d, n) in sorted(self._done.items()))
+            sys.stderr.write(f"\rReading live state: {state} customers")
+            sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self._done:
+            sys.stderr.write("\n")
 
 
 _FORMAT_HELP = "text (terminal), markdown (pull-request comment) or json (the plan document)."
