@@ -7,6 +7,7 @@ It must not contain route logic; routes live in the resource modules.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import time
 import uuid
@@ -30,6 +31,7 @@ from reconciler.emulator.protocol import ApiFault, Request, Response, throttled
 from reconciler.emulator.transport import Drop
 
 _WRITES = {"POST", "PATCH", "PUT", "DELETE"}
+_log = logging.getLogger("reconciler.emulator")
 _Route = tuple[str, re.Pattern[str], Callable[..., Response]]
 
 
@@ -68,7 +70,14 @@ class Pipeline:
         self.throttle, self.replays, self.control = throttle, replays, control
 
     def dispatch(self, req: Request) -> Response | Drop:
-        """Answer one request."""
+        """Answer one request; an emulator bug becomes a logged 500, never a silent hang-up."""
+        try:
+            return self._dispatch(req)
+        except Exception:
+            _log.exception("emulator bug while serving %s %s", req.method, req.path)
+            return ApiFault(500, 0, "Internal error in the emulator (see its log).").response()
+
+    def _dispatch(self, req: Request) -> Response | Drop:
         if req.path.startswith("/_emulator/github-oidc"):
             return self._guard(lambda: oauth.github_oidc(self.engine, self.identity, req))
         if req.path.startswith("/_emulator/"):
