@@ -188,3 +188,16 @@ def test_bad_fault_rules_are_refused(world: World) -> None:
         f"{world.conn['controlRoot']}/faults", json={"rules": [{"kind": "explode"}]}
     )
     assert reply.status_code == 400 and "unknown fault kind" in reply.json()["error"]
+
+
+def test_an_emulator_bug_is_a_500_not_a_hang_up(world: World, monkeypatch: Any) -> None:
+    import re
+
+    from reconciler.emulator import pipeline
+
+    def broken(engine: object, req: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(pipeline, "ROUTES", [("GET", re.compile("^/customers$"), broken)])
+    reply = world.api("de").get("/customers")
+    assert reply.status_code == 500 and reply.json()["source"] == "PartnerFD"
