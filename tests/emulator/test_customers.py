@@ -168,3 +168,21 @@ def test_unknown_routes_and_methods(world: World) -> None:
 def test_customer_ids_compare_case_insensitively(world: World) -> None:
     assert world.api("de").get(f"/customers/{FABRIKAM.upper()}").status_code == 200
     assert world.api("de").get(f"/customers/{DE}").status_code == 404
+
+
+def test_customer_profiles_and_partner_profiles(world: World) -> None:
+    api = world.api("de")
+    company = api.get(f"/customers/{FABRIKAM}/profiles/company").json()
+    assert company["attributes"]["objectType"] == "CustomerCompanyProfile"
+    assert company["companyName"] == "Fabrikam GmbH"
+    billing = api.get(f"/customers/{FABRIKAM}/profiles/billing").json()
+    assert billing["attributes"]["objectType"] == "CustomerBillingProfile"
+    delegated = world.api("de", delegated=True)
+    mpn = delegated.get("/profiles/mpn").json()
+    assert mpn["profileType"] == "MpnProfile" and mpn["mpnId"] == "6100002"
+    assert delegated.get("/profiles/mpn?mpnId=6100001").json()["partnerName"] == (
+        "Contoso EMEA Central CSP"
+    )
+    missing = delegated.get("/profiles/mpn?mpnId=999")
+    assert missing.status_code == 404 and missing.json()["code"] == 3000
+    assert api.get("/profiles/mpn").json()["code"] == 900329
