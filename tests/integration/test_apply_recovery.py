@@ -1,0 +1,125 @@
+"""Unknown outcomes against the real emulator: an order whose every answer is lost after it
+was committed is found by its marker, never ordered twice; a journalled create cut by a crash
+is found again by the next run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reconciler.applying import journal
+from reconciler.emulator.server import Emulator
+from reconciler.planning import markers
+
+ROOT = Path(__file__).resolve().parents[2]
+ADATUM = "3f2c6d55-0000-4000-8000-00000000c003"
+FABRIKAM = "3f2c6d55-0000-4000-8000-00000000c001"
+
+
+@pytest.fixture
+def emu(tmp_path: Path) -> Iterator[Emulator]:
+    with Emulator.start(state_dir=tmp_path / "emu") as running:
+        yield running
+
+
+def _targets(emu: Emulator, key: str) -> list[dict[str, object]]:
+    return [
+        s
+        for s in emu.control.snapshot()["subscriptions"]
+        if s["partner"] == "central" and markers.parse_marker(str(s["friendlyName"])) == key
+    ]
+
+
+def _apply(run_cli, emu: Emulator, state: Path, customer: str):
+    return run_cli(
+        "apply",
+        "manifests",
+        "--connection",
+        str(emu.connection_file),
+        "--auto-approve",
+        "--customer",
+        customer,
+        "--state-dir",
+        str(state),
+    )
+
+
+def test_an_order_whose_answers_are_all_lost_is_found_by_marker(
+    emu, run_cli, monkeypatch, tmp_path
+):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("RECONCILER_RETRY_BACKOFF_SECONDS", "0.01")
+    emu.control.accept_invitation(FABRIKAM, "central")
+    # Every legacy order is committed, then its answer is dropped: retries with the same
+    # MS-RequestId are replayed and dropped too, so the outcome stays unknown.
+    emu.control.set_fault({"kind": "drop_after_commit", "method": "POST", "path": "*/orders"})
+    res = _apply(run_cli, emu, tmp_path / "s", "Fabrikam GmbH")
+    assert "visio" in res.out and "found by marker after an unknown outcome" in res.out, res.output
+    assert emu.control.faults()[0]["fired"] >= 2
+    assert len(_targets(emu, "visio")) == 1
+    assert res.code == 3, res.output  # only the Azure hand-off waits
+    emu.control.set_fault()
+    again = run_cli(
+        "plan",
+        "manifests",
+        "--connection",
+        str(emu.connection_file),
+        "--customer",
+        "Fabrikam GmbH",
+        "--detailed-exitcode",
+    )
+    assert again.code == 3 and "+ create" not in again.out, again.output
+
+
+def test_a_checkout_whose_answers_are_lost_is_resolved_by_the_cart_status(
+    emu, run_cli, monkeypatch, tmp_path
+):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("RECONCILER_RETRY_BACKOFF_SECONDS", "0.01")
+    emu.control.accept_invitation(ADATUM, "central")
+    emu.control.set_fault({"kind": "drop_after_commit", "method": "POST", "path": "*/checkout"})
+    res = _apply(run_cli, emu, tmp_path / "s", "Adatum SARL")
+    assert res.code == 0, res.output
+    assert emu.control.faults()[0]["fired"] >= 4
+    for key in ("business-standard", "exchange"):
+        assert len(_targets(emu, key)) == 1
+
+
+def test_a_create_cut_by_a_crash_is_not_ordered_again(emu, run_cli, monkeypatch, tmp_path):
+    monkeypatch.chdir(ROOT)
+    emu.control.accept_invitation(ADATUM, "central")
+    state = tmp_path / "s"
+    conn = str(emu.connection_file)
+    first = run_cli(
+        "apply",
+        "manifests",
+        "--connection",
+        conn,
+        "--auto-approve",
+        "--customer",
+        ADATUM,
+        "--state-dir",
+        str(state),
+    )
+    assert first.code == 0, first.output
+    # Simulate the crash: the journal of that run loses everything after the first "started".
+    (path,) = (state / "journal").glob("*.jsonl")
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text(lines[0])
+    assert journal.pending_creates(journal.read_records(state))
+    second = run_cli(
+        "apply",
+        "manifests",
+        "--connection",
+        conn,
+        "--auto-approve",
+        "--customer",
+        ADATUM,
+        "--state-dir",
+        str(state),
+    )
+    assert second.code == 0 and "Nothing to apply now." in second.out
+    for key in ("business-standard", "exchange"):
+        assert len(_targets(emu, key)) == 1
