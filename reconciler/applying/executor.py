@@ -270,11 +270,14 @@ class Executor:
         delay = self.options.poll_first
         cid, key = c.address.customer_id, c.address.key or ""
         while True:
-            sub = (
-                self.writer.get_subscription(self.plan.target, cid, sid)
-                if sid
-                else self._marked(cid, key)
-            )
+            try:
+                sub = (
+                    self.writer.get_subscription(self.plan.target, cid, sid)
+                    if sid
+                    else self._marked(cid, key)
+                )
+            except ports.NotFound:
+                sub = None  # ordered but not listed yet: keep polling until the deadline
             if sub is not None and (sub.status == "active" or sub.status in _GONE):
                 return sub
             if self.now() >= deadline:

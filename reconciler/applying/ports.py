@@ -59,6 +59,10 @@ class WriteRejected(errors.ReconcilerError):
     """Partner Center gave a definite "no" (4xx business error, not found, forbidden)."""
 
 
+class Unreadable(errors.ReconcilerError):
+    """Partner Center answered with something that cannot be understood; nothing is assumed."""
+
+
 class NotFound(errors.ReconcilerError):
     """The resource a step depends on does not exist (any more)."""
 

@@ -21,8 +21,14 @@ from reconciler.partner_center import wire
 
 
 def to_sub(doc: Any) -> ports.Sub:
-    """The port's view of one subscription payload."""
-    live = wire.to_live_subscription(doc)
+    """The port's view of one subscription payload (``Unreadable`` when malformed)."""
+    try:
+        live = wire.to_live_subscription(doc)
+    except wire.WireFormatError as exc:
+        raise ports.Unreadable(
+            f"Partner Center returned a subscription that cannot be read ({exc}); the step "
+            "is not attempted. Run `reconciler plan` to see the customer's state."
+        ) from exc
     return ports.Sub(
         id=live.id,
         offer_id=live.offer_id,

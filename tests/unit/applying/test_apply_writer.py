@@ -1,0 +1,105 @@
+"""The adapter from the Partner Center client to the executor's port: lost answers become
+"unknown" (or are resolved by the cart's status), refusals become "rejected", the checkout
+carries the journalled request id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reconciler.applying import ports
+from reconciler.cli import apply_writer
+from reconciler.partner_center import errors as api_errors
+
+SPEC = ports.OrderSpec("CFQ7TTC0LH18:0001:CFQ7TTC0K971", 5, "monthly", "P1Y", "BB [rc:bb]", "cart")
+
+
+def _err(cls: type[api_errors.ApiError], status: int) -> api_errors.ApiError:
+    return cls(status=status, code=None, description="x", method="POST", path="/p")
+
+
+class FakeClient:
+    name = "central"
+
+    def __init__(self, *, checkout: Any = None, cart_status: str = "Active") -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.checkout = checkout
+        self.cart_status = cart_status
+        self.orders: list[dict[str, Any]] = []
+
+    def create_cart(self, customer_id: str, items: Any, *, request_id: str) -> dict[str, Any]:
+        self.calls.append(("cart", request_id))
+        return {"id": "cart-1"}
+
+    def checkout_cart(self, customer_id: str, cart_id: str, *, request_id: str) -> Any:
+        self.calls.append(("checkout", request_id))
+        if isinstance(self.checkout, Exception):
+            raise self.checkout
+        return self.checkout
+
+    def get_cart(self, customer_id: str, cart_id: str) -> dict[str, Any]:
+        return {"id": cart_id, "status": self.cart_status}
+
+    def list_orders(self, customer_id: str) -> list[dict[str, Any]]:
+        return self.orders
+
+    def update_subscription(self, *args: Any, request_id: str) -> Any:
+        raise self.checkout
+
+    def get_subscription(self, customer_id: str, sid: str) -> Any:
+        raise _err(api_errors.ApiNotFound, 404)
+
+
+def _writer(client: FakeClient) -> apply_writer.ClientWriter:
+    return apply_writer.ClientWriter({"central": client}, [])  # type: ignore[dict-item]
+
+
+def test_the_checkout_carries_the_journalled_request_id() -> None:
+    done = {"orders": [{"id": "o1", "lineItems": [{"subscriptionId": "ABC"}]}], "orderErrors": []}
+    client = FakeClient(checkout=done)
+    got = _writer(client).order("central", "c", SPEC, request_id="rid-1")
+    assert got == ports.Ordered("o1", "abc")
+    assert client.calls[1] == ("checkout", "rid-1") and client.calls[0][1] != "rid-1"
+
+
+def test_a_lost_checkout_of_an_ordered_cart_is_found_by_its_friendly_name() -> None:
+    client = FakeClient(checkout=_err(api_errors.UnknownOutcome, 0), cart_status="Ordered")
+    client.orders = [
+        {"id": "o9", "lineItems": [{"friendlyName": "BB [rc:bb]", "subscriptionId": "s9"}]}
+    ]
+    assert _writer(client).order("central", "c", SPEC, request_id="r") == ports.Ordered("o9", "s9")
+
+
+def test_a_lost_checkout_of_an_open_cart_stays_unknown() -> None:
+    client = FakeClient(checkout=_err(api_errors.UnknownOutcome, 0))
+    with pytest.raises(ports.OutcomeUnknown):
+        _writer(client).order("central", "c", SPEC, request_id="r")
+
+
+def test_order_errors_in_the_checkout_are_a_definite_refusal() -> None:
+    result = {"orders": [], "orderErrors": [{"code": 800002, "description": "bad"}]}
+    with pytest.raises(ports.WriteRejected, match="800002"):
+        _writer(FakeClient(checkout=result)).order("central", "c", SPEC, request_id="r")
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (_err(api_errors.UnknownOutcome, 0), ports.OutcomeUnknown),
+        (_err(api_errors.ApiBusinessError, 400), ports.WriteRejected),
+    ],
+)
+def test_update_failures_map_to_the_ports_kinds(error: Exception, expected: type) -> None:
+    with pytest.raises(expected):
+        _writer(FakeClient(checkout=error)).update("central", "c", "s", {}, request_id="r")
+
+
+def test_a_missing_subscription_is_not_found() -> None:
+    with pytest.raises(ports.NotFound):
+        _writer(FakeClient()).get_subscription("central", "c", "s")
+
+
+def test_a_malformed_subscription_is_unreadable_not_guessed() -> None:
+    with pytest.raises(ports.Unreadable, match="cannot be read"):
+        apply_writer.to_sub({"id": "s1"})

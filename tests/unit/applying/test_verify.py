@@ -1,0 +1,103 @@
+"""The final verification: per customer how far consolidation got, and which billing overlaps
+the run ended or left open."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import MappingProxyType
+
+from apply_fakes import CUST, source_change
+
+from reconciler import model
+from reconciler.applying import executor, verify
+from reconciler.planning import actions
+
+A = actions.Action
+NOW = datetime(2026, 3, 2, tzinfo=UTC)
+ORIGIN = model.Origin("m.yaml", 1)
+
+
+def _sub(sid: str, status: str, name: str = "", qty: int = 10) -> model.LiveSubscription:
+    return model.LiveSubscription(
+        sid,
+        "X",
+        "",
+        name,
+        qty,
+        model.SubscriptionStatus(status),
+        model.CommerceModel.LEGACY_LICENSE,
+        "monthly",
+        None,
+        True,
+        None,
+        None,
+        None,
+        (),
+        None,
+        None,
+    )
+
+
+def _desired() -> model.DesiredState:
+    ds = model.DesiredSubscription(
+        "e3",
+        "X",
+        model.CommerceModel.LEGACY_LICENSE,
+        10,
+        "monthly",
+        None,
+        None,
+        (model.Replacement("src1", model.SourceStrategy.AUTO, ORIGIN),),
+        False,
+        ORIGIN,
+    )
+    cust = model.DesiredCustomer(CUST, "Contoso", "c.com", "de", False, (ds,), (), ORIGIN)
+    t = model.Tenant("target", "t", "IE", model.Role.TARGET)
+    s = model.Tenant("de", "d", "DE", model.Role.SOURCE)
+    cons = model.Consolidation("acme", t, (s,), model.Policy(), ORIGIN)
+    return model.DesiredState(cons, (cust,))
+
+
+def _live(target: model.CustomerView, source: model.CustomerView) -> model.LiveState:
+    d = _desired().consolidation
+    return model.LiveState(
+        NOW,
+        MappingProxyType(
+            {
+                "target": model.TenantView(d.target, MappingProxyType({CUST: target})),
+                "de": model.TenantView(d.sources[0], MappingProxyType({CUST: source})),
+            }
+        ),
+    )
+
+
+def test_a_consolidated_customer_shows_target_active_and_source_stopped() -> None:
+    target = model.CustomerView(
+        CUST, model.ReadStatus.OK, subscriptions=(_sub("t1", "active", "E3 [rc:e3]"),)
+    )
+    source = model.CustomerView(
+        CUST, model.ReadStatus.OK, subscriptions=(_sub("src1", "suspended"),)
+    )
+    (row,) = verify.states(_desired(), _live(target, source), {CUST})
+    assert (row.invited, row.target_active, row.source_stopped) == (True, "1/1", "1/1")
+    assert "Contoso" in verify.render([row]) and "1/1" in verify.render([row])
+
+
+def test_an_uninvited_customer_and_an_unreadable_source_are_told_apart() -> None:
+    target = model.CustomerView(CUST, model.ReadStatus.NO_RELATIONSHIP)
+    source = model.CustomerView(CUST, model.ReadStatus.UNKNOWN, reason="503")
+    (row,) = verify.states(_desired(), _live(target, source), {CUST})
+    assert (row.invited, row.target_active, row.source_stopped) == (False, "0/1", "?")
+
+
+def test_overlap_lines_say_what_ended_and_what_stays_open() -> None:
+    done = source_change("s1", A.SUSPEND, "src1", 10)
+    left = source_change("s2", A.SUSPEND, "src2", 10)
+    lines = verify.overlap_lines(
+        [
+            executor.StepResult(done, executor.Outcome.SUCCEEDED, "ok"),
+            executor.StepResult(left, executor.Outcome.SKIPPED, "skipped"),
+        ]
+    )
+    assert lines[0].startswith("ended:") and "src1" in lines[0]
+    assert lines[1].startswith("open:") and "src2" in lines[1]
