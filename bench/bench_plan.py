@@ -11,6 +11,7 @@ shows how the core scales (linear = ~10x).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -58,8 +59,10 @@ def main() -> None:
         f"build_plan: {took:.3f} s CPU (best of {args.repeat}); baseline 1/10 world "
         f"{base:.3f} s; ratio {took / base:.1f}x"
     )
+    doc = json.loads(jsondoc.render(plan))
     for name, fn in (
         ("planfile.to_dict", lambda: planfile.to_dict(plan)),
+        ("planfile.from_dict", lambda: planfile.from_dict(doc)),
         ("render json", lambda: jsondoc.render(plan)),
         ("render text", lambda: text.render(plan)),
         ("render markdown", lambda: markdown.render(plan)),

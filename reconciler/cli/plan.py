@@ -22,7 +22,7 @@ import typer
 
 from reconciler import errors, manifests, model
 from reconciler.exitcodes import ExitCode
-from reconciler.planning import actions, planfile, planner
+from reconciler.planning import actions, gcpause, planfile, planner
 from reconciler.rendering import jsondoc, markdown, text
 
 FORMATS = ("text", "markdown", "json")
@@ -89,7 +89,8 @@ def read_plan(path: Path) -> actions.Plan:
             "write one with `reconciler plan --out FILE`."
         ) from None
     try:
-        data: Any = json.loads(raw)
+        with gcpause.paused():  # a large plan is millions of small objects
+            data: Any = json.loads(raw)
     except ValueError as exc:
         raise errors.PlanFileError(
             f"The plan file {path} is not valid JSON ({exc}); it may be truncated. Re-run "

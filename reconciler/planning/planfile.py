@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from reconciler import errors
-from reconciler.planning import actions
+from reconciler.planning import actions, gcpause
 
 T = TypeVar("T")
 _FORMAT = "reconciler-plan"
@@ -81,6 +81,11 @@ def summary(plan: actions.Plan) -> dict[str, Any]:
 
 def to_dict(plan: actions.Plan) -> dict[str, Any]:
     """The plan as a JSON-ready dict (keys in a fixed order)."""
+    with gcpause.paused():
+        return _to_dict(plan)
+
+
+def _to_dict(plan: actions.Plan) -> dict[str, Any]:
     return {
         "format": _FORMAT,
         "format_version": plan.format_version,
@@ -322,7 +327,8 @@ def from_dict(data: Any, *, source: str = "the plan file") -> actions.Plan:
             f"{actions.FORMAT_VERSION}; re-run `reconciler plan` with this version."
         )
     try:
-        return _read(data)
+        with gcpause.paused():
+            return _read(data)
     except _Bad as exc:
         raise errors.PlanFileError(
             f"{source} is damaged: {exc}. Re-run `reconciler plan --out FILE` to write a new "

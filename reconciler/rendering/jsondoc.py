@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.planning import actions, planfile
+from reconciler.planning import actions, gcpause, planfile
 
 
 def _dump(value: Any) -> str:
@@ -22,6 +22,12 @@ def _dump(value: Any) -> str:
 def render(plan: actions.Plan) -> str:
     """The plan document as JSON text (ends with a newline)."""
     doc = planfile.to_dict(plan)
+    with gcpause.paused():
+        parts = _parts(doc)
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+def _parts(doc: dict[str, Any]) -> list[str]:
     parts = []
     for key, value in doc.items():
         if isinstance(value, list) and value:
@@ -29,4 +35,4 @@ def render(plan: actions.Plan) -> str:
             parts.append(f"  {_dump(key)}: [\n{items}\n  ]")
         else:
             parts.append(f"  {_dump(key)}: {_dump(value)}")
-    return "{\n" + ",\n".join(parts) + "\n}\n"
+    return parts
