@@ -14,9 +14,12 @@ from typing import Any
 
 from reconciler.planning import actions, gcpause, planfile
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+
 
 def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    # One encoder for every item: json.dumps would build a new one per call.
+    return _ENCODER.encode(value)
 
 
 def render(plan: actions.Plan) -> str:
