@@ -83,6 +83,7 @@ class Executor:
         now: Callable[[], datetime],
         sleep: Callable[[float], None],
         pending: Mapping[tuple[str, str], journal.Pending] | None = None,
+        transfers: Mapping[str, tuple[str, str]] | None = None,
         on_step: Callable[[StepResult], None] = lambda r: None,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
@@ -93,6 +94,7 @@ class Executor:
         self.now = now
         self.sleep = sleep
         self.pending = dict(pending or {})
+        self.transfers = dict(transfers or {})
         self.on_step = on_step
         self.new_id = new_id
         self.done: set[str] = set()
@@ -356,6 +358,13 @@ class Executor:
         fresh = self._fresh(a.tenant, a.customer_id, sid)
         if fresh.status != "active":
             raise _Skip(f"source {sid} is {fresh.status}; only active ones transfer")
+        earlier = self.transfers.get(sid)
+        if earlier and self.now() - datetime.fromisoformat(earlier[1]) < TRANSFER_EXPIRY:
+            return self._noop(
+                c,
+                f"a transfer of {sid} was already requested by run {earlier[0]} at {earlier[1]}; "
+                f"waiting for {a.tenant} to accept it (requests expire after 30 days)",
+            )
         rid = self.new_id()
         self._event(c, "started", request_id=rid)
         tid = self.writer.request_transfer(
@@ -366,6 +375,8 @@ class Executor:
 
 
 _GONE = frozenset({"deleted", "expired", "disabled"})
+#: Partner-to-partner transfer requests expire when unanswered (partner-center-api.md §3.10).
+TRANSFER_EXPIRY = timedelta(days=30)
 
 
 def _says(changes: Mapping[str, object]) -> str:

@@ -149,6 +149,18 @@ def pending_creates(records: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str
     return out
 
 
+def requested_transfers(records: Sequence[Mapping[str, Any]]) -> dict[str, tuple[str, str]]:
+    """Source subscription id -> (run id, ts) of the last transfer request that succeeded.
+
+    The planner cannot see pending transfer requests, so apply uses these to avoid asking the
+    source partner twice for the same subscription."""
+    out: dict[str, tuple[str, str]] = {}
+    for r in records:
+        if r.get("action") == actions.Action.TRANSFER.value and r.get("phase") == "succeeded":
+            out[str(r.get("subscription_id"))] = (str(r.get("run_id")), str(r.get("ts")))
+    return out
+
+
 def unaccounted(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """``started`` events with no later event of the same step in the same run."""
     open_: dict[tuple[str, str], Mapping[str, Any]] = {}

@@ -222,7 +222,8 @@ def _execute(
         return _exit_code(plan, None)
     _approve(plan, auto_approve)
     run_id = _now().strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
-    pending = journal.pending_creates(journal.read_records(state))
+    records = journal.read_records(state)
+    pending = journal.pending_creates(records)
     log = journal.Journal(state, run_id, pid)
     options = executor.Options(
         activation_timeout=timedelta(minutes=cons.policy.activation_timeout_minutes)
@@ -242,6 +243,7 @@ def _execute(
             now=_now,
             sleep=time.sleep,
             pending=pending,
+            transfers=journal.requested_transfers(records),
             on_step=step,
         ).run()
     finally:

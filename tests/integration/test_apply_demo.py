@@ -140,6 +140,14 @@ def test_demo_plan_accept_apply_converges_without_double_billing(
     assert "0 failed, 0 skipped, 0 unknown" in applied.out
     assert "Consolidation state after this run" in applied.out
     assert "ended:" in applied.out and "overlap same day" in applied.out
+    # Re-running before anyone acted asks nobody twice: the transfer request is awaited.
+    rerun = run_cli(
+        "apply", "manifests", "--connection", conn, "--auto-approve", "--state-dir", state
+    )
+    assert rerun.code == 3, rerun.output
+    assert "already requested by run" in rerun.out
+    transfers = [e for e in emu.control.history() if e["action"].startswith("transfer.")]
+    assert [e["action"] for e in transfers if e["origin"] == "api"] == ["transfer.create"]
     for cid in CUSTOMERS:
         for source in ("de", "fr"):
             if emu.control.azure_handoff(cid, source=source, target="central"):

@@ -243,3 +243,35 @@ def test_any_fault_sequence_never_duplicates_nor_suspends_early(
         suspended_at = src.history[-1][0]
         active_at = [t for t, s in target.history if s == "active"]
         assert active_at and active_at[0] <= suspended_at
+
+
+def _transfer_change() -> actions.Change:
+    return actions.Change(
+        "t1",
+        A.TRANSFER,
+        actions.Address("de", CUST, "Contoso", "src1", "e3"),
+        actions.Reason.ARRIVES_BY_TRANSFER,
+        "",
+        after={"target_tenant": "target", "quantity": 10},
+    )
+
+
+def test_a_transfer_is_requested_once_then_awaited_not_requested_again(tmp_path: Path) -> None:
+    clock = FakeClock()
+    w = world(clock)
+    first = run(plan_of(_transfer_change()), w, clock, tmp_path, run_id="run-a")
+    assert first.steps[0].outcome is Out.SUCCEEDED
+    earlier = journal.requested_transfers(journal.read_records(tmp_path))
+    assert set(earlier) == {"src1"}
+    log = journal.Journal(tmp_path, "run-b", "p")
+    again = executor.Executor(
+        plan_of(_transfer_change()),
+        w,
+        log,
+        options=executor.Options(),
+        now=clock.now,
+        sleep=clock.sleep,
+        transfers=earlier,
+    ).run()
+    assert "already requested by run run-a" in again.steps[0].message
+    assert [x[0] for x in w.writes] == ["transfer"]
