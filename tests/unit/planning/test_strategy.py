@@ -1,0 +1,137 @@
+"""Which strategy each source subscription gets, and what the plan says it costs."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import demo_world as w
+import pytest
+
+from reconciler import model
+from reconciler.planning import actions, billing, planner, strategy
+
+S = strategy.Strategy
+B = model.SourceStrategy
+N = model.NceStrategy
+
+LEGACY = w.sub(w.S + "0001", w.E3_LEGACY, 10)
+NCE_OLD = w.sub(w.S + "0002", w.BASIC, 10, age_days=200)
+NCE_NEW = w.sub(w.S + "0003", w.BASIC, 10, age_days=2)
+
+
+@pytest.mark.parametrize(
+    ("becomes", "sub", "policy", "expected"),
+    [
+        (B.AUTO, LEGACY, N.CANCEL_OR_EXPIRE, S.SUSPEND),
+        (B.AUTO, NCE_NEW, N.CANCEL_OR_EXPIRE, S.CANCEL),
+        (B.AUTO, NCE_OLD, N.CANCEL_OR_EXPIRE, S.EXPIRE),
+        (B.AUTO, NCE_OLD, N.TRANSFER, S.TRANSFER),
+        (B.AUTO, NCE_OLD, N.SUSPEND, S.SUSPEND),
+        (B.AUTO, NCE_NEW, N.EXPIRE, S.EXPIRE),
+        (B.SUSPENDED, NCE_OLD, N.CANCEL_OR_EXPIRE, S.SUSPEND),
+        (B.CANCELLED, LEGACY, N.CANCEL_OR_EXPIRE, S.SUSPEND),
+        (B.CANCELLED, NCE_NEW, N.CANCEL_OR_EXPIRE, S.CANCEL),
+        (B.CANCELLED, NCE_OLD, N.CANCEL_OR_EXPIRE, S.EXPIRE),
+        (B.TRANSFERRED, NCE_OLD, N.CANCEL_OR_EXPIRE, S.TRANSFER),
+        (B.KEPT, LEGACY, N.TRANSFER, S.KEEP),
+    ],
+)
+def test_strategy_table(becomes, sub, policy, expected):
+    decision = strategy.resolve(becomes, sub, model.Policy(nce_strategy=policy), w.NOW)
+    assert decision.strategy is expected
+    assert decision.why
+
+
+def test_nce_suspension_says_billing_continues_and_counts_the_days():
+    decision = strategy.resolve(B.SUSPENDED, NCE_OLD, model.Policy(), w.NOW)
+    assert "keeps billing" in decision.why
+    overlap = billing.overlap(S.SUSPEND, NCE_OLD, w.NOW, w.NOW)
+    assert overlap.days == (NCE_OLD.commitment_end_date.date() - w.NOW.date()).days
+    legacy = billing.overlap(S.SUSPEND, LEGACY, w.NOW - timedelta(days=2), w.NOW)
+    assert legacy.days == 2
+
+
+def test_deadlines_are_the_subscriptions_own():
+    found = billing.deadlines(NCE_NEW, S.TRANSFER, w.NOW)
+    assert [d.kind for d in found] == ["cancellation-window", "transfer-expiry", "term-end"]
+    assert found[0].at == NCE_NEW.cancellation_allowed_until
+
+
+def _with(state: model.DesiredState, name: str, **changes) -> model.DesiredState:
+    customers = tuple(
+        dataclasses.replace(c, **changes) if c.name == name else c for c in state.customers
+    )
+    return dataclasses.replace(state, customers=customers)
+
+
+def test_target_smaller_than_the_sources_blocks_the_suspension():
+    state = w.desired()
+    tailspin = next(c for c in state.customers if c.name == "Tailspin Toys SAS")
+    subs = tuple(
+        dataclasses.replace(s, quantity=25) if s.key == "exchange" else s
+        for s in tailspin.subscriptions
+    )
+    state = _with(state, "Tailspin Toys SAS", subscriptions=subs)
+    plan = planner.build_plan(state, w.accepted(state), now=w.NOW)
+    tail = [c for c in plan.changes if c.address.customer_name == "Tailspin Toys SAS"]
+    assert not [c for c in tail if c.action is actions.Action.SUSPEND]
+    [why] = [d for d in plan.diagnostics if d.code == "insufficient-seats"][:1]
+    assert "25 seats" in why.message and "30" in why.message
+
+
+def test_policy_transfer_moves_nce_sources_instead_of_creating():
+    state = w.desired()
+    cons = dataclasses.replace(
+        state.consolidation,
+        policy=dataclasses.replace(state.consolidation.policy, nce_strategy=N.TRANSFER),
+    )
+    state = dataclasses.replace(state, consolidation=cons)
+    plan = planner.build_plan(state, w.accepted(state), now=w.NOW)
+    north = [c for c in plan.changes if c.address.customer_name == "Northwind Traders AG"]
+    assert [c.action for c in north if c.address.key == "business-basic"] == [
+        actions.Action.TRANSFER,
+        actions.Action.ACCEPT_TRANSFER,
+    ]
+
+
+def test_missing_invitation_url_still_gives_a_sendable_message():
+    state = w.desired()
+    plan = planner.build_plan(state, w.live_state(state, invitation_url=None), now=w.NOW)
+    invite = next(c for c in plan.changes if c.action is actions.Action.INVITE)
+    assert invite.gate is not None and invite.gate.url is None
+    assert "copy it from Partner Center" in (invite.gate.message or "")
+
+
+def test_customer_not_in_its_source_tenant_is_an_error():
+    state = w.desired()
+    srcs = w.source_views()
+    srcs["fr"][w.C + "c003"] = w.view(w.C + "c003", status=model.ReadStatus.NO_RELATIONSHIP)
+    plan = planner.build_plan(state, w.accepted(state, sources=srcs), now=w.NOW)
+    [err] = [d for d in plan.diagnostics if d.code == "not-in-source"]
+    assert "source tenant fr" in err.message and "adatum.yaml" in err.message
+
+
+def test_source_id_that_does_not_exist_is_reported():
+    state = w.desired()
+    srcs = w.source_views()
+    fab = srcs["de"][w.C + "c001"]
+    srcs["de"][w.C + "c001"] = w.view(
+        w.C + "c001", tuple(s for s in fab.subscriptions if s.id != w.S + "d002")
+    )
+    target = {c.tenant_id: w.view(c.tenant_id) for c in state.customers}
+    target[w.C + "c001"] = w.view(
+        w.C + "c001",
+        (
+            w.sub(
+                "aa000000-0000-4000-8000-000000000009",
+                w.VISIO,
+                3,
+                friendly="x [rc:visio]",
+                status="disabled",
+            ),
+        ),
+    )
+    plan = planner.build_plan(state, w.live_state(state, target=target, sources=srcs), now=w.NOW)
+    gone = [c for c in plan.changes if c.address.subscription_id == w.S + "d002"]
+    assert [c.reason for c in gone] == [actions.Reason.SOURCE_GONE]
