@@ -282,3 +282,43 @@ def test_a_plan_beyond_the_policy_caps_is_refused(emu, run_cli, monkeypatch, tmp
     assert res.code == 1
     assert "the policy allows 2 per apply" in res.err and "--customer" in res.err
     assert _api_writes(emu) == []
+
+
+class _Terminal:
+    """A stdin that says it is a terminal and answers ``answer``."""
+
+    def __init__(self, answer: str) -> None:
+        self.lines = [answer + "\n"]
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self, *args: object) -> str:
+        return self.lines.pop(0) if self.lines else ""
+
+    def read(self, *args: object) -> str:
+        return self.readline()
+
+
+@pytest.mark.parametrize(("answer", "code"), [("no", 1), ("yes", 0)])
+def test_an_interactive_apply_runs_only_after_yes(
+    emu, run_cli, monkeypatch, tmp_path, answer, code
+):
+    import sys
+
+    monkeypatch.chdir(ROOT)
+    emu.control.accept_invitation(CUSTOMERS[2], "central")
+    monkeypatch.setattr(sys, "stdin", _Terminal(answer))
+    res = run_cli(
+        "apply",
+        "manifests",
+        "--customer",
+        "Adatum SARL",
+        "--connection",
+        str(emu.connection_file),
+        "--state-dir",
+        str(tmp_path / "s"),
+    )
+    assert res.code == code, res.output
+    assert "Apply these changes?" in res.out
+    assert bool(_api_writes(emu)) is (answer == "yes")
