@@ -164,7 +164,9 @@ def test_demo_plan_accept_apply_converges_without_double_billing(
     assert records and journal.unaccounted(records) == []
     exported = run_cli("journal", "export", "--format", "csv", "--state-dir", state)
     assert exported.code == 0 and "5b1e0a40-0000-4000-8000-00000000d001" in exported.out
-    everything = applied.output + final.output + exported.out
+    saved = tmp_path / "plan.json"
+    assert run_cli("plan", "manifests", "--connection", conn, "--out", str(saved)).code == 0
+    everything = applied.output + final.output + exported.out + saved.read_text()
     everything += "".join(p.read_text() for p in Path(state).rglob("*") if p.is_file())
     for secret in _secrets(emu):
         assert secret not in everything
