@@ -58,9 +58,8 @@ class MatchResult:
 
 
 def _pin(ds: model.DesiredSubscription) -> str | None:
-    # The loader may add ``target_subscription_id``; older models lack it.
-    pin = getattr(ds, "target_subscription_id", None)
-    return pin.lower() if isinstance(pin, str) and pin else None
+    pin = ds.target_subscription_id
+    return pin.lower() if pin else None
 
 
 def _describe(sub: model.LiveSubscription) -> str:
