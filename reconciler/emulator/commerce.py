@@ -106,6 +106,7 @@ def place(
         )
         sub.ready_at = ready
         engine.world.add_subscription(sub)
+        engine.track_term(sub)
         engine.history.record(
             now,
             "subscription.create",

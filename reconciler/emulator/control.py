@@ -87,6 +87,7 @@ class Control:
     def accept_invitation(self, customer_id: str, partner: str) -> bool:
         """The customer's admin accepts ``partner``'s reseller invitation (False if already)."""
         with self._engine.lock:
+            self._engine.settle()
             world = self._engine.world
             customer = world.customers.get(customer_id.lower())
             found = world.partner(partner)
@@ -108,6 +109,7 @@ class Control:
         """Microsoft support moves the customer's Azure: source rows ``suspended``, new
         ``active`` rows under the target. Returns {source subscription id: new id}."""
         with self._engine.lock:
+            self._engine.settle()
             world, now = self._engine.world, self._engine.clock.now()
             src, dst = world.partner(source), world.partner(target)
             customer = world.customers.get(customer_id.lower())

@@ -92,6 +92,7 @@ class Engine:
             self._jobs.clear()
             for sub in self.world.subscriptions.values():
                 self.ledger.observe(sub, now)
+                self.track_term(sub)
 
     def names(self) -> dict[str, str]:
         """Partner tenant id -> partner name."""
@@ -102,6 +103,11 @@ class Engine:
     def schedule(self, at: dt.datetime, kind: str, key: str) -> None:
         """Run job ``kind`` for ``key`` once the emulator clock reaches ``at``."""
         heapq.heappush(self._jobs, (at, next(self._seq), kind, key))
+
+    def track_term(self, sub: Subscription) -> None:
+        """Schedule the end of ``sub``'s current term (renewal or expiry, job ``term_end``)."""
+        if not sub.offering.is_azure and sub.term_duration:
+            self.schedule(term_end(sub), "term_end", sub.id.lower())
 
     def settle(self) -> None:
         """Run every job that is due (call with the lock held)."""
@@ -156,9 +162,10 @@ class Engine:
         *,
         request_id: str = "",
         origin: str = "api",
+        when: dt.datetime | None = None,
     ) -> None:
-        """Bump the etag, update the ledger and log the change."""
-        now = self.clock.now()
+        """Bump the etag, update the ledger and log the change (at ``when``, default now)."""
+        now = when or self.clock.now()
         sub.version += 1
         self.ledger.observe(sub, now)
         self.history.record(
@@ -178,3 +185,8 @@ def _is_guid(text: str) -> bool:
     return [len(p) for p in parts] == [8, 4, 4, 4, 12] and all(
         c in "0123456789abcdef" for c in text.replace("-", "")
     )
+
+
+def term_end(sub: Subscription) -> dt.datetime:
+    """When a subscription's current term is over: midnight after its (inclusive) end day."""
+    return dt.datetime.combine(sub.end.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)

@@ -195,27 +195,29 @@ def _accepted_lines(engine: Engine, transfer: Transfer, raw: Any) -> list[dict[s
     return lines
 
 
-def complete(engine: Engine, transfer: Transfer) -> None:
+def complete(engine: Engine, transfer: Transfer, now: dt.datetime) -> None:
     """Move the accepted subscriptions from source to target (job ``transfer``)."""
     if transfer.status != PENDING or not transfer.lines:
         return
-    now = engine.clock.now()
     for line in transfer.lines:
         source = engine.world.subscriptions[line["subscriptionId"].lower()]
         twin = _twin(source, transfer.target_id, now)
         engine.world.add_subscription(twin)
+        engine.track_term(twin)
         source.status, source.auto_renew, source.refundable = "deleted", False, []
         engine.changed(
             source,
             "transfer.source_ended",
             {"status": ["active", "deleted"], "transferId": [None, transfer.id]},
             origin="transfer",
+            when=now,
         )
         engine.changed(
             twin,
             "transfer.target_created",
             {"status": [None, "active"], "transferredFrom": [None, source.id]},
             origin="transfer",
+            when=now,
         )
         line.update({"status": COMPLETE, "targetSubscriptionId": twin.id})
     transfer.status, transfer.completed, transfer.modified = COMPLETE, now, now

@@ -24,9 +24,9 @@ def _days(world: World, sid: str) -> list[tuple[str, str, bool, bool]]:
 
 def test_a_legacy_suspension_stops_billing_from_that_day(world: World) -> None:
     world.control("POST", "/clock/advance", {"days": 2})
-    assert _suspend(world, FABRIKAM, sub_id("d002")).status_code == 200
+    assert _suspend(world, FABRIKAM, sub_id("d001")).status_code == 200
     world.control("POST", "/clock/advance", {"days": 2})
-    days = _days(world, sub_id("d002"))
+    days = _days(world, sub_id("d001"))
     assert [d[2] for d in days] == [True, True, False, False, False]
     assert [d[1] for d in days] == ["active", "active", "suspended", "suspended", "suspended"]
     assert not any(d[3] for d in days[2:])
@@ -87,3 +87,39 @@ def test_history_records_every_write_with_its_request_id(world: World) -> None:
     assert update[-1]["partnerTenantId"].endswith("de") and update[-1]["time"]
     later = world.control("GET", "/history", after=str(events[-1]["seq"]))["events"]
     assert later == []
+
+
+def test_terms_end_by_renewing_or_expiring(world: World) -> None:
+    api = world.api("de")
+    path = f"/customers/{NORTHWIND}/subscriptions/{sub_id('d003')}"
+    body = api.get(path).json()
+    body["autoRenewEnabled"] = False
+    assert api.patch(path, body).json()["autoRenewEnabled"] is False
+    end = body["commitmentEndDate"][:10]
+    order = api.post(
+        f"/customers/{NORTHWIND}/orders",
+        {
+            "lineItems": [
+                {
+                    "lineItemNumber": 0,
+                    "offerId": "CFQ7TTC0LH18:0001:CFQ7TTC0K971",
+                    "quantity": 2,
+                    "termDuration": "P1M",
+                }
+            ]
+        },
+    ).json()
+    monthly = api.get(f"/customers/{NORTHWIND}/subscriptions?order_id={order['id']}").json()[
+        "items"
+    ][0]
+    world.control("POST", "/clock/advance", {"days": 31})
+    renewed = api.get(f"/customers/{NORTHWIND}/subscriptions/{monthly['id']}").json()
+    assert renewed["status"] == "active"
+    assert renewed["commitmentEndDate"] > monthly["commitmentEndDate"]
+    assert renewed["cancellationAllowedUntilDate"] is not None  # a renewal opens a window
+    world.control("POST", "/clock/advance", {"days": 170})
+    assert api.get(path).json()["status"] == "expired"
+    rows = world.emu.control.ledger(subscription_id=sub_id("d003"))
+    assert rows[-1]["date"] == end and all(r["billed"] for r in rows)
+    events = [e["action"] for e in world.control("GET", "/history")["events"]]
+    assert "subscription.renewed" in events and "subscription.expired" in events

@@ -90,7 +90,7 @@ def test_suspension_billing_legacy_stops_nce_continues(
     world: World, plan: list[tuple[str, int]]
 ) -> None:
     world.emu.control.reset()
-    legacy = f"/customers/{FABRIKAM}/subscriptions/{sub_id('d002')}"
+    legacy = f"/customers/{FABRIKAM}/subscriptions/{sub_id('d001')}"  # term ends in ~65 days
     nce = f"/customers/{WOODGROVE}/subscriptions/{sub_id('d004')}"
     end_of_day = ["active"]  # model: legacy status at the end of each day since the load
     for status, days in plan:
@@ -100,7 +100,7 @@ def test_suspension_billing_legacy_stops_nce_continues(
         if days:
             world.emu.control.advance_clock(days=days)
             end_of_day += [status] * days
-    legacy_rows = world.emu.control.ledger(subscription_id=sub_id("d002"))
+    legacy_rows = world.emu.control.ledger(subscription_id=sub_id("d001"))
     nce_rows = world.emu.control.ledger(subscription_id=sub_id("d004"))
     assert [r["billed"] for r in legacy_rows] == [s == "active" for s in end_of_day]
     assert [r["billed"] for r in nce_rows] == [True] * len(end_of_day)
