@@ -50,6 +50,7 @@ class PartnerCenterClient:
         tenant: model.Tenant | None = None,
         delegated: http.Transport | None = None,
         page_size: int = 100,
+        concurrency: int = 8,
         poll_interval: float = 2.0,
         poll_attempts: int = 60,
         sleep: Callable[[float], None] | None = None,
@@ -59,6 +60,8 @@ class PartnerCenterClient:
         self.tenant = tenant
         self.delegated = delegated
         self.page_size = page_size
+        #: Parallel requests the reader may run for this tenant (RECONCILER_CONCURRENCY).
+        self.concurrency = max(1, concurrency)
         self.poll_interval = poll_interval
         self.poll_attempts = poll_attempts
         self._sleep = sleep or transport.sleep

@@ -112,7 +112,12 @@ def build_clients(
             # Same bucket and stats: both count against the tenant's one rate budget.
             user = transport(delegated_provider(delegated, endpoints, timeout=pace.timeout_seconds))
         out[tenant.name] = client.PartnerCenterClient(
-            app, tenant=tenant, delegated=user, page_size=page_size, sleep=sleep
+            app,
+            tenant=tenant,
+            delegated=user,
+            page_size=page_size,
+            concurrency=pace.concurrency_per_tenant,
+            sleep=sleep,
         )
     return out
 

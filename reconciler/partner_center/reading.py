@@ -203,7 +203,7 @@ def read_live_state(
     clients: Mapping[str, pc_client.PartnerCenterClient],
     *,
     customers: Collection[str] | Mapping[str, Collection[str]] | None = None,
-    workers_per_tenant: int = 8,
+    workers_per_tenant: int | None = None,
     on_progress: ProgressCallback | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> model.LiveState:
@@ -212,7 +212,8 @@ def read_live_state(
     ``customers``: tenant ids to read in every tenant, or a mapping tenant name -> ids (a
     tenant missing from the mapping reads none), or ``None`` for every customer of every
     tenant. ``clients`` maps tenant names to clients; a tenant without a client is a
-    ``ConfigError``. A tenant whose customer list is needed but unreadable raises.
+    ``ConfigError``. ``workers_per_tenant`` defaults to each client's configured concurrency.
+    A tenant whose customer list is needed but unreadable raises ``ReadError``.
     """
     tenants = consolidation.tenants
     missing = [t.name for t in tenants if t.name not in clients]
@@ -236,7 +237,7 @@ def read_live_state(
                 t,
                 clients[t.name],
                 customers=wanted(t),
-                workers=workers_per_tenant,
+                workers=workers_per_tenant or clients[t.name].concurrency,
                 on_progress=on_progress,
             )
             for t in tenants
