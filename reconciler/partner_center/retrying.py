@@ -50,6 +50,8 @@ class RetryPolicy:
     max_retry_after: float = 300.0
     #: Retry-After assumed when a 429 carries none.
     default_retry_after: float = 5.0
+    #: Shortest wait after a 429, even when Retry-After says 0 (no immediate retries).
+    min_throttle_wait: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +107,11 @@ def decide(
             return Decision(Verdict.FAIL)
         first = failure.retry_after
         first = policy.default_retry_after if first is None else first
-        first = min(first, policy.max_retry_after)
-        # Microsoft: wait Retry-After; if throttled again keep backing off from that value.
-        wait = first if throttled_so_far <= 1 else backoff(policy, throttled_so_far, start=first)
+        first = min(max(first, policy.min_throttle_wait), policy.max_retry_after)
+        # Microsoft: wait Retry-After; if throttled again keep backing off from that value
+        # (never less than Retry-After, never more than max_retry_after).
+        grown = first * policy.backoff_factor ** (throttled_so_far - 1)
+        wait = max(first, min(policy.max_retry_after, grown))
         return Decision(Verdict.RETRY, with_jitter(policy, wait, unit_random))
     if status == 401:
         return Decision(Verdict.FAIL if token_refreshed else Verdict.REFRESH_TOKEN)

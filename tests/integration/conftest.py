@@ -166,7 +166,11 @@ def base_env(tmp_path: Path) -> dict[str, str]:
 def fast_policy() -> retrying.RetryPolicy:
     # Real (tiny) waits against the real emulator only.
     return retrying.RetryPolicy(
-        backoff_base=0.01, backoff_max=0.05, default_retry_after=0.05, max_retry_after=0.2
+        backoff_base=0.01,
+        backoff_max=0.05,
+        default_retry_after=0.05,
+        max_retry_after=0.2,
+        min_throttle_wait=0.01,
     )
 
 
