@@ -7,8 +7,10 @@ NOT acquire tokens or send requests while building (tokens are fetched on first 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
+from typing import IO
 
 import requests
 
@@ -134,3 +136,15 @@ def total_summary(clients: Iterable[client.PartnerCenterClient]) -> str:
         f"{req} requests to Partner Center, {ret} retries, {thr} throttled "
         f"(waited {wait:.1f}s), {elapsed:.1f}s"
     )
+
+
+def enable_request_log(stream: IO[str]) -> logging.Handler:
+    """For ``--verbose``: log every Partner Center request (method, path, status, duration,
+    attempt, MS-RequestId, MS-CorrelationId) and every retry to ``stream``. Tokens, secrets
+    and bodies are never part of these records. Returns the handler (to remove it later)."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logger = logging.getLogger("reconciler.partner_center")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    return handler

@@ -3,6 +3,7 @@ ambient REQUESTS_CA_BUNDLE that does not trust it; secrets never reach the outpu
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
@@ -197,6 +198,8 @@ def test_no_secret_or_token_in_verbose_output(
         "RECONCILER_DE_FEDERATED_TOKEN_FILE": str(token_file),
         "RECONCILER_FR_GITHUB_OIDC": "1",
     }
+    verbose = io.StringIO()
+    handler = connect.enable_request_log(verbose)
     with caplog.at_level(logging.DEBUG):
         clients = build(emu, env)
         state = reading.read_live_state(consolidation(), clients, customers=None)
@@ -209,8 +212,10 @@ def test_no_secret_or_token_in_verbose_output(
         with pytest.raises(errors.ConfigError) as info:
             _read_one(bad, "central")
         print(info.value)
+    logging.getLogger("reconciler.partner_center").removeHandler(handler)
     tokens = [c.transport.tokens.token() for c in clients.values()]
-    out = caplog.text + "".join(capfd.readouterr()) + repr(state)
+    out = verbose.getvalue() + caplog.text + "".join(capfd.readouterr()) + repr(state)
+    assert "-> 200" in verbose.getvalue() and "retrying in" in verbose.getvalue()
     assert "GET 127.0.0.1" in caplog.text and "MS-RequestId" in caplog.text
     secrets = [f"{SECRET_PREFIX}{n}" for n in PARTNERS] + [
         "wrong-x-secret",
