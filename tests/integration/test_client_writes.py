@@ -113,3 +113,22 @@ def test_checkout_whose_outcome_stays_unknown_says_so(
     assert central.get_cart(TARGET_CUSTOMER, cart["id"])["status"].lower() == "ordered"
     nce = [s for s in central.list_subscriptions(TARGET_CUSTOMER) if s["offerId"].upper() == NCE]
     assert len(nce) == 1
+
+
+def test_transfer_create_read_and_cancel(start_emulator: Start, base_env: dict[str, str]) -> None:
+    from conftest import PARTNERS
+
+    emu = start_emulator(make_world(1))
+    central = build(emu, base_env, tenants=["central"])["central"]
+    created = central.create_transfer(
+        TARGET_CUSTOMER,
+        {"sourcePartnerTenantId": PARTNERS["de"], "customerName": "C0"},
+        request_id=str(uuid.uuid4()),
+    )
+    assert created["id"]
+    read = central.get_transfer(TARGET_CUSTOMER, created["id"])
+    assert read["id"] == created["id"]
+    cancelled = central.cancel_transfer(
+        TARGET_CUSTOMER, created["id"], request_id=str(uuid.uuid4())
+    )
+    assert cancelled["status"].lower().startswith("cancel")
