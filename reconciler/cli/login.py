@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from reconciler import errors, manifests, model
+from reconciler import errors, manifests, model, settings
 from reconciler.exitcodes import ExitCode
 from reconciler.partner_center import auth, config, http
 
@@ -37,7 +37,8 @@ def _tenant(
     if not any(p.exists() for p in manifest_paths):
         raise errors.UsageError(
             f"Cannot tell the tenant id of '{name}': pass --tenant-id, set "
-            f"RECONCILER_{name.upper()}_TENANT_ID, or run where the manifests are (--manifests)."
+            f"{settings.tenant_env(name, settings.SUFFIX_TENANT_ID)}, or run where the "
+            "manifests are (--manifests)."
         )
     state = manifests.load(manifest_paths)
     found = next((t for t in state.consolidation.tenants if t.name == name), None)
