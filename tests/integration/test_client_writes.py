@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-from conftest import build, customer_id, make_world, subscription_id
+from conftest import PARTNERS, build, customer_id, make_world, subscription_id
 
 from reconciler.emulator.server import Emulator
 from reconciler.partner_center import errors as api_errors
@@ -116,8 +116,6 @@ def test_checkout_whose_outcome_stays_unknown_says_so(
 
 
 def test_transfer_create_read_and_cancel(start_emulator: Start, base_env: dict[str, str]) -> None:
-    from conftest import PARTNERS
-
     emu = start_emulator(make_world(1))
     central = build(emu, base_env, tenants=["central"])["central"]
     created = central.create_transfer(
