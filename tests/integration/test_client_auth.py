@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PARTNERS, SECRET_PREFIX, build, consolidation, make_world, self_signed
+from pc_world import PARTNERS, SECRET_PREFIX, build, consolidation, make_world, self_signed
 
 from reconciler import errors
 from reconciler.emulator.server import Emulator

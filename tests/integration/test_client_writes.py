@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-from conftest import PARTNERS, build, customer_id, make_world, subscription_id
+from pc_world import PARTNERS, build, customer_id, make_world, subscription_id
 
 from reconciler.emulator.server import Emulator
 from reconciler.partner_center import errors as api_errors

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 
 import pytest
-from conftest import (
+from pc_world import (
     build,
     consolidation,
     customer_id,
