@@ -10,10 +10,13 @@ billed by both tenants, no day on which a customer had no service. Holds no prod
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
 import shutil
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -56,11 +59,22 @@ def register(app: typer.Typer) -> None:
         if state_dir.exists():
             shutil.rmtree(state_dir)
         state_dir.mkdir(parents=True)
-        with Emulator.start(state_dir=state_dir / "emulator") as emu:
+        from reconciler import settings
+
+        tokens = state_dir / "tokens"
+        with (
+            _environ(settings.ENV_TOKEN_CACHE_DIR, str(tokens)),
+            Emulator.start(state_dir=state_dir / "emulator") as emu,
+        ):
             conn = str(emu.connection_file)
             typer.echo(f"Partner Center emulator on {emu.url} (connection file: {conn})")
             steps = _Steps(cli_main.main)
             steps.run("Validate the manifests", ["validate", str(manifest_dir)], expect=0)
+            steps.note(
+                f"Sign in to '{state.consolidation.target.name}' as a Partner Center admin "
+                "(device code; the emulator approves it): the invitation URL needs App+User"
+            )
+            _sign_in(emu, state.consolidation.target, Path(conn), tokens)
             steps.run(
                 "Plan: every customer must first accept the central tenant's invitation",
                 ["plan", str(manifest_dir), "--connection", conn, "--detailed-exitcode"],
@@ -141,6 +155,42 @@ class _Steps:
         typer.echo(f"\n(exit code {code}: {verdict})")
         if code != expect:
             self.failures += 1
+
+
+@contextlib.contextmanager
+def _environ(name: str, value: str) -> Iterator[None]:
+    """Set an environment variable for the demo's in-process commands, then restore it."""
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+
+
+def _sign_in(emu: Any, tenant: model.Tenant, conn: Path, cache_dir: Path) -> None:
+    """``reconciler login`` for the demo: the emulator's user approves the device code.
+
+    The token cache is ``cache_dir`` (``RECONCILER_TOKEN_CACHE_DIR``), not the user's own.
+    """
+    from reconciler.partner_center import auth, config, http
+
+    endpoints, delegated = config.resolve_delegated(tenant, connection_path=conn)
+
+    def approve(message: str) -> None:
+        typer.echo(message)
+        code = re.search(r"code ([A-Z0-9-]+)", message)
+        if code:
+            emu.control.approve_device_code(code.group(1))
+
+    msal_http = auth.MsalHttpClient(
+        http.new_session(pool_size=2), verify=endpoints.verify, timeout=30.0
+    )
+    user = auth.device_code_login(delegated, endpoints, msal_http, show=approve)
+    typer.echo(f"Signed in as {user or 'the emulator user'}; token cache in {cache_dir}.")
 
 
 def _outside_parties(emu: Any, state: model.DesiredState, conn: str) -> None:

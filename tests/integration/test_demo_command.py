@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -10,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_demo_runs_plan_and_apply_to_convergence(run_cli, monkeypatch, tmp_path: Path) -> None:
     monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("RECONCILER_TOKEN_CACHE_DIR", raising=False)
     result = run_cli("demo", "--state-dir", str(tmp_path / "demo"))
     assert result.code == 0, result.output
     codes = re.findall(r"\(exit code (\d+): (as expected|UNEXPECTED)", result.out)
@@ -21,5 +23,8 @@ def test_demo_runs_plan_and_apply_to_convergence(run_cli, monkeypatch, tmp_path:
         ("3", "as expected"),
         ("0", "as expected"),
     ]
+    assert "invitation URL: https://admin.microsoft.com/" in result.out
     assert "0 day(s) billed by both tenants, 0 day(s) without service" in result.out
     assert (tmp_path / "demo" / "plan.json").is_file()
+    assert (tmp_path / "demo" / "tokens" / "central.json").is_file()
+    assert "RECONCILER_TOKEN_CACHE_DIR" not in os.environ  # restored for the next command
