@@ -27,6 +27,11 @@ DOCUMENTED_TENANT_RATE_PER_MINUTE = 500
 DEFAULT_TENANT_RATE_PER_MINUTE = 480
 #: Per (partner, customer) limit: Microsoft publishes no number (§6, [U]); a conservative pace.
 DEFAULT_CUSTOMER_RATE_PER_MINUTE = 120
+DEFAULT_CONCURRENCY = 8
+#: Seconds before one HTTP attempt is abandoned (connect and read each).
+DEFAULT_TIMEOUT_SECONDS = 30.0
+#: First wait before retrying a failed call; each further retry doubles it (capped at 60x).
+DEFAULT_RETRY_BACKOFF_SECONDS = 1.0
 
 # Environment variables (documented in docs/configuration.md). Per-tenant variables are
 # spelled ``RECONCILER_<TENANT>_<SUFFIX>`` with the tenant's manifest name upper-cased and
@@ -41,6 +46,8 @@ ENV_TOKEN_CACHE_DIR = "RECONCILER_TOKEN_CACHE_DIR"
 ENV_RATE_PER_MINUTE = "RECONCILER_RATE_PER_MINUTE"
 ENV_CUSTOMER_RATE_PER_MINUTE = "RECONCILER_CUSTOMER_RATE_PER_MINUTE"
 ENV_CONCURRENCY = "RECONCILER_CONCURRENCY"
+ENV_TIMEOUT_SECONDS = "RECONCILER_TIMEOUT_SECONDS"
+ENV_RETRY_BACKOFF_SECONDS = "RECONCILER_RETRY_BACKOFF_SECONDS"
 ENV_GITHUB_REQUEST_URL = "ACTIONS_ID_TOKEN_REQUEST_URL"
 ENV_GITHUB_REQUEST_TOKEN = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
 
@@ -82,13 +89,17 @@ class Endpoints:
 
 @dataclass(frozen=True, slots=True)
 class Throughput:
-    """How hard we may drive Partner Center: client-side pacing and parallelism."""
+    """How hard we may drive Partner Center, and how patiently: client-side pacing,
+    parallelism, the per-attempt timeout and the retry back-off (plan and apply alike)."""
 
     #: Requests per minute per partner tenant (the client-side token bucket).
     tenant_rate_per_minute: float = DEFAULT_TENANT_RATE_PER_MINUTE
     #: Requests per minute per (partner tenant, customer) pair.
     customer_rate_per_minute: float = DEFAULT_CUSTOMER_RATE_PER_MINUTE
     #: Concurrent requests per partner tenant (tenants themselves always run in parallel).
-    concurrency_per_tenant: int = 8
+    concurrency_per_tenant: int = DEFAULT_CONCURRENCY
     #: Seconds before a single HTTP attempt is abandoned (connect and read).
-    timeout_seconds: float = 30.0
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    #: First wait before retrying a failed call (5xx, 408, dropped connection); later retries
+    #: double it, up to 60 times this. A 429 waits its Retry-After instead.
+    retry_backoff_seconds: float = DEFAULT_RETRY_BACKOFF_SECONDS

@@ -22,15 +22,13 @@ import typer
 
 from reconciler import errors, manifests, model
 from reconciler.applying import checks, executor, journal, locking, verify
-from reconciler.cli import apply_writer
+from reconciler.cli import apply_writer, progress
 from reconciler.cli import plan as plan_cli
 from reconciler.exitcodes import ExitCode
 from reconciler.planning import actions, fingerprint, planner
 from reconciler.rendering import text
 
 ENV_STATE_DIR = "RECONCILER_STATE_DIR"
-#: First back-off (seconds) of retried calls; lowered by tests and chaos runs on loopback.
-ENV_RETRY_BACKOFF = "RECONCILER_RETRY_BACKOFF_SECONDS"
 DEFAULT_STATE_DIR = ".reconciler"
 
 
@@ -48,24 +46,17 @@ def _say(message: str) -> None:
 
 
 def _clients(
-    cons: model.Consolidation, credentials: Path | None, connection: Path | None
+    cons: model.Consolidation,
+    credentials: Path | None,
+    connection: Path | None,
+    observer: progress.Observer,
 ) -> apply_writer.ClientWriter:
-    from reconciler.partner_center import config, connect, retrying
+    """Clients configured like ``plan``'s (timeouts, back-off and pacing from the settings)."""
+    from reconciler.partner_center import config, connect
 
     conn = config.resolve(cons.tenants, credentials_path=credentials, connection_path=connection)
-    policy = None
-    raw = os.environ.get(ENV_RETRY_BACKOFF)
-    if raw:
-        try:
-            base = float(raw)
-        except ValueError:
-            raise errors.ConfigError(
-                f"{ENV_RETRY_BACKOFF}={raw!r} is not a number of seconds; unset it or fix it."
-            ) from None
-        policy = retrying.RetryPolicy(backoff_base=base, backoff_max=max(base * 16, base))
-    clients = connect.build_clients(
-        cons.tenants, conn, delegated_for=[cons.target.name], policy=policy
-    )
+    clients = connect.build_clients(cons.tenants, conn, delegated_for=[cons.target.name])
+    observer.watch(clients.values())
     return apply_writer.ClientWriter(clients, cons.tenants)
 
 
@@ -73,6 +64,7 @@ def _read(
     cons: model.Consolidation,
     writer: apply_writer.ClientWriter,
     customers: Sequence[tuple[str, str]],
+    observer: progress.Observer,
 ) -> model.LiveState:
     """Fresh live state of ``customers`` ((tenant id, source name) pairs) in their tenants."""
     from reconciler.partner_center import reading
@@ -80,7 +72,10 @@ def _read(
     wanted: dict[str, list[str]] = {cons.target.name: [c for c, _ in customers]}
     for cid, source in customers:
         wanted.setdefault(source, []).append(cid)
-    return reading.read_live_state(cons, writer.clients, customers=wanted)
+    with observer.reading() as on_progress:
+        return reading.read_live_state(
+            cons, writer.clients, customers=wanted, on_progress=on_progress
+        )
 
 
 def _stale(plan: actions.Plan, live: model.LiveState) -> None:
@@ -111,10 +106,12 @@ def _approve(plan: actions.Plan, auto: bool) -> None:
         )
 
 
-def _print_step(r: executor.StepResult) -> None:
+def _print_step(r: executor.StepResult, done: int, total: int) -> None:
+    """One line per step; the ``done/total`` count is the progress (also in CI logs)."""
     c = r.change
     mark = {"succeeded": "ok", "failed": "FAILED", "skipped": "skipped", "unknown": "UNKNOWN"}
-    typer.echo(f"  [{mark[r.outcome.value]}] {c.action.value} {c.address}: {r.message}")
+    count = f"({done}/{total}) "
+    typer.echo(f"  {count}[{mark[r.outcome.value]}] {c.action.value} {c.address}: {r.message}")
 
 
 def _exit_code(plan: actions.Plan, report: executor.ApplyReport | None) -> int:
@@ -151,6 +148,7 @@ def run_apply(
     state: Path,
     credentials: Path | None,
     connection: Path | None,
+    verbose: bool = False,
 ) -> int:
     """The whole of ``reconciler apply``; returns the exit code."""
     saved, desired = _load_plan(paths, manifests_opt)
@@ -163,7 +161,25 @@ def run_apply(
                 "Applying it twice is refused: run `reconciler plan --out FILE` for a fresh "
                 "plan and apply that."
             )
-    writer = _clients(cons, credentials, connection)
+    with progress.Observer(verbose=verbose).session() as observer:
+        writer = _clients(cons, credentials, connection, observer)
+        return _locked_run(
+            saved, desired, writer, observer, customers, lock_timeout, state, auto_approve
+        )
+
+
+def _locked_run(
+    saved: actions.Plan | None,
+    desired: model.DesiredState,
+    writer: apply_writer.ClientWriter,
+    observer: progress.Observer,
+    customers: Sequence[str],
+    lock_timeout: float,
+    state: Path,
+    auto_approve: bool,
+) -> int:
+    """Take the target tenant's lock, plan (or check the saved plan), then execute."""
+    cons = desired.consolidation
     pid = journal.plan_id(saved) if saved is not None else "fresh"
     me = locking.holder(
         tenant=cons.target.name,
@@ -181,8 +197,8 @@ def run_apply(
         on_wait=lambda held: _say(f"Waiting for {held.describe()} (up to {lock_timeout:.0f}s)"),
     )
     with lock:
-        plan = _plan(saved, desired, writer, customers)
-        return _execute(plan, desired, writer, state, auto_approve, lock)
+        plan = _plan(saved, desired, writer, customers, observer)
+        return _execute(plan, desired, writer, state, auto_approve, lock, observer)
 
 
 def _plan(
@@ -190,18 +206,20 @@ def _plan(
     desired: model.DesiredState,
     writer: apply_writer.ClientWriter,
     customers: Sequence[str],
+    observer: progress.Observer,
 ) -> actions.Plan:
     cons = desired.consolidation
     if saved is not None:
         plan = checks.narrow(saved, customers)
-        _stale(plan, _read(cons, writer, [(c.tenant_id, c.source) for c in plan.customers]))
+        pairs = [(c.tenant_id, c.source) for c in plan.customers]
+        _stale(plan, _read(cons, writer, pairs, observer))
         return plan
     chosen = planner.select_customers(desired, include=customers)
     if customers and not chosen:
         raise errors.UsageError(
             f"--customer {', '.join(customers)}: no manifest customer has that tenant id or name."
         )
-    live = _read(cons, writer, [(c.tenant_id, c.source) for c in chosen])
+    live = _read(cons, writer, [(c.tenant_id, c.source) for c in chosen], observer)
     return planner.build_plan(desired, live, now=_now(), include=customers)
 
 
@@ -212,6 +230,7 @@ def _execute(
     state: Path,
     auto_approve: bool,
     lock: locking.Lock,
+    observer: progress.Observer,
 ) -> int:
     cons = desired.consolidation
     checks.check_caps(plan, cons.policy)
@@ -229,8 +248,13 @@ def _execute(
         activation_timeout=timedelta(minutes=cons.policy.activation_timeout_minutes)
     )
 
+    total = sum(1 for c in plan.changes if c.applicable)
+    done = 0
+
     def step(r: executor.StepResult) -> None:
-        _print_step(r)
+        nonlocal done
+        done += 1
+        _print_step(r, done, total)
         locking.extend(lock, now=_now(), ttl=locking.DEFAULT_TTL)
 
     typer.echo(f"Applying plan {pid} as run {run_id} (journal: {log.path})")
@@ -249,7 +273,7 @@ def _execute(
     finally:
         log.close()
     journal.mark_applied(state, pid, run_id, _now())
-    _report(plan, desired, writer, report)
+    _report(plan, desired, writer, report, observer)
     return _exit_code(plan, report)
 
 
@@ -258,14 +282,14 @@ def _report(
     desired: model.DesiredState,
     writer: apply_writer.ClientWriter,
     report: executor.ApplyReport,
+    observer: progress.Observer,
 ) -> None:
     counts = ", ".join(f"{report.count(o)} {o.value}" for o in executor.Outcome)
     typer.echo(f"\nSteps: {counts}.")
     ids = {c.tenant_id for c in plan.customers}
     try:
-        live = _read(
-            desired.consolidation, writer, [(c.tenant_id, c.source) for c in plan.customers]
-        )
+        pairs = [(c.tenant_id, c.source) for c in plan.customers]
+        live = _read(desired.consolidation, writer, pairs, observer)
         typer.echo("\nConsolidation state after this run (fresh read):")
         typer.echo(verify.render(verify.states(desired, live, ids)), nl=False)
     except errors.ReconcilerError as exc:
@@ -335,6 +359,7 @@ def register(app: typer.Typer) -> None:
         connection: Annotated[
             Path | None, typer.Option("--connection", help="Emulator connection file.")
         ] = None,
+        verbose: progress.VerboseOpt = False,
     ) -> int:
         """Carry out a plan: saved (refused if stale or applied before) or planned now.
 
@@ -351,6 +376,7 @@ def register(app: typer.Typer) -> None:
             state=state_dir(state_opt),
             credentials=credentials,
             connection=connection,
+            verbose=verbose,
         )
 
     @app.command()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from reconciler import errors, manifests, model
+from reconciler.cli import progress
 from reconciler.exitcodes import ExitCode
 from reconciler.planning import actions, gcpause, planfile, planner
 from reconciler.rendering import jsondoc, markdown, text
@@ -109,6 +109,7 @@ def _read_live(
     chosen: Sequence[model.DesiredCustomer],
     credentials: Path | None,
     connection: Path | None,
+    observer: progress.Observer,
 ) -> model.LiveState:
     from reconciler.partner_center import config, connect, reading
 
@@ -118,34 +119,9 @@ def _read_live(
         wanted.setdefault(c.source, []).append(c.tenant_id)
     conn = config.resolve(cons.tenants, credentials_path=credentials, connection_path=connection)
     clients = connect.build_clients(cons.tenants, conn, delegated_for=[cons.target.name])
-    tty = sys.stderr.isatty()
-    progress = _Progress() if tty else None
-    live = reading.read_live_state(
-        cons, clients, customers=wanted, on_progress=progress.update if progress else None
-    )
-    if progress is not None:
-        progress.finish()
-        typer.echo(connect.total_summary(clients.values()), err=True)
-    return live
-
-
-class _Progress:
-    """One self-overwriting status line on a terminal (never in CI, never on stdout)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._done: dict[str, tuple[int, int]] = {}
-
-    def update(self, step: Any) -> None:
-        with self._lock:
-            self._done[step.tenant] = (step.done, step.total)
-            state = ", ".join(f"{t} {d}/{n}" for t, (d, n) in sorted(self._done.items()))
-            sys.stderr.write(f"\rReading live state: {state} customers")
-            sys.stderr.flush()
-
-    def finish(self) -> None:
-        if self._done:
-            sys.stderr.write("\n")
+    observer.watch(clients.values())
+    with observer.reading() as on_progress:
+        return reading.read_live_state(cons, clients, customers=wanted, on_progress=on_progress)
 
 
 _FORMAT_HELP = "text (terminal), markdown (pull-request comment) or json (the plan document)."
@@ -185,6 +161,7 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--connection", help="Emulator connection file."),
         ] = None,
+        verbose: progress.VerboseOpt = False,
     ) -> int:
         """Compare the manifests with live Partner Center state and show the ordered work.
 
@@ -207,16 +184,17 @@ def register(app: typer.Typer) -> None:
                 f"--customer {', '.join(include)}: no manifest customer has that tenant id or "
                 "name; run `reconciler validate` to list them."
             )
-        live = _read_live(state, chosen, credentials, connection)
-        result = planner.build_plan(
-            state, live, now=datetime.now(UTC), include=include, exclude=skip, source=source
-        )
-        if out is not None:
-            write_plan(result, out)
-        pointer = f"`{out}`" if out is not None else "`reconciler plan --out plan.json`"
-        typer.echo(render(result, fmt, color=use_color(color), full_plan=pointer), nl=False)
-        if out is not None and fmt == "text":
-            typer.echo(f"Saved the plan to {out}; apply it with `reconciler apply {out}`.")
+        with progress.Observer(verbose=verbose).session() as observer:
+            live = _read_live(state, chosen, credentials, connection, observer)
+            result = planner.build_plan(
+                state, live, now=datetime.now(UTC), include=include, exclude=skip, source=source
+            )
+            if out is not None:
+                write_plan(result, out)
+            pointer = f"`{out}`" if out is not None else "`reconciler plan --out plan.json`"
+            typer.echo(render(result, fmt, color=use_color(color), full_plan=pointer), nl=False)
+            if out is not None and fmt == "text":
+                typer.echo(f"Saved the plan to {out}; apply it with `reconciler apply {out}`.")
         return exit_code(result, detailed=detailed)
 
     @app.command()

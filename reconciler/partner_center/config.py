@@ -13,6 +13,7 @@ every problem is a one-paragraph ``ConfigError`` naming the tenant and what to s
 from __future__ import annotations
 
 import enum
+import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -105,10 +106,6 @@ def variables_hint(tenant_name: str, kind: CredentialKind | None = None) -> str:
         f"{by_kind[CredentialKind.FEDERATED_TOKEN_FILE]} or "
         f"{by_kind[CredentialKind.GITHUB_OIDC]}"
     )
-
-
-# --------------------------------------------------------------------------------------------
-# Files
 
 
 # --------------------------------------------------------------------------------------------
@@ -262,17 +259,50 @@ def _delegated(tenant: model.Tenant, src: _Sources, cache_dir: Path) -> Delegate
     )
 
 
-def _number(environ: Mapping[str, str], name: str, default: float) -> float:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
+#: Throughput settings: (field of ``settings.Throughput``, environment variable, key of the
+#: credentials file's ``[throughput]`` table). The environment wins over the file.
+_THROUGHPUT = (
+    ("tenant_rate_per_minute", settings.ENV_RATE_PER_MINUTE, "rate_per_minute"),
+    ("customer_rate_per_minute", settings.ENV_CUSTOMER_RATE_PER_MINUTE, "customer_rate_per_minute"),
+    ("concurrency_per_tenant", settings.ENV_CONCURRENCY, "concurrency"),
+    ("timeout_seconds", settings.ENV_TIMEOUT_SECONDS, "timeout_seconds"),
+    ("retry_backoff_seconds", settings.ENV_RETRY_BACKOFF_SECONDS, "retry_backoff_seconds"),
+)
+
+
+def _positive(raw: object, where: str, *, whole: bool) -> float:
+    """``raw`` as a positive number (a whole one if ``whole``), else a ConfigError on ``where``."""
     try:
-        value = float(raw)
+        value = float(str(raw).strip())
     except ValueError:
         value = -1.0
-    if value <= 0:
-        raise errors.ConfigError(f"{name}={raw!r} is not a positive number; fix or unset it.")
+    if not math.isfinite(value) or value <= 0 or (whole and value != int(value)):
+        kind = "a positive whole number" if whole else "a positive number"
+        raise errors.ConfigError(f"{where} is not {kind}; fix or unset it (docs/configuration.md).")
     return value
+
+
+def _throughput(src: _Sources) -> settings.Throughput:
+    table = src.credentials.get("throughput", {})
+    place = f"the [throughput] table of {src.credentials_path}"
+    known = {key for _, _, key in _THROUGHPUT}
+    if not isinstance(table, dict) or set(table) - known:
+        raise errors.ConfigError(
+            f"{place.capitalize()} may only set {', '.join(sorted(known))} "
+            f"(found: {', '.join(sorted(table)) if isinstance(table, dict) else table!r})."
+        )
+    values: dict[str, Any] = {}
+    for name, env_name, key in _THROUGHPUT:
+        whole = name == "concurrency_per_tenant"
+        raw = src.environ.get(env_name, "").strip()
+        if raw:
+            value = _positive(raw, f"{env_name}={raw!r}", whole=whole)
+        elif key in table:
+            value = _positive(table[key], f"{key} = {table[key]!r} in {place}", whole=whole)
+        else:
+            continue
+        values[name] = int(value) if whole else value
+    return settings.Throughput(**values)
 
 
 def _endpoints(src: _Sources) -> settings.Endpoints:
@@ -303,22 +333,6 @@ def _endpoints(src: _Sources) -> settings.Endpoints:
         api_root=str(api).rstrip("/"),
         authority_host=str(auth).rstrip("/"),
         ca_bundle=str(Path(ca).expanduser()) if ca else None,
-    )
-
-
-def _throughput(environ: Mapping[str, str]) -> settings.Throughput:
-    d = settings.Throughput()
-    return settings.Throughput(
-        tenant_rate_per_minute=_number(
-            environ, settings.ENV_RATE_PER_MINUTE, d.tenant_rate_per_minute
-        ),
-        customer_rate_per_minute=_number(
-            environ, settings.ENV_CUSTOMER_RATE_PER_MINUTE, d.customer_rate_per_minute
-        ),
-        concurrency_per_tenant=int(
-            _number(environ, settings.ENV_CONCURRENCY, d.concurrency_per_tenant)
-        ),
-        timeout_seconds=d.timeout_seconds,
     )
 
 
@@ -362,11 +376,10 @@ def resolve(
     options; unset, they fall back to their environment variables and defaults.
     """
     src, cache_dir = _sources(environ, credentials_path, connection_path)
-    env = src.environ
     tenant_list = list(tenants)
     return Connection(
         endpoints=_endpoints(src),
-        throughput=_throughput(env),
+        throughput=_throughput(src),
         tenants={t.name: _tenant_credentials(t, src) for t in tenant_list},
         delegated={t.name: _delegated(t, src, cache_dir) for t in tenant_list},
     )
@@ -381,24 +394,7 @@ def resolve_delegated(
 ) -> tuple[settings.Endpoints, DelegatedCredentials]:
     """Endpoints and the App+User sign-in settings of one tenant, for ``reconciler login``
     (no app-only credential needed)."""
-    env = os.environ if environ is None else environ
-    cred_path = Path(
-        credentials_path
-        or env.get(settings.ENV_CREDENTIALS_FILE)
-        or settings.DEFAULT_CREDENTIALS_FILE
-    ).expanduser()
-    conn_raw = connection_path or env.get(settings.ENV_CONNECTION_FILE)
-    conn_path = Path(conn_raw).expanduser() if conn_raw else None
-    src = _Sources(
-        environ=env,
-        credentials=load_credentials_file(cred_path),
-        credentials_path=cred_path,
-        connection=load_connection_file(conn_path) if conn_path else {},
-        connection_path=conn_path,
-    )
-    cache_dir = Path(
-        env.get(settings.ENV_TOKEN_CACHE_DIR) or settings.DEFAULT_TOKEN_CACHE_DIR
-    ).expanduser()
+    src, cache_dir = _sources(environ, credentials_path, connection_path)
     delegated = _delegated(tenant, src, cache_dir)
     if not delegated.public_client_id:
         raise errors.ConfigError(

@@ -7,15 +7,19 @@ NOT acquire tokens or send requests while building (tokens are fetched on first 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO
 
 import requests
 
 from reconciler import model, settings
 from reconciler.partner_center import auth, client, config, http, retrying, throttle
+
+#: The logger every Partner Center request and retry is logged on.
+_LOGGER = "reconciler.partner_center"
 
 
 def _assertion(
@@ -61,6 +65,13 @@ def delegated_provider(
     return auth.CachingTokenProvider(auth.delegated_acquirer(creds, endpoints, msal_http))
 
 
+def retry_policy(pace: settings.Throughput) -> retrying.RetryPolicy:
+    """The retry policy configured by ``pace``: the back-off starts at its
+    ``retry_backoff_seconds`` and is capped at 60 times that (one minute at the default)."""
+    base = pace.retry_backoff_seconds
+    return retrying.RetryPolicy(backoff_base=base, backoff_max=base * 60)
+
+
 def build_clients(
     tenants: Iterable[model.Tenant],
     connection: config.Connection,
@@ -72,8 +83,10 @@ def build_clients(
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, client.PartnerCenterClient]:
     """One client per tenant. ``delegated_for`` names the tenants that get an App+User
-    transport when their user is signed in (the target, for the invitation URL)."""
+    transport when their user is signed in (the target, for the invitation URL). Without
+    ``policy``, retries follow the connection's throughput settings (``retry_policy``)."""
     endpoints, pace = connection.endpoints, connection.throughput
+    policy = policy if policy is not None else retry_policy(pace)
     wants_user = set(delegated_for)
     out: dict[str, client.PartnerCenterClient] = {}
     for tenant in tenants:
@@ -138,13 +151,31 @@ def total_summary(clients: Iterable[client.PartnerCenterClient]) -> str:
     )
 
 
+@contextlib.contextmanager
+def request_log(stream: IO[str] | None) -> Iterator[None]:
+    """``enable_request_log(stream)`` for the duration of a ``with`` block, then the logger
+    as it was (so in-process runs and tests do not pile up handlers). ``None``: no logging."""
+    if stream is None:
+        yield
+        return
+    logger = logging.getLogger(_LOGGER)
+    level = logger.level
+    handler = enable_request_log(stream)
+    try:
+        yield
+    finally:
+        handler.flush()
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def enable_request_log(stream: IO[str]) -> logging.Handler:
     """For ``--verbose``: log every Partner Center request (method, path, status, duration,
     attempt, MS-RequestId, MS-CorrelationId) and every retry to ``stream``. Tokens, secrets
     and bodies are never part of these records. Returns the handler (to remove it later)."""
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-    logger = logging.getLogger("reconciler.partner_center")
+    logger = logging.getLogger(_LOGGER)
     logger.setLevel(logging.DEBUG)
     logger.addHandler(handler)
     return handler
