@@ -313,6 +313,88 @@ class ReadStatus(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
+class TransferStatus(enum.StrEnum):
+    """A partner-to-partner transfer request's state, normalised from Partner Center's free
+    strings (``InProgress``, ``Active``, ``Complete``, ``Canceled``, ``Expired``, ...)."""
+
+    #: Created, waiting for the source partner (or accepted and still being carried out).
+    PENDING = "pending"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    #: A value we do not know; treated as possibly still open until the request's expiry.
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def parse(cls, value: str | None) -> TransferStatus:
+        text = re.sub(r"[\s_-]", "", (value or "").lower())
+        return _TRANSFER_STATUS.get(text, cls.UNKNOWN)
+
+    @property
+    def ended(self) -> bool:
+        """True when the request can no longer complete (a new one may be made)."""
+        return self in (TransferStatus.CANCELLED, TransferStatus.EXPIRED, TransferStatus.FAILED)
+
+
+_TRANSFER_WORDS = {
+    TransferStatus.PENDING: ("pending", "inprogress", "active", "accepted", "submitted"),
+    TransferStatus.COMPLETED: ("complete", "completed"),
+    TransferStatus.CANCELLED: ("cancel", "canceled", "cancelled"),
+    TransferStatus.EXPIRED: ("expired", "expire"),
+    TransferStatus.FAILED: ("failed", "failure", "error"),
+}
+_TRANSFER_STATUS = {word: st for st, words in _TRANSFER_WORDS.items() for word in words}
+
+
+@dataclass(frozen=True, slots=True)
+class LiveTransferLine:
+    """One subscription a transfer moves (present once the source partner accepted)."""
+
+    source_subscription_id: str
+    #: The subscription created under the target, once the line completed.
+    target_subscription_id: str | None = None
+    status: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveTransfer:
+    """A partner-to-partner transfer request of one customer, as the target reads it.
+
+    A request names the source partner, not subscriptions: the source partner picks the
+    subscriptions when it accepts, so ``lines`` is empty until then and a pending request
+    without lines may carry any of the source's subscriptions.
+    """
+
+    id: str
+    status: TransferStatus
+    source_partner_id: str
+    target_partner_id: str
+    created_at: datetime | None
+    #: When an unanswered request lapses (Partner Center: 30 days after creation).
+    expires_at: datetime | None
+    lines: tuple[LiveTransferLine, ...] = ()
+    completed_at: datetime | None = None
+
+    def is_open(self, now: datetime) -> bool:
+        """True while the request may still complete: pending, or of an unknown status and
+        not yet past its expiry (an unknown status is never read as "over")."""
+        if self.status is TransferStatus.PENDING:
+            return True
+        if self.status is TransferStatus.UNKNOWN:
+            return self.expires_at is None or now < self.expires_at
+        return False
+
+    def names(self, subscription_id: str) -> bool:
+        """True when a line item of this request is ``subscription_id``."""
+        sid = subscription_id.lower()
+        return any(line.source_subscription_id == sid for line in self.lines)
+
+    def may_carry(self, subscription_id: str) -> bool:
+        """True when this request moves (or, not yet accepted, may move) the subscription."""
+        return not self.lines or self.names(subscription_id)
+
+
 @dataclass(frozen=True, slots=True)
 class CustomerView:
     """One customer as seen from one partner tenant."""
@@ -324,6 +406,11 @@ class CustomerView:
     relationship: str = ""
     subscriptions: tuple[LiveSubscription, ...] = ()
     reason: str = ""
+    #: Transfer requests of the customer that this partner is party to (read on the target).
+    #: ``None`` means not known: not read, or unreadable (``transfers_reason`` says why);
+    #: never confuse it with ``()``, "read, and there are none".
+    transfers: tuple[LiveTransfer, ...] | None = None
+    transfers_reason: str = ""
 
     def subscription(self, subscription_id: str) -> LiveSubscription | None:
         sid = subscription_id.lower()

@@ -288,6 +288,13 @@ class PartnerCenterClient:
             )
         return cast(wire.Transfer, reply.body)
 
+    def list_transfers(self, customer_id: str) -> list[wire.Transfer]:
+        """Every transfer request of the customer this partner is party to (one call)."""
+        reply = self.transport.call(
+            "GET", f"/customers/{_seg(customer_id)}/transfers", customer=customer_id
+        )
+        return cast(list[wire.Transfer], wire.collection_items(reply.body))
+
     def get_transfer(self, customer_id: str, transfer_id: str) -> wire.Transfer:
         """One transfer request."""
         reply = self.transport.call(

@@ -1,7 +1,8 @@
 """The live-state reader: several partner tenants in, one typed ``model.LiveState`` out.
 
 For every tenant it reads the customers asked for (or all of them, for ``export``), each
-customer's subscriptions, and for the target the invitation URL when an App+User sign-in is
+customer's subscriptions, and for the target the customers' partner-to-partner transfer
+requests (only for the customers asked for) and the invitation URL when an App+User sign-in is
 configured. Tenants are read in parallel, customers of one tenant by a small worker pool;
 each client's token buckets keep the pace under Partner Center's limits.
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 
@@ -83,10 +84,25 @@ def _absent(tenant_id: str, reason: str) -> model.CustomerView:
     )
 
 
-def read_subscriptions(
-    client: pc_client.PartnerCenterClient, doc: wire.Customer
+def read_transfers(
+    client: pc_client.PartnerCenterClient, view: model.CustomerView
 ) -> model.CustomerView:
-    """A customer known to the tenant, with its subscriptions (one unpaged call)."""
+    """``view`` with the customer's transfer requests (one call); on any failure the transfers
+    stay ``None`` with the reason, never ``()`` (rule 3: unknown is not "none")."""
+    try:
+        items = client.list_transfers(view.tenant_id)
+        found = tuple(sorted((wire.to_live_transfer(t) for t in items), key=lambda t: t.id))
+    except (errors.ReconcilerError, wire.WireFormatError) as exc:
+        log.warning("transfers of %s in %s unreadable: %s", view.tenant_id, client.name, exc)
+        return replace(view, transfers=None, transfers_reason=_reason(exc))
+    return replace(view, transfers=found, transfers_reason="")
+
+
+def read_subscriptions(
+    client: pc_client.PartnerCenterClient, doc: wire.Customer, *, transfers: bool = False
+) -> model.CustomerView:
+    """A customer known to the tenant, with its subscriptions (one unpaged call) and, when
+    ``transfers``, its transfer requests (one more call, only if the rest read fine)."""
     tid = wire.customer_tenant_id(doc)
     try:
         items = client.list_subscriptions(tid)
@@ -95,11 +111,15 @@ def read_subscriptions(
         return _absent(tid, _reason(exc))
     except (errors.ReconcilerError, wire.WireFormatError) as exc:
         return _unknown(tid, f"subscriptions could not be read: {_reason(exc)}", doc)
-    return _view_from_customer(doc, model.ReadStatus.OK, subscriptions=subs)
+    view = _view_from_customer(doc, model.ReadStatus.OK, subscriptions=subs)
+    return read_transfers(client, view) if transfers else view
 
 
-def read_customer(client: pc_client.PartnerCenterClient, tenant_id: str) -> model.CustomerView:
-    """One customer by GET, then its subscriptions; never raises for API failures."""
+def read_customer(
+    client: pc_client.PartnerCenterClient, tenant_id: str, *, transfers: bool = False
+) -> model.CustomerView:
+    """One customer by GET, then its subscriptions (and transfers); never raises for API
+    failures."""
     tid = tenant_id.lower()
     try:
         doc = client.get_customer(tid)
@@ -108,7 +128,7 @@ def read_customer(client: pc_client.PartnerCenterClient, tenant_id: str) -> mode
         return _absent(tid, _reason(exc))
     except (errors.ReconcilerError, wire.WireFormatError) as exc:
         return _unknown(tid, f"the customer could not be read: {_reason(exc)}")
-    return read_subscriptions(client, doc)
+    return read_subscriptions(client, doc, transfers=transfers)
 
 
 def _list_all(client: pc_client.PartnerCenterClient) -> dict[str, wire.Customer]:
@@ -140,12 +160,20 @@ def read_tenant(
     customers: Collection[str] | None,
     workers: int = 8,
     on_progress: ProgressCallback | None = None,
+    transfers: Collection[str] | None = (),
 ) -> model.TenantView:
     """One tenant's view of the customers asked for (``None``: all customers it has).
 
     With ``customers=None`` a failure to list the tenant's customers raises (an empty view
     would read as "no customers"); with named customers it falls back to one GET each.
+    ``transfers``: customers whose transfer requests are read too (``None``: every customer
+    read; only customers the tenant has a relationship with get the extra call).
     """
+    with_transfers = None if transfers is None else {c.lower() for c in transfers}
+
+    def wants_transfers(tid: str) -> bool:
+        return with_transfers is None or tid in with_transfers
+
     wanted = None if customers is None else sorted({c.lower() for c in customers})
     listed: dict[str, wire.Customer] | None = None
     if wanted is None or len(wanted) > LIST_THRESHOLD:
@@ -166,10 +194,14 @@ def read_tenant(
     jobs: list[Callable[[], model.CustomerView]] = []
     for tid in ids:
         if listed is None:
-            jobs.append(lambda tid=tid: read_customer(client, tid))  # type: ignore[misc]
+            jobs.append(
+                lambda tid=tid: read_customer(client, tid, transfers=wants_transfers(tid))  # type: ignore[misc]
+            )
         elif tid in listed:
-            doc = listed[tid]
-            jobs.append(lambda doc=doc: read_subscriptions(client, doc))  # type: ignore[misc]
+            doc, more = listed[tid], wants_transfers(tid)
+            jobs.append(
+                lambda doc=doc, more=more: read_subscriptions(client, doc, transfers=more)  # type: ignore[misc]
+            )
         else:
             reason = f"not in the customer list of partner tenant '{tenant.name}'"
             jobs.append(lambda tid=tid, reason=reason: _absent(tid, reason))  # type: ignore[misc]
@@ -206,6 +238,7 @@ def read_live_state(
     workers_per_tenant: int | None = None,
     on_progress: ProgressCallback | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    transfers: Collection[str] | None = None,
 ) -> model.LiveState:
     """Read every tenant of the consolidation into one ``LiveState``.
 
@@ -214,6 +247,11 @@ def read_live_state(
     tenant. ``clients`` maps tenant names to clients; a tenant without a client is a
     ``ConfigError``. ``workers_per_tenant`` defaults to each client's configured concurrency.
     A tenant whose customer list is needed but unreadable raises ``ReadError``.
+
+    ``transfers``: customers whose transfer requests are read in the target (one call each;
+    ``planning.planner.transfer_customers`` names the ones a plan depends on). ``None``, the
+    default, reads them for every customer the target has, so that no caller can miss a
+    pending request; sources are never asked.
     """
     tenants = consolidation.tenants
     missing = [t.name for t in tenants if t.name not in clients]
@@ -239,6 +277,7 @@ def read_live_state(
                 customers=wanted(t),
                 workers=workers_per_tenant or clients[t.name].concurrency,
                 on_progress=on_progress,
+                transfers=transfers if t.name == consolidation.target.name else (),
             )
             for t in tenants
         }

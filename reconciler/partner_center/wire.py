@@ -10,7 +10,7 @@ This module must NOT do I/O.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NotRequired, TypedDict
 
 from reconciler import model
@@ -198,6 +198,49 @@ def to_live_subscription(doc: Any) -> model.LiveSubscription:
         etag=str(etag) if etag else None,
         entitlement_id=(_text(doc, "entitlementId").lower() or None),
         parent_subscription_id=str(parent).lower() if parent else None,
+    )
+
+
+#: An unanswered transfer request lapses this long after creation (§3.10); used when the
+#: payload carries no expiry of its own.
+TRANSFER_EXPIRY = timedelta(days=30)
+_EXPIRY_FIELDS = ("expirationDate", "expirationTime", "expiryTime", "expiresAt")
+
+
+def _transfer_line(item: Any) -> model.LiveTransferLine:
+    if not isinstance(item, dict) or not item.get("subscriptionId"):
+        raise WireFormatError("a transfer line item lacks its subscriptionId")
+    target = item.get("targetSubscriptionId") or item.get("transferredSubscriptionId")
+    return model.LiveTransferLine(
+        source_subscription_id=str(item["subscriptionId"]).lower(),
+        target_subscription_id=str(target).lower() if target else None,
+        status=_text(item, "status"),
+    )
+
+
+def to_live_transfer(doc: Any) -> model.LiveTransfer:
+    """The ``model.LiveTransfer`` of one ``TransferEntity`` payload; ``WireFormatError`` when it
+    lacks an id, a status or the source partner (a request we cannot place is not guessed)."""
+    if not isinstance(doc, dict):
+        raise WireFormatError("a transfer is not a JSON object")
+    missing = [k for k in ("id", "status", "sourcePartnerTenantId") if not doc.get(k)]
+    if missing:
+        raise WireFormatError(f"a transfer lacks {', '.join(missing)}")
+    created = parse_datetime(doc.get("createdTime"))
+    given = [parse_datetime(doc.get(k)) for k in _EXPIRY_FIELDS]
+    expires = next((at for at in given if at is not None), None)
+    if expires is None and created is not None:
+        expires = created + TRANSFER_EXPIRY
+    target = doc.get("targetPartnerTenantId") or doc.get("partnertenantid") or ""
+    return model.LiveTransfer(
+        id=str(doc["id"]).lower(),
+        status=model.TransferStatus.parse(str(doc["status"])),
+        source_partner_id=str(doc["sourcePartnerTenantId"]).lower(),
+        target_partner_id=str(target).lower(),
+        created_at=created,
+        expires_at=expires,
+        lines=tuple(_transfer_line(item) for item in doc.get("lineItems") or []),
+        completed_at=parse_datetime(doc.get("completedTime")),
     )
 
 

@@ -126,6 +126,8 @@ class Reason(enum.StrEnum):
     INVITATION_PENDING = "invitation-pending"
     NOT_IN_TARGET = "not-in-target"
     ARRIVES_BY_TRANSFER = "arrives-by-transfer"
+    #: A transfer is requested again: the previous request expired, was cancelled or failed.
+    PREVIOUS_TRANSFER_ENDED = "previous-transfer-ended"
     QUANTITY_DIFFERS = "quantity-differs"
     TARGET_SUSPENDED = "target-suspended"
     TARGET_PROVISIONING = "target-provisioning"

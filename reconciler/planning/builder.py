@@ -8,10 +8,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from reconciler import model
 from reconciler.planning import actions
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def change_id(action: actions.Action, address: actions.Address) -> str:
@@ -63,6 +65,22 @@ class Builder:
 
     diagnostics: list[actions.Diagnostic] = field(default_factory=list)
     azure_ready: bool = False
+    #: Transfer requests of the customer as read on the target (``()`` when none or unread;
+    #: planning.customer refuses to plan a transfer whose requests could not be read).
+    transfers: tuple[model.LiveTransfer, ...] = ()
+
+    def transfers_from_source(self) -> list[model.LiveTransfer]:
+        """Requests from the customer's source partner to the target, newest first."""
+        source = self.consolidation.source(self.customer.source)
+        if source is None:
+            return []
+        src, tgt = source.tenant_id.lower(), self.consolidation.target.tenant_id.lower()
+        found = [
+            t
+            for t in self.transfers
+            if t.source_partner_id == src and t.target_partner_id in (tgt, "")
+        ]
+        return sorted(found, key=lambda t: (t.created_at or _EPOCH, t.id), reverse=True)
 
     @property
     def policy(self) -> model.Policy:

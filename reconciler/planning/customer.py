@@ -3,7 +3,9 @@ reseller invitation, match target subscriptions, then plan targets, sources and 
 hand-offs, and report drift and unmanaged subscriptions.
 
 Rule 3 lives here: a customer whose view is unknown in any tenant (or was not read at all)
-gets no change, only an error naming the tenant and the reason. Pure: values in, values out.
+gets no change, only an error naming the tenant and the reason; so does a customer whose
+manifests ask for a partner-to-partner transfer while its transfer requests in the target are
+unknown (a pending request must never look like "none"). Pure: values in, values out.
 """
 
 from __future__ import annotations
@@ -47,6 +49,30 @@ def _unknown(customer: model.DesiredCustomer, live: model.LiveState, names: list
         if cv is not None and cv.status is RS.UNKNOWN:
             return f"the state of {who} in tenant {name} is unknown ({cv.reason or 'no reason'})"
     return ""
+
+
+def wants_transfer(customer: model.DesiredCustomer, policy: model.Policy) -> bool:
+    """True when a source subscription of ``customer`` may be moved by transfer, so its plan
+    depends on the transfer requests read in the target: a pair says ``becomes:
+    transferred``, or says ``auto`` under ``nceSourceStrategy: transfer``."""
+    auto = policy.nce_strategy is model.NceStrategy.TRANSFER
+    return any(
+        r.becomes is model.SourceStrategy.TRANSFERRED
+        or (auto and r.becomes is model.SourceStrategy.AUTO)
+        for ds in customer.subscriptions
+        for r in ds.replaces
+    )
+
+
+def _transferred(b: Builder) -> dict[str, str]:
+    """Source subscription id -> target subscription id, from completed transfers."""
+    return {
+        line.source_subscription_id: line.target_subscription_id
+        for t in reversed(b.transfers_from_source())
+        if t.status is model.TransferStatus.COMPLETED
+        for line in t.lines
+        if line.target_subscription_id
+    }
 
 
 def _invitation(b: Builder) -> None:
@@ -133,12 +159,26 @@ def plan_customer(
             f"customer of source tenant {customer.source}; check customer.source at "
             f"{customer.origin}",
         )
+    if (
+        tgt.status is RS.OK
+        and tgt.transfers is None
+        and wants_transfer(customer, consolidation.policy)
+    ):
+        return _error(
+            customer,
+            "state-unknown",
+            f"the transfer requests of {customer.name} ({customer.tenant_id}) in tenant "
+            f"{target_name} are unknown ({tgt.transfers_reason or 'they were not read'}) and "
+            f"its manifest ({customer.origin}) asks for a transfer; nothing is planned for this "
+            "customer",
+        )
     # Sorted so the plan does not depend on the order Partner Center lists subscriptions in.
     target_subs = (
         tuple(sorted(tgt.subscriptions, key=lambda x: x.id)) if tgt.status is RS.OK else ()
     )
     b = Builder(customer, consolidation, now, src, target_subs, live.invitation_url)
-    result = matching.match_customer(customer, src, target_subs)
+    b.transfers = tgt.transfers or () if tgt.status is RS.OK else ()
+    result = matching.match_customer(customer, src, target_subs, _transferred(b))
     if result.problems:
         text = "; ".join(
             f"{p.key}: {p.message}"

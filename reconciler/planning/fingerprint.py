@@ -4,8 +4,11 @@ stale plan and name the customers that moved (product rule 7).
 A fingerprint is ``sha256:<hex>`` over the normalised live fields decisions depend on, for
 the customer's view in its source tenant and in the target: read status, and per subscription
 (sorted by id) id, offer, friendly name, quantity, status, auto-renew, term end, cancellation
-window, refundable batches and entitlement id. Etags and read times are left out: they change
-without the state changing. Pure: hashing only.
+window, refundable batches and entitlement id; then the customer's transfer requests (sorted by
+id: id, status, partners, expiry and line items), so a request appearing, being accepted or
+lapsing makes a saved plan stale. Transfers not read and "read, none" hash alike: whether they
+were needed is the planner's question (it refuses to plan a transfer on unknown requests).
+Etags and read times are left out: they change without the state changing. Pure: hashing only.
 """
 
 from __future__ import annotations
@@ -32,13 +35,26 @@ def _subscription(s: model.LiveSubscription) -> str:
     )
 
 
+def _transfer(t: model.LiveTransfer) -> str:
+    lines = ",".join(
+        f"{ln.source_subscription_id}>{ln.target_subscription_id or '-'}:{ln.status.lower()}"
+        for ln in sorted(t.lines, key=lambda ln: ln.source_subscription_id)
+    )
+    return (
+        f"transfer|{t.id}|{t.status.value}|{t.source_partner_id}|{t.target_partner_id}|"
+        f"{_when(t.expires_at)}|{lines}"
+    )
+
+
 def _view(tenant: str, view: model.CustomerView | None) -> str:
     if view is None:
         return f"{tenant}:absent"
     if view.status is model.ReadStatus.UNKNOWN:
         return f"{tenant}:unknown"
     subs = sorted(view.subscriptions, key=lambda s: s.id)
-    return f"{tenant}:{view.status.value}\n" + "\n".join(_subscription(s) for s in subs)
+    rows = [_subscription(s) for s in subs]
+    rows += [_transfer(t) for t in sorted(view.transfers or (), key=lambda t: t.id)]
+    return f"{tenant}:{view.status.value}\n" + "\n".join(rows)
 
 
 def customer_fingerprint(customer_id: str, tenants: Sequence[str], live: model.LiveState) -> str:

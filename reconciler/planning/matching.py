@@ -5,6 +5,8 @@ The rule, applied per customer in this order, each live subscription claimed at 
 1. Pin: a desired subscription that names a target subscription id (``target_subscription_id``
    when the manifests provide it) matches exactly that subscription; a pin to a subscription
    that does not exist is a problem, never a create.
+   Transfer: a desired subscription replacing a source subscription that a completed
+   partner-to-partner transfer moved matches the target subscription the transfer created.
 2. Marker: a live subscription whose friendlyName carries ``[rc:<key>]`` (planning.markers)
    matches the desired subscription with that key; two such live subscriptions are a problem.
 3. Offer: otherwise, exactly one unclaimed live subscription with the same offer id is adopted;
@@ -19,7 +21,7 @@ Azure hand-offs. Unclaimed live subscriptions are reported as unmanaged. Pure fu
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler import model
@@ -38,7 +40,7 @@ GONE = frozenset(
 class Match:
     desired: model.DesiredSubscription
     live: model.LiveSubscription | None
-    #: "pin", "marker", "offer" or "none" (nothing matched: to be created).
+    #: "pin", "transfer", "marker", "offer" or "none" (nothing matched: to be created).
     rule: str
 
 
@@ -67,9 +69,14 @@ def _describe(sub: model.LiveSubscription) -> str:
 
 
 def match_licenses(
-    desired: Sequence[model.DesiredSubscription], live: Sequence[model.LiveSubscription]
+    desired: Sequence[model.DesiredSubscription],
+    live: Sequence[model.LiveSubscription],
+    transferred: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Match], list[MatchProblem], set[str]]:
-    """Apply the three rules; returns matches by key, problems and the claimed live ids."""
+    """Apply the rules; returns matches by key, problems and the claimed live ids.
+
+    ``transferred`` maps source subscription ids to the target subscription ids completed
+    transfers created for them."""
     pool = [s for s in live if s.status not in GONE and not s.commerce.is_azure]
     by_id = {s.id: s for s in pool}
     found: dict[str, Match] = {}
@@ -84,6 +91,7 @@ def match_licenses(
             claimed.add(pin)
         else:
             problems.append(MatchProblem(ds.key, f"pinned subscription {pin} not found", ()))
+    _match_transferred(desired, by_id, transferred or {}, found, claimed)
     by_marker: dict[str, list[model.LiveSubscription]] = defaultdict(list)
     for s in pool:
         key = markers.parse_marker(s.friendly_name)
@@ -106,6 +114,24 @@ def match_licenses(
             )
     _match_offers(desired, pool, found, problems, claimed)
     return found, problems, claimed
+
+
+def _match_transferred(
+    desired: Sequence[model.DesiredSubscription],
+    by_id: Mapping[str, model.LiveSubscription],
+    transferred: Mapping[str, str],
+    found: dict[str, Match],
+    claimed: set[str],
+) -> None:
+    for ds in desired:
+        if ds.key in found or _pin(ds) is not None:
+            continue
+        for r in ds.replaces:
+            tid = transferred.get(r.subscription_id.lower())
+            if tid is not None and tid in by_id and tid not in claimed:
+                found[ds.key] = Match(ds, by_id[tid], "transfer")
+                claimed.add(tid)
+                break
 
 
 def _match_offers(
@@ -174,9 +200,12 @@ def match_customer(
     customer: model.DesiredCustomer,
     source: model.CustomerView,
     target_subscriptions: Sequence[model.LiveSubscription],
+    transferred: Mapping[str, str] | None = None,
 ) -> MatchResult:
     """Every pairing for one customer: license matches, Azure matches, unmanaged, problems."""
-    found, problems, claimed = match_licenses(customer.subscriptions, target_subscriptions)
+    found, problems, claimed = match_licenses(
+        customer.subscriptions, target_subscriptions, transferred
+    )
     handoffs = [(h, source.subscription(h.source_subscription_id)) for h in customer.azure]
     azure, azure_claimed = match_azure(handoffs, target_subscriptions)
     taken = claimed | azure_claimed

@@ -42,6 +42,15 @@ def select_customers(
     return tuple(sorted(chosen, key=lambda c: (c.name.casefold(), c.tenant_id)))
 
 
+def transfer_customers(
+    customers: Collection[model.DesiredCustomer], policy: model.Policy
+) -> tuple[str, ...]:
+    """Tenant ids of the customers whose plan depends on their transfer requests: pass them
+    as ``transfers=`` to ``partner_center.reading.read_live_state`` (and the same set when
+    apply re-reads, so fingerprints compare like with like)."""
+    return tuple(sorted(c.tenant_id for c in customers if customer.wants_transfer(c, policy)))
+
+
 def build_plan(
     desired: model.DesiredState,
     live: model.LiveState,

@@ -48,6 +48,99 @@ def _create(b: Builder, ds: model.DesiredSubscription) -> Outlook:
     return Outlook(True, ds.quantity, (cid,), b.now)
 
 
+def _accept_gate(
+    b: Builder,
+    s: model.LiveSubscription,
+    address: actions.Address,
+    detail: str,
+    *,
+    depends_on: tuple[str, ...] = (),
+    deadlines: tuple[actions.Deadline, ...] = (),
+) -> str:
+    return b.add(
+        A.ACCEPT_TRANSFER,
+        address,
+        R.TRANSFER_PENDING_ACCEPTANCE,
+        detail,
+        depends_on=depends_on,
+        gate=actions.Gate(
+            "source-partner",
+            f"accept the transfer request in tenant {b.customer.source} "
+            "(Partner Center > Customers > Transfers)",
+        ),
+        before=subscription_fields(s),
+        deadlines=deadlines,
+    )
+
+
+def _pending(
+    b: Builder, s: model.LiveSubscription, address: actions.Address, t: model.LiveTransfer
+) -> str:
+    """Only the acceptance gate: a request is already open, and a second one would be a
+    duplicate (rule 2 in spirit; Partner Center answers 409 900101 at best)."""
+    since = f" on {t.created_at.date().isoformat()}" if t.created_at else ""
+    if t.may_carry(s.id):
+        detail = (
+            f"transfer {t.id} (requested{since}) waits for the source partner "
+            f"{b.customer.source} to accept it with {s.id}"
+        )
+    else:
+        detail = (
+            f"transfer {t.id} from {b.customer.source} is still being carried out without "
+            f"{s.id}; a request for it can follow once that one is over"
+        )
+    found = list(billing.deadlines(s, None, b.now))
+    if t.expires_at is not None:
+        found.append(
+            actions.Deadline("transfer-expiry", t.expires_at, "the pending request lapses")
+        )
+    return _accept_gate(
+        b, s, address, detail=detail, deadlines=tuple(sorted(found, key=lambda d: d.at))
+    )
+
+
+def _request(
+    b: Builder, ds: model.DesiredSubscription, s: model.LiveSubscription, address: actions.Address
+) -> str:
+    """A new TRANSFER (and its gate); says so when an earlier request for it has ended."""
+    ended = next(
+        (t for t in b.transfers_from_source() if t.status.ended and t.may_carry(s.id)), None
+    )
+    reason, why = R.ARRIVES_BY_TRANSFER, ""
+    if ended is not None:
+        when = ended.expires_at if ended.status is model.TransferStatus.EXPIRED else None
+        on = f" on {when.date().isoformat()}" if when else ""
+        reason = R.PREVIOUS_TRANSFER_ENDED
+        why = f"; the previous request {ended.id} {ended.status.value}{on}, so it is asked again"
+    tid = b.add(
+        A.TRANSFER,
+        address,
+        reason,
+        f"{ds.key} arrives through a partner-to-partner transfer of {s.id} "
+        f"({s.quantity} seats) from {b.customer.source}, requested by {b.target_name}{why}",
+        depends_on=b.after_invite(),
+        before=subscription_fields(s),
+        after={"target_tenant": b.target_name, "quantity": s.quantity},
+        strategy="transfer",
+        overlap=billing.overlap(Strategy.TRANSFER, s, b.now, b.now),
+        deadlines=billing.deadlines(s, Strategy.TRANSFER, b.now),
+    )
+    return _accept_gate(
+        b,
+        s,
+        address,
+        f"the source partner {b.customer.source} must accept the transfer of {s.id}",
+        depends_on=(tid,),
+    )
+
+
+def _arrived(t: model.LiveTransfer, source_id: str) -> str | None:
+    return next(
+        (ln.target_subscription_id for ln in t.lines if ln.source_subscription_id == source_id),
+        None,
+    )
+
+
 def _transfer(
     b: Builder,
     ds: model.DesiredSubscription,
@@ -59,33 +152,28 @@ def _transfer(
     gates: list[str] = []
     for s in sources:
         address = b.address(b.customer.source, s.id, ds.key)
-        tid = b.add(
-            A.TRANSFER,
-            address,
-            R.ARRIVES_BY_TRANSFER,
-            f"{ds.key} arrives through a partner-to-partner transfer of {s.id} "
-            f"({s.quantity} seats) from {b.customer.source}, requested by {b.target_name}",
-            depends_on=b.after_invite(),
-            before=subscription_fields(s),
-            after={"target_tenant": b.target_name, "quantity": s.quantity},
-            strategy="transfer",
-            overlap=billing.overlap(Strategy.TRANSFER, s, b.now, b.now),
-            deadlines=billing.deadlines(s, Strategy.TRANSFER, b.now),
+        history = b.transfers_from_source()
+        open_ = next((t for t in history if t.is_open(b.now)), None)
+        done = next(
+            (t for t in history if t.status is model.TransferStatus.COMPLETED and t.names(s.id)),
+            None,
         )
-        gates.append(
-            b.add(
-                A.ACCEPT_TRANSFER,
-                address,
-                R.TRANSFER_PENDING_ACCEPTANCE,
-                f"the source partner {b.customer.source} must accept the transfer of {s.id}",
-                depends_on=(tid,),
-                gate=actions.Gate(
-                    "source-partner",
-                    f"accept the transfer request in tenant {b.customer.source} "
-                    "(Partner Center > Customers > Transfers)",
-                ),
+        if done is not None:
+            gates.append(
+                b.add(
+                    A.AWAIT_ACTIVATION,
+                    b.address(b.target_name, _arrived(done, s.id), ds.key),
+                    R.TARGET_PROVISIONING,
+                    f"transfer {done.id} completed with {s.id}; its subscription is not in "
+                    f"{b.target_name} yet",
+                    gate=actions.Gate("partner-center", "finish the transferred subscription"),
+                    after={"quantity": s.quantity},
+                )
             )
-        )
+        elif open_ is not None:
+            gates.append(_pending(b, s, address, open_))
+        else:
+            gates.append(_request(b, ds, s, address))
         if s.commerce is not model.CommerceModel.NCE_LICENSE:
             b.warn(
                 "transfer-legacy",

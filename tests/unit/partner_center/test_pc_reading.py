@@ -82,7 +82,11 @@ def test_reading_all_customers_lists_them_once_and_reads_each_subscriptions_once
     names = [f"c{i}" for i in range(5)]
     _world(mocked, names)
     state = reading.read_live_state(
-        CONS, _clients(make_client), customers=None, now=lambda: datetime(2026, 1, 1, tzinfo=UTC)
+        CONS,
+        _clients(make_client),
+        customers=None,
+        now=lambda: datetime(2026, 1, 1, tzinfo=UTC),
+        transfers=(),
     )
     for tenant in ("central", "de"):
         view = state.view(tenant)

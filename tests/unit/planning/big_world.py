@@ -98,7 +98,9 @@ def make(customers: int, per_customer: int) -> tuple[model.DesiredState, model.L
             tid, model.ReadStatus.OK, subscriptions=tuple(src_subs)
         )
         status = model.ReadStatus.NO_RELATIONSHIP if phase == 0 else model.ReadStatus.OK
-        views["central"][tid] = model.CustomerView(tid, status, subscriptions=tuple(tgt_subs))
+        views["central"][tid] = model.CustomerView(
+            tid, status, subscriptions=tuple(tgt_subs), transfers=()
+        )
     cons = model.Consolidation(
         "generated",
         TARGET,

@@ -96,8 +96,9 @@ def view(
     subs: tuple[model.LiveSubscription, ...] = (),
     status: model.ReadStatus = model.ReadStatus.OK,
     reason: str = "",
+    transfers: tuple[model.LiveTransfer, ...] | None = (),
 ) -> model.CustomerView:
-    return model.CustomerView(tid, status, subscriptions=subs, reason=reason)
+    return model.CustomerView(tid, status, subscriptions=subs, reason=reason, transfers=transfers)
 
 
 def source_views() -> dict[str, dict[str, model.CustomerView]]:
