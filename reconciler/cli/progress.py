@@ -116,6 +116,7 @@ class TenantBars:
         # Reports come from the reader's worker threads; adding a task must happen once.
         self._lock = threading.Lock()
         self._tasks: dict[str, TaskID] = {}
+        self._index: dict[TaskID, int] = {}  # position of each task in ``Progress.tasks``
 
     def __call__(self, step: Step) -> None:
         with self._lock:
@@ -123,7 +124,10 @@ class TenantBars:
             if task is None:
                 task = self._bars.add_task(f"{self._what} {step.tenant}", total=step.total)
                 self._tasks[step.tenant] = task
-            self._bars.update(task, completed=step.done, total=step.total)
+                self._index[task] = len(self._index)
+            # Workers report out of order: a late "39 of 40" must not move the bar back.
+            done = max(step.done, int(self._bars.tasks[self._index[task]].completed))
+            self._bars.update(task, completed=done, total=step.total)
 
     def counts(self) -> dict[str, tuple[int, int]]:
         """(done, total) per tenant so far, for tests and the final state."""

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reconciler import errors, model
 from reconciler.partner_center import config
@@ -181,3 +183,86 @@ def test_tenant_names_become_variable_names() -> None:
     assert (
         settings.tenant_env("emea-north", "CLIENT_SECRET") == "RECONCILER_EMEA_NORTH_CLIENT_SECRET"
     )
+
+
+# -- throughput: timeout, back-off, pacing, concurrency (plan and apply read the same) --------
+
+_CREDS = {"RECONCILER_DE_CLIENT_ID": "a", "RECONCILER_DE_CLIENT_SECRET": "b"}
+
+
+def test_timeout_and_backoff_defaults(tmp_path: Path) -> None:
+    pace = _resolve(_CREDS, tmp_path).throughput
+    assert pace.timeout_seconds == 30.0 and pace.retry_backoff_seconds == 1.0
+    assert pace.concurrency_per_tenant == 8 and pace.tenant_rate_per_minute == 480
+
+
+def test_timeout_and_backoff_from_the_environment_reach_the_clients(tmp_path: Path) -> None:
+    from reconciler.partner_center import connect
+
+    env = {
+        **_CREDS,
+        "RECONCILER_TIMEOUT_SECONDS": "12.5",
+        "RECONCILER_RETRY_BACKOFF_SECONDS": "0.25",
+    }
+    conn = _resolve(env, tmp_path)
+    assert conn.throughput.timeout_seconds == 12.5
+    assert conn.throughput.retry_backoff_seconds == 0.25
+    transport = connect.build_clients([DE], conn)["de"].transport
+    assert transport.timeout == 12.5
+    assert transport.policy.backoff_base == 0.25 and transport.policy.backoff_max == 15.0
+
+
+def test_throughput_table_of_the_credentials_file_and_environment_precedence(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "credentials.toml"
+    path.write_text(
+        "[throughput]\nrate_per_minute = 200\ncustomer_rate_per_minute = 30\nconcurrency = 4\n"
+        "timeout_seconds = 45\nretry_backoff_seconds = 2\n",
+        encoding="utf-8",
+    )
+    pace = _resolve({**_CREDS, "RECONCILER_CREDENTIALS_FILE": str(path)}, tmp_path).throughput
+    assert (pace.tenant_rate_per_minute, pace.customer_rate_per_minute) == (200, 30)
+    assert (pace.concurrency_per_tenant, pace.timeout_seconds) == (4, 45)
+    assert pace.retry_backoff_seconds == 2
+    env = {**_CREDS, "RECONCILER_CREDENTIALS_FILE": str(path), "RECONCILER_TIMEOUT_SECONDS": "5"}
+    assert _resolve(env, tmp_path).throughput.timeout_seconds == 5  # the environment wins
+
+
+def test_a_misspelt_throughput_key_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "credentials.toml"
+    path.write_text("[throughput]\nconcurency = 4\n", encoding="utf-8")
+    with pytest.raises(errors.ConfigError, match="concurency") as info:
+        _resolve({**_CREDS, "RECONCILER_CREDENTIALS_FILE": str(path)}, tmp_path)
+    assert "concurrency" in str(info.value) and str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("RECONCILER_TIMEOUT_SECONDS", "0"),
+        ("RECONCILER_TIMEOUT_SECONDS", "-3"),
+        ("RECONCILER_TIMEOUT_SECONDS", "nan"),
+        ("RECONCILER_RETRY_BACKOFF_SECONDS", "inf"),
+        ("RECONCILER_RETRY_BACKOFF_SECONDS", "fast"),
+        ("RECONCILER_CONCURRENCY", "2.5"),
+        ("RECONCILER_RATE_PER_MINUTE", "0"),
+    ],
+)
+def test_bad_throughput_values_name_the_variable(tmp_path: Path, name: str, raw: str) -> None:
+    with pytest.raises(errors.ConfigError) as info:
+        _resolve({**_CREDS, name: raw}, tmp_path)
+    text = str(info.value)
+    assert f"{name}={raw!r}" in text and "docs/configuration.md" in text and "\n" not in text
+
+
+@given(value=st.floats(min_value=1e-3, max_value=1e4, allow_nan=False, allow_infinity=False))
+def test_any_positive_timeout_or_backoff_is_taken_as_written(value: float) -> None:
+    env = {
+        **_CREDS,
+        "RECONCILER_CREDENTIALS_FILE": "/nonexistent/credentials.toml",
+        "RECONCILER_TIMEOUT_SECONDS": repr(value),
+        "RECONCILER_RETRY_BACKOFF_SECONDS": repr(value),
+    }
+    pace = config.resolve([DE], environ=env).throughput
+    assert pace.timeout_seconds == value and pace.retry_backoff_seconds == value
