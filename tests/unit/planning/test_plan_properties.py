@@ -71,6 +71,43 @@ def live_sub(draw, sid: str, offer: str, *, friendly: str = "") -> model.LiveSub
 
 
 @st.composite
+def requests(
+    draw, source: str, source_ids: list[str], counter
+) -> tuple[model.LiveTransfer, ...] | None:
+    """The target's transfer requests for a customer: unread (rarely), none, or a few from
+    its source partner (sometimes another) in any status, with or without line items."""
+    if draw(RARELY):
+        return None
+    found = []
+    own = next(t.tenant_id for t in SOURCES if t.name == source)
+    for _ in range(draw(st.integers(0, 2))):
+        created = NOW - timedelta(days=draw(st.integers(0, 60)))
+        picked = draw(st.lists(st.sampled_from(source_ids), unique=True)) if source_ids else []
+        status = draw(st.sampled_from(list(model.TransferStatus)))
+        lines = tuple(
+            model.LiveTransferLine(
+                sid,
+                guid("aa000000", next(counter))
+                if status is model.TransferStatus.COMPLETED
+                else None,
+            )
+            for sid in picked
+        )
+        found.append(
+            model.LiveTransfer(
+                id=guid("77000000", next(counter)),
+                status=status,
+                source_partner_id=draw(st.sampled_from([own, own, SOURCES[0].tenant_id])),
+                target_partner_id=TARGET.tenant_id,
+                created_at=created,
+                expires_at=created + timedelta(days=30),
+                lines=lines,
+            )
+        )
+    return tuple(found)
+
+
+@st.composite
 def worlds(draw) -> tuple[model.DesiredState, model.LiveState]:
     counter = iter(range(1, 10_000))
     customers, src_views, tgt_views = [], {"de": {}, "fr": {}}, {}
@@ -138,7 +175,13 @@ def worlds(draw) -> tuple[model.DesiredState, model.LiveState]:
                         friendly=friendly,
                     )
                 )
-        tgt_views[tid] = model.CustomerView(tid, tgt_status, subscriptions=tuple(target_subs))
+        transfers = draw(requests(source, [s.id for s in source_subs], counter))
+        tgt_views[tid] = model.CustomerView(
+            tid,
+            tgt_status,
+            subscriptions=tuple(target_subs),
+            transfers=transfers if tgt_status is model.ReadStatus.OK else None,
+        )
     cons = model.Consolidation(
         "gen",
         TARGET,
@@ -197,18 +240,13 @@ def _target_after(
             active, seats = True, int(s.after["quantity"])
         elif s.action is A.RESIZE:
             seats = int(s.after["quantity"])
-        elif s.action in (A.REACTIVATE, A.AWAIT_ACTIVATION):
+        elif s.action is A.REACTIVATE or (s.action is A.AWAIT_ACTIVATION and not s.after):
             active = True
         elif s.action is A.ACCEPT_TRANSFER:
-            active, seats = (
-                True,
-                seats
-                + int(
-                    next(
-                        x for x in steps if x.action is A.TRANSFER and x.address == s.address
-                    ).after["quantity"]
-                ),
-            )
+            # The source's seats arrive with the transfer (requested now or pending already).
+            active, seats = True, seats + int(s.before["quantity"])
+        elif s.action is A.AWAIT_ACTIVATION and s.after:  # a completed transfer's arrival
+            active, seats = True, seats + int(s.after["quantity"])
     return active, seats
 
 
@@ -352,3 +390,45 @@ def test_order_respects_dependencies_and_the_document_round_trips(world):
     assert len({c.id for c in (*plan.changes, *plan.deferred)}) == len(plan.changes) + len(
         plan.deferred
     )
+
+
+@settings(max_examples=150, deadline=None)
+@given(worlds())
+def test_no_plan_requests_a_transfer_while_one_is_open_or_unknown(world):
+    state, live = world
+    plan = build(state, live)
+    by_cust = {c.tenant_id: c for c in state.customers}
+    sources = {t.name: t.tenant_id for t in SOURCES}
+    for change in (*plan.changes, *plan.deferred):
+        if change.action is not A.TRANSFER:
+            continue
+        cust = by_cust[change.address.customer_id]
+        target = live.tenants["central"].customers[cust.tenant_id]
+        if target.status is model.ReadStatus.OK:
+            # Requests were read (not unknown) and none from this source is still open.
+            assert target.transfers is not None
+            assert not [
+                t
+                for t in target.transfers
+                if t.is_open(NOW) and t.source_partner_id == sources[cust.source]
+            ]
+        else:  # no relationship yet: the request waits behind the invitation gate
+            assert change.blocked_by
+
+
+@settings(max_examples=100, deadline=None)
+@given(worlds())
+def test_a_customer_wanting_a_transfer_with_unread_requests_gets_no_change(world):
+    state, live = world
+    plan = build(state, live)
+    policy = state.consolidation.policy
+    for cust in state.customers:
+        target = live.tenants["central"].customers[cust.tenant_id]
+        if (
+            target.status is model.ReadStatus.OK
+            and target.transfers is None
+            and planner.transfer_customers([cust], policy)
+        ):
+            assert not [c for c in plan.changes if c.address.customer_id == cust.tenant_id]
+            entry = plan.customer(cust.tenant_id)
+            assert entry is not None and entry.status is actions.CustomerStatus.SKIPPED
