@@ -18,6 +18,7 @@ from typing import Any
 
 from reconciler import errors
 from reconciler.applying import checks, journal, ports
+from reconciler.applying import transfers as guards
 from reconciler.planning import actions, markers
 
 A = actions.Action
@@ -358,25 +359,40 @@ class Executor:
         fresh = self._fresh(a.tenant, a.customer_id, sid)
         if fresh.status != "active":
             raise _Skip(f"source {sid} is {fresh.status}; only active ones transfer")
-        earlier = self.transfers.get(sid)
-        if earlier and self.now() - datetime.fromisoformat(earlier[1]) < TRANSFER_EXPIRY:
+        # The live check: a request from this source that is still open makes a second one a
+        # duplicate (Partner Center answers 409 900101 at best). An unreadable list fails the
+        # step: nothing is sent blind.
+        known = self.writer.list_transfers(self.plan.target, a.customer_id, a.tenant)
+        open_ = guards.open_request(known, self.now())
+        if open_ is not None:
+            since = f" on {open_.created_at.isoformat()}" if open_.created_at else ""
             return self._noop(
                 c,
-                f"a transfer of {sid} was already requested by run {earlier[0]} at {earlier[1]}; "
-                f"waiting for {a.tenant} to accept it (requests expire after 30 days)",
+                f"transfer {open_.id} from {a.tenant} is already pending (requested{since}); "
+                f"waiting for {a.tenant} to accept it",
             )
+        blocked = guards.journal_blocks(sid, self.transfers, known, self.now())
+        if blocked:
+            raise _Skip(blocked)
         rid = self.new_id()
         self._event(c, "started", request_id=rid)
-        tid = self.writer.request_transfer(
-            self.plan.target, a.customer_id, a.tenant, sid, fresh.quantity, request_id=rid
-        )
+        try:
+            tid = self.writer.request_transfer(
+                self.plan.target, a.customer_id, a.tenant, sid, fresh.quantity, request_id=rid
+            )
+        except ports.OutcomeUnknown:
+            # Look for the request's effect before anything else is sent.
+            after = self.writer.list_transfers(self.plan.target, a.customer_id, a.tenant)
+            found = guards.open_request(after, self.now())
+            if found is None:
+                raise
+            tid = found.id
         self._event(c, "succeeded", request_id=rid, result={"transfer_id": tid})
+        self.transfers[sid] = (self.log.run_id, self.now().isoformat())
         return StepResult(c, Outcome.SUCCEEDED, f"transfer {tid} requested", sid)
 
 
 _GONE = frozenset({"deleted", "expired", "disabled"})
-#: Partner-to-partner transfer requests expire when unanswered (partner-center-api.md §3.10).
-TRANSFER_EXPIRY = timedelta(days=30)
 
 
 def _says(changes: Mapping[str, object]) -> str:

@@ -152,8 +152,9 @@ def pending_creates(records: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str
 def requested_transfers(records: Sequence[Mapping[str, Any]]) -> dict[str, tuple[str, str]]:
     """Source subscription id -> (run id, ts) of the last transfer request that succeeded.
 
-    The planner cannot see pending transfer requests, so apply uses these to avoid asking the
-    source partner twice for the same subscription."""
+    Apply's second guard against asking the source partner twice (the first is the live
+    transfer list, read right before the request): it covers a request Partner Center does
+    not list yet (applying.transfers.journal_blocks)."""
     out: dict[str, tuple[str, str]] = {}
     for r in records:
         if r.get("action") == actions.Action.TRANSFER.value and r.get("phase") == "succeeded":

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from reconciler import errors
+from reconciler import errors, model
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +113,13 @@ class Writer(Protocol):
         request_id: str,
     ) -> str:
         """Ask ``source_tenant`` to transfer a subscription to ``tenant``; returns its id."""
+        ...
+
+    def list_transfers(
+        self, tenant: str, customer_id: str, source_tenant: str
+    ) -> Sequence[model.LiveTransfer]:
+        """The customer's transfer requests in ``tenant`` (the target) whose source partner is
+        ``source_tenant``, freshly read; raises (never returns ``[]``) when unreadable."""
         ...
 
     def correlation_id(self, tenant: str) -> str:

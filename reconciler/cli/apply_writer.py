@@ -174,6 +174,21 @@ class ClientWriter:
             raise ports.OutcomeUnknown(str(exc)) from exc
         return str(doc.get("id"))
 
+    def list_transfers(
+        self, tenant: str, customer_id: str, source_tenant: str
+    ) -> Sequence[model.LiveTransfer]:
+        source_id = self.tenant_ids[source_tenant].lower()
+        try:
+            docs = self.clients[tenant].list_transfers(customer_id)
+            found = [wire.to_live_transfer(d) for d in docs]
+        except wire.WireFormatError as exc:
+            raise ports.Unreadable(
+                f"Partner Center returned a transfer request of customer {customer_id} that "
+                f"cannot be read ({exc}); no transfer is requested. Check the customer's "
+                "transfers in Partner Center, then plan again."
+            ) from exc
+        return [t for t in found if t.source_partner_id == source_id]
+
     def correlation_id(self, tenant: str) -> str:
         return str(self.clients[tenant].transport.correlation_id)
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from reconciler import model
 from reconciler.applying import executor, journal, ports
 from reconciler.planning import actions, markers
 
@@ -61,6 +62,7 @@ class FakeWriter:
         self.writes: list[tuple[str, str, str, str]] = []  # (op, tenant, id, request_id)
         self.ids = (f"s{n:04d}" for n in itertools.count(1))
         self.new_activation_polls: int | None = 0
+        self.transfers: dict[tuple[str, str], list[model.LiveTransfer]] = {}
 
     def add(self, tenant: str, sub: FakeSub, customer: str = CUST) -> FakeSub:
         self.subs.setdefault((tenant, customer), {})[sub.id] = sub
@@ -172,8 +174,32 @@ class FakeWriter:
         *,
         request_id: str,
     ) -> str:
+        fault = self._fault("transfer")
+        if fault == "unknown":
+            raise ports.OutcomeUnknown("timeout")
         self.writes.append(("transfer", tenant, subscription_id, request_id))
+        self.transfers.setdefault((tenant, customer_id), []).append(
+            model.LiveTransfer(
+                id="t-" + subscription_id,
+                status=model.TransferStatus.PENDING,
+                source_partner_id=source_tenant,
+                target_partner_id=tenant,
+                created_at=self.clock.now(),
+                expires_at=self.clock.now() + timedelta(days=30),
+            )
+        )
+        if fault == "unknown-commit":
+            raise ports.OutcomeUnknown("reset after send")
         return "t-" + subscription_id
+
+    def list_transfers(
+        self, tenant: str, customer_id: str, source_tenant: str
+    ) -> Sequence[model.LiveTransfer]:
+        """Requests whose ``source_partner_id`` is the source's name (the fake's tenant id)."""
+        if self._fault("list_transfers") == "unreadable":
+            raise ports.Unreadable("503 on GET transfers")
+        known = self.transfers.get((tenant, customer_id), [])
+        return [t for t in known if t.source_partner_id == source_tenant]
 
     def correlation_id(self, tenant: str) -> str:
         return f"corr-{tenant}"

@@ -103,3 +103,49 @@ def test_a_missing_subscription_is_not_found() -> None:
 def test_a_malformed_subscription_is_unreadable_not_guessed() -> None:
     with pytest.raises(ports.Unreadable, match="cannot be read"):
         apply_writer.to_sub({"id": "s1"})
+
+
+class TransferClient(FakeClient):
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.items = items
+
+    def list_transfers(self, customer_id: str) -> list[dict[str, Any]]:
+        return self.items
+
+
+def _transfer(tid: str, source: str, status: str = "InProgress") -> dict[str, Any]:
+    return {
+        "id": tid,
+        "status": status,
+        "sourcePartnerTenantId": source,
+        "targetPartnerTenantId": "T-CENTRAL",
+        "createdTime": "2026-03-01T00:00:00Z",
+        "lineItems": [],
+    }
+
+
+def test_transfers_are_listed_for_the_named_source_partner_only() -> None:
+    from reconciler import model
+
+    client = TransferClient([_transfer("a", "T-DE"), _transfer("b", "t-fr", "Expired")])
+    tenants = [
+        model.Tenant("central", "t-central", "IE", model.Role.TARGET),
+        model.Tenant("de", "t-de", "DE", model.Role.SOURCE),
+        model.Tenant("fr", "t-fr", "FR", model.Role.SOURCE),
+    ]
+    writer = apply_writer.ClientWriter({"central": client}, tenants)  # type: ignore[dict-item]
+    [found] = writer.list_transfers("central", "c1", "de")
+    assert found.id == "a" and found.status is model.TransferStatus.PENDING
+    [ended] = writer.list_transfers("central", "c1", "fr")
+    assert ended.status is model.TransferStatus.EXPIRED
+
+
+def test_a_malformed_transfer_is_unreadable_so_nothing_is_sent() -> None:
+    from reconciler import model
+
+    client = TransferClient([{"id": "a"}])
+    tenants = [model.Tenant("de", "t-de", "DE", model.Role.SOURCE)]
+    writer = apply_writer.ClientWriter({"central": client}, tenants)  # type: ignore[dict-item]
+    with pytest.raises(ports.Unreadable, match="no transfer is requested"):
+        writer.list_transfers("central", "c1", "de")

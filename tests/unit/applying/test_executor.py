@@ -273,5 +273,5 @@ def test_a_transfer_is_requested_once_then_awaited_not_requested_again(tmp_path:
         sleep=clock.sleep,
         transfers=earlier,
     ).run()
-    assert "already requested by run run-a" in again.steps[0].message
+    assert "transfer t-src1 from de is already pending" in again.steps[0].message
     assert [x[0] for x in w.writes] == ["transfer"]
