@@ -140,12 +140,13 @@ def test_demo_plan_accept_apply_converges_without_double_billing(
     assert "0 failed, 0 skipped, 0 unknown" in applied.out
     assert "Consolidation state after this run" in applied.out
     assert "ended:" in applied.out and "overlap same day" in applied.out
-    # Re-running before anyone acted asks nobody twice: the transfer request is awaited.
+    # Re-running before anyone acted asks nobody twice: the plan sees the pending transfer
+    # request in live state and only waits for its acceptance.
     rerun = run_cli(
         "apply", "manifests", "--connection", conn, "--auto-approve", "--state-dir", state
     )
     assert rerun.code == 3, rerun.output
-    assert "already requested by run" in rerun.out
+    assert "Nothing to apply now." in rerun.out
     transfers = [e for e in emu.control.history() if e["action"].startswith("transfer.")]
     assert [e["action"] for e in transfers if e["origin"] == "api"] == ["transfer.create"]
     for cid in CUSTOMERS:
