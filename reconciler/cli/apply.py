@@ -61,20 +61,29 @@ def _clients(
 
 
 def _read(
-    cons: model.Consolidation,
+    desired: model.DesiredState,
     writer: apply_writer.ClientWriter,
     customers: Sequence[tuple[str, str]],
     observer: progress.Observer,
 ) -> model.LiveState:
-    """Fresh live state of ``customers`` ((tenant id, source name) pairs) in their tenants."""
+    """Fresh live state of ``customers`` ((tenant id, source name) pairs) in their tenants,
+    with transfer requests read for exactly the customers the planner needs them for (the
+    same set ``plan`` reads, so fingerprints compare like with like)."""
     from reconciler.partner_center import reading
 
+    cons = desired.consolidation
     wanted: dict[str, list[str]] = {cons.target.name: [c for c, _ in customers]}
     for cid, source in customers:
         wanted.setdefault(source, []).append(cid)
+    ids = {cid for cid, _ in customers}
+    chosen = [c for c in desired.customers if c.tenant_id in ids]
     with observer.reading() as on_progress:
         return reading.read_live_state(
-            cons, writer.clients, customers=wanted, on_progress=on_progress
+            cons,
+            writer.clients,
+            customers=wanted,
+            on_progress=on_progress,
+            transfers=planner.transfer_customers(chosen, cons.policy),
         )
 
 
@@ -208,18 +217,17 @@ def _plan(
     customers: Sequence[str],
     observer: progress.Observer,
 ) -> actions.Plan:
-    cons = desired.consolidation
     if saved is not None:
         plan = checks.narrow(saved, customers)
         pairs = [(c.tenant_id, c.source) for c in plan.customers]
-        _stale(plan, _read(cons, writer, pairs, observer))
+        _stale(plan, _read(desired, writer, pairs, observer))
         return plan
     chosen = planner.select_customers(desired, include=customers)
     if customers and not chosen:
         raise errors.UsageError(
             f"--customer {', '.join(customers)}: no manifest customer has that tenant id or name."
         )
-    live = _read(cons, writer, [(c.tenant_id, c.source) for c in chosen], observer)
+    live = _read(desired, writer, [(c.tenant_id, c.source) for c in chosen], observer)
     return planner.build_plan(desired, live, now=_now(), include=customers)
 
 
@@ -289,7 +297,7 @@ def _report(
     ids = {c.tenant_id for c in plan.customers}
     try:
         pairs = [(c.tenant_id, c.source) for c in plan.customers]
-        live = _read(desired.consolidation, writer, pairs, observer)
+        live = _read(desired, writer, pairs, observer)
         typer.echo("\nConsolidation state after this run (fresh read):")
         typer.echo(verify.render(verify.states(desired, live, ids)), nl=False)
     except errors.ReconcilerError as exc:

@@ -121,7 +121,13 @@ def _read_live(
     clients = connect.build_clients(cons.tenants, conn, delegated_for=[cons.target.name])
     observer.watch(clients.values())
     with observer.reading() as on_progress:
-        return reading.read_live_state(cons, clients, customers=wanted, on_progress=on_progress)
+        return reading.read_live_state(
+            cons,
+            clients,
+            customers=wanted,
+            on_progress=on_progress,
+            transfers=planner.transfer_customers(chosen, cons.policy),
+        )
 
 
 _FORMAT_HELP = "text (terminal), markdown (pull-request comment) or json (the plan document)."

@@ -190,3 +190,14 @@ def test_a_bad_timeout_setting_is_one_paragraph_naming_the_variable(emu, run_cli
     assert result.code == 1
     assert "RECONCILER_TIMEOUT_SECONDS='soon' is not a positive number" in result.err
     assert "Traceback" not in result.output and result.out == ""
+
+
+def test_transfer_requests_are_read_only_for_customers_that_want_a_transfer(emu, run_cli):
+    """Minimal requests: only Woodgrove (`becomes: transferred`) needs its transfer list, and
+    plan and apply read the same set so a saved plan's fingerprint compares like with like."""
+    for n in range(1, 7):
+        emu.control.accept_invitation(f"3f2c6d55-0000-4000-8000-00000000c00{n}", "central")
+    result = run_cli("plan", "manifests", "--connection", str(emu.connection_file), "-v")
+    assert result.code == 0, result.output
+    paths = [m.group(2) for m in _requests(result.err) if m.group(2).endswith("/transfers")]
+    assert paths == ["/v1/customers/3f2c6d55-0000-4000-8000-00000000c006/transfers"]
