@@ -73,13 +73,41 @@ def _nce(strategy: model.NceStrategy, sub: model.LiveSubscription, now: datetime
     )
 
 
+def _alternatives(decision: Decision, sub: model.LiveSubscription, now: datetime) -> Decision:
+    """Rule 4: when a new-commerce pick leaves the source billing (suspend, auto-renew off),
+    say what would not: a transfer always, a cancellation while the window is open."""
+    if decision.strategy not in (Strategy.SUSPEND, Strategy.EXPIRE):
+        return decision
+    options = []
+    if cancellable(sub, now):
+        options.append(
+            f"cancel before {_day(sub.cancellation_allowed_until)} (becomes: cancelled) for a "
+            "prorated refund"
+        )
+    options.append("a partner-to-partner transfer (becomes: transferred) moves the billing")
+    return Decision(decision.strategy, f"{decision.why}; alternatives: {'; '.join(options)}")
+
+
 def resolve(
     becomes: model.SourceStrategy,
     sub: model.LiveSubscription,
     policy: model.Policy,
     now: datetime,
 ) -> Decision:
-    """The concrete strategy for a license source subscription and why it was picked."""
+    """The concrete strategy for a license source subscription and why it was picked; for
+    new commerce, where suspension keeps billing, with the alternatives that would not."""
+    decision = _resolve(becomes, sub, policy, now)
+    if sub.commerce is model.CommerceModel.NCE_LICENSE:
+        return _alternatives(decision, sub, now)
+    return decision
+
+
+def _resolve(
+    becomes: model.SourceStrategy,
+    sub: model.LiveSubscription,
+    policy: model.Policy,
+    now: datetime,
+) -> Decision:
     nce = sub.commerce is model.CommerceModel.NCE_LICENSE
     match becomes:
         case model.SourceStrategy.KEPT:

@@ -135,3 +135,24 @@ def test_source_id_that_does_not_exist_is_reported():
     plan = planner.build_plan(state, w.live_state(state, target=target, sources=srcs), now=w.NOW)
     gone = [c for c in plan.changes if c.address.subscription_id == w.S + "d002"]
     assert [c.reason for c in gone] == [actions.Reason.SOURCE_GONE]
+
+
+def test_new_commerce_picks_that_keep_billing_name_the_alternatives():
+    """Rule 4: suspension or auto-renew off leaves the source billing; the plan says what
+    would not (a transfer always; a cancellation while the window is open)."""
+    young = strategy.resolve(B.SUSPENDED, NCE_NEW, model.Policy(), w.NOW)
+    assert young.strategy is S.SUSPEND
+    assert "alternatives: cancel before" in young.why
+    assert "becomes: transferred" in young.why
+    old = strategy.resolve(B.AUTO, NCE_OLD, model.Policy(), w.NOW)
+    assert old.strategy is S.EXPIRE
+    assert "cancel before" not in old.why  # the window is closed: not an alternative
+    assert "alternatives: a partner-to-partner transfer" in old.why
+
+
+@pytest.mark.parametrize(
+    ("becomes", "sub"),
+    [(B.AUTO, LEGACY), (B.AUTO, NCE_NEW), (B.TRANSFERRED, NCE_OLD), (B.KEPT, NCE_OLD)],
+)
+def test_no_alternatives_where_nothing_keeps_billing_by_our_choice(becomes, sub):
+    assert "alternatives" not in strategy.resolve(becomes, sub, model.Policy(), w.NOW).why
