@@ -77,8 +77,13 @@ def deadlines(
         found.append(actions.Deadline("cancellation-window", until, "last moment to cancel"))
     end = _term_end(source)
     if end is not None:
-        renew = "renews" if source.auto_renew else "ends"
-        found.append(actions.Deadline("term-end", end, f"the term {renew}"))
+        if strategy in (Strategy.SUSPEND, Strategy.CANCEL, Strategy.EXPIRE) and source.auto_renew:
+            # Suspending (new commerce) and auto-renew off stop the renewal; a legacy
+            # subscription still suspended at its term end is deleted.
+            note = "the term ends; this change stops its renewal"
+        else:
+            note = f"the term {'renews' if source.auto_renew else 'ends'}"
+        found.append(actions.Deadline("term-end", end, note))
     if strategy is Strategy.TRANSFER:
         found.append(
             actions.Deadline(

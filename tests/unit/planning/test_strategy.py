@@ -156,3 +156,11 @@ def test_new_commerce_picks_that_keep_billing_name_the_alternatives():
 )
 def test_no_alternatives_where_nothing_keeps_billing_by_our_choice(becomes, sub):
     assert "alternatives" not in strategy.resolve(becomes, sub, model.Policy(), w.NOW).why
+
+
+@pytest.mark.parametrize("picked", [S.SUSPEND, S.CANCEL, S.EXPIRE])
+def test_term_end_says_the_renewal_stops_when_the_source_is_acted_on(picked):
+    ends = [d for d in billing.deadlines(NCE_OLD, picked, w.NOW) if d.kind == "term-end"]
+    assert ends and "stops its renewal" in ends[0].note
+    kept = [d for d in billing.deadlines(NCE_OLD, S.KEEP, w.NOW) if d.kind == "term-end"]
+    assert kept[0].note == "the term renews"
