@@ -322,7 +322,15 @@ StateOpt = Annotated[Path | None, typer.Option("--state-dir", help=_STATE_HELP)]
 def _export(state: Path, fmt: str, customers: Sequence[str], out: Path | None) -> int:
     if fmt not in ("csv", "json"):
         raise typer.BadParameter("use csv or json", param_hint="--format")
-    rows = list(journal.export_rows(journal.read_records(state), customers=customers))
+    records = journal.read_records(state)
+    if not records:
+        # Evidence for a dispute must not silently come out empty: say where we looked.
+        typer.echo(
+            f"No apply journal in {state / 'journal'}; point --state-dir (or "
+            "RECONCILER_STATE_DIR) at the directory your applies used.",
+            err=True,
+        )
+    rows = list(journal.export_rows(records, customers=customers))
     doc = journal.to_csv(rows) if fmt == "csv" else journal.to_json(rows)
     if out is None:
         typer.echo(doc, nl=False)
