@@ -69,21 +69,30 @@ def check_caps(plan: actions.Plan, policy: model.Policy) -> None:
         )
 
 
+#: Source strategies whose subscription stops (or will stop) serving users, so the target
+#: must cover its seats: the same set ``planning.sources.seats_to_cover`` counts.
+_REPLACED = frozenset({"suspend", "cancel", "expire", "hold"})
+
+
 def required_seats(plan: actions.Plan, change: actions.Change, fresh_quantity: int) -> int:
     """Seats the paired target must have before ``change`` (a source write) may run: this
-    source's fresh count plus every other source the same manifest entry replaces."""
-    others = 0
+    source's fresh count plus every other source the same manifest entry replaces, including
+    ones an earlier run already suspended (their users are on the target too)."""
+    others: dict[str, int] = {}
+    me = change.address
     for c in (*plan.changes, *plan.deferred):
+        a = c.address
         if (
-            c.id != change.id
-            and c.action in SOURCE_WRITES
-            and c.address.customer_id == change.address.customer_id
-            and c.address.key == change.address.key
-            and c.address.subscription_id != change.address.subscription_id
+            a.tenant != plan.target
+            and a.customer_id == me.customer_id
+            and a.key == me.key
+            and a.subscription_id
+            and a.subscription_id != me.subscription_id
+            and (c.action in SOURCE_WRITES or c.strategy in _REPLACED)
         ):
             q = (c.before or {}).get("quantity")
-            others += q if isinstance(q, int) else 0
-    return fresh_quantity + others
+            others[a.subscription_id] = q if isinstance(q, int) else 0
+    return fresh_quantity + sum(others.values())
 
 
 def target_blocks(target: ports.Sub | None, required: int) -> str | None:
