@@ -69,6 +69,48 @@ def check_caps(plan: actions.Plan, policy: model.Policy) -> None:
         )
 
 
+#: Writes that stop or move a source subscription: a ``protect`` flag forbids them.
+_SOURCE_SIDE = SOURCE_WRITES | {A.TRANSFER}
+
+
+def _manifest_says(change: actions.Change, desired: model.DesiredState) -> str | None:
+    """Why the current manifests no longer allow ``change`` (None when they still do)."""
+    a = change.address
+    customer = desired.customer(a.customer_id)
+    if customer is None:
+        return f"{a.customer_name} ({a.customer_id}) is no longer in the manifests"
+    entry = next((ds for ds in customer.subscriptions if ds.key == a.key), None)
+    if entry is None:
+        return f"{a.customer_name}: the manifests no longer have an entry '{a.key}'"
+    if change.action not in _SOURCE_SIDE:
+        return None
+    sid = (a.subscription_id or "").lower()
+    if sid not in {r.subscription_id.lower() for r in entry.replaces}:
+        return f"{a.customer_name}: '{a.key}' no longer replaces {a.subscription_id}"
+    if customer.protect or entry.protect:
+        return f"{a.customer_name}: {a.subscription_id} ('{a.key}') is now protected"
+    return None
+
+
+def check_manifests(plan: actions.Plan, desired: model.DesiredState) -> None:
+    """Refuse (``ApplyRefusedError``) a saved plan whose applicable writes the current
+    manifests no longer allow: a ``protect`` flag added, a pair or customer removed."""
+    found = [
+        f"{c.action.value} {why}"
+        for c in plan.changes
+        if c.applicable
+        for why in (_manifest_says(c, desired),)
+        if why
+    ]
+    if found:
+        raise errors.ApplyRefusedError(
+            "The saved plan no longer matches the manifests: "
+            + "; ".join(found)
+            + ". Nothing was changed. Run `reconciler plan --out FILE` again, review it, and "
+            "apply the new file."
+        )
+
+
 #: Source strategies whose subscription stops (or will stop) serving users, so the target
 #: must cover its seats: the same set ``planning.sources.seats_to_cover`` counts.
 _REPLACED = frozenset({"suspend", "cancel", "expire", "hold"})

@@ -219,6 +219,7 @@ def _plan(
 ) -> actions.Plan:
     if saved is not None:
         plan = checks.narrow(saved, customers)
+        checks.check_manifests(plan, desired)
         pairs = [(c.tenant_id, c.source) for c in plan.customers]
         _stale(plan, _read(desired, writer, pairs, observer))
         return plan

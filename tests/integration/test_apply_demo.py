@@ -325,3 +325,38 @@ def test_an_interactive_apply_runs_only_after_yes(
     assert res.code == code, res.output
     assert "Apply these changes?" in res.out
     assert bool(_api_writes(emu)) is (answer == "yes")
+
+
+def test_a_saved_plan_is_refused_once_the_manifests_protect_its_sources(
+    emu, run_cli, monkeypatch, tmp_path
+):
+    """Rule 6: `protect: true` added after `plan --out` (to stop a migration) holds the
+    suspensions the saved plan would make; nothing is written."""
+    monkeypatch.chdir(ROOT)
+    conn = str(emu.connection_file)
+    for cid in CUSTOMERS:
+        emu.control.accept_invitation(cid, "central")
+    plan = tmp_path / "plan.json"
+    _saved_plan(run_cli, conn, plan, "manifests")
+    doc = json.loads(plan.read_text())
+    assert any(c["action"] == "suspend" for c in doc["changes"]), "the demo plan suspends"
+    held = tmp_path / "manifests"
+    shutil.copytree(ROOT / "manifests", held)
+    for f in (held / "customers").glob("*.yaml"):
+        text = f.read_text()
+        if "\n  protect:" not in text:  # some customers are protected already
+            f.write_text(text.replace("\ncustomer:\n", "\ncustomer:\n  protect: true\n"))
+    res = run_cli(
+        "apply",
+        str(plan),
+        "--manifests",
+        str(held),
+        "--connection",
+        conn,
+        "--auto-approve",
+        "--state-dir",
+        str(tmp_path / "s"),
+    )
+    assert res.code == 1, res.output
+    assert "now protected" in res.err and "reconciler plan --out" in res.err
+    assert _api_writes(emu) == []
