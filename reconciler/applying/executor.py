@@ -210,21 +210,36 @@ class Executor:
         self._event(c, "started", request_id=rid)
         try:
             ordered = self._send_order(a.customer_id, spec, rid)
-        except ports.OutcomeUnknown:
+        except ports.OutcomeUnknown as exc:
             found = self._look(a.customer_id, key, spec.friendly_name, orders=True)
             if found is not None:
                 return self._activated(
                     c, found, "ordered (found by marker after an unknown outcome)"
                 )
+            if isinstance(exc, ports.OrderInProgress):
+                return self._in_progress(c, exc)
             rid = self.new_id()
             self._event(c, "started", request_id=rid, reason="nothing found: ordering anew")
             ordered = self._send_order(a.customer_id, spec, rid)
         return self._activated(c, ordered, "ordered", request_id=rid)
 
+    def _in_progress(self, c: actions.Change, exc: ports.OrderInProgress) -> StepResult:
+        """Partner Center is still processing an order of ours: wait for its marked
+        subscription to be listed; sending another would be a duplicate. Not listed in time,
+        the outcome stays unknown (journalled, so the next run looks for the order first)."""
+        sub = self._await_active(c, None)
+        if sub is None:
+            raise exc
+        return self._activated(
+            c, ports.Ordered(None, sub.id), "ordered (an order in progress was waited for)"
+        )
+
     def _send_order(self, customer_id: str, spec: ports.OrderSpec, rid: str) -> ports.Ordered:
         for attempt in range(self.options.same_id_retries + 1):
             try:
                 return self.writer.order(self.plan.target, customer_id, spec, request_id=rid)
+            except ports.OrderInProgress:
+                raise  # it is being processed: resending the same request changes nothing
             except ports.OutcomeUnknown:
                 if attempt >= self.options.same_id_retries:
                     raise

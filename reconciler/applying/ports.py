@@ -55,6 +55,11 @@ class OutcomeUnknown(errors.ReconcilerError):
     """The write may or may not have happened (timeout, reset, 5xx after sending)."""
 
 
+class OrderInProgress(OutcomeUnknown):
+    """Partner Center says an order (or the cart's checkout) is still being processed (409
+    800060 / 800064): it exists, so it is waited for, never sent again."""
+
+
 class WriteRejected(errors.ReconcilerError):
     """Partner Center gave a definite "no" (4xx business error, not found, forbidden)."""
 

@@ -40,6 +40,10 @@ def to_sub(doc: Any) -> ports.Sub:
     )
 
 
+#: 409 codes saying an order (800060) or a cart checkout (800064) is still being processed.
+IN_PROGRESS = frozenset({800060, 800064})
+
+
 def _derived(request_id: str, step: str) -> str:
     """A second request id derived from the first, so a resend of the same logical order
     reuses the same MS-RequestId for its cart too."""
@@ -94,7 +98,11 @@ class ClientWriter:
                 request_id=request_id,
             )
             return _ordered(doc)
-        except (api_errors.UnknownOutcome, api_errors.ApiConflict) as exc:
+        except api_errors.ApiConflict as exc:
+            if exc.code in IN_PROGRESS:
+                raise ports.OrderInProgress(str(exc)) from exc
+            raise ports.OutcomeUnknown(str(exc)) from exc
+        except api_errors.UnknownOutcome as exc:
             raise ports.OutcomeUnknown(str(exc)) from exc
         except api_errors.ApiBusinessError as exc:
             raise ports.WriteRejected(str(exc)) from exc

@@ -149,3 +149,18 @@ def test_a_malformed_transfer_is_unreadable_so_nothing_is_sent() -> None:
     writer = apply_writer.ClientWriter({"central": client}, tenants)  # type: ignore[dict-item]
     with pytest.raises(ports.Unreadable, match="no transfer is requested"):
         writer.list_transfers("central", "c1", "de")
+
+
+@pytest.mark.parametrize("code", [800064, 800060])
+def test_a_checkout_still_being_processed_is_in_progress_not_just_unknown(code: int) -> None:
+    busy = api_errors.ApiConflict(
+        status=409, code=code, description="being processed", method="POST", path="/p"
+    )
+    with pytest.raises(ports.OrderInProgress):
+        _writer(FakeClient(checkout=busy)).order("central", "c", SPEC, request_id="r")
+    other = api_errors.ApiConflict(
+        status=409, code=800002, description="conflict", method="POST", path="/p"
+    )
+    with pytest.raises(ports.OutcomeUnknown) as got:
+        _writer(FakeClient(checkout=other)).order("central", "c", SPEC, request_id="r")
+    assert not isinstance(got.value, ports.OrderInProgress)

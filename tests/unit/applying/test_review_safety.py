@@ -3,13 +3,15 @@ broken, and that it no longer is."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 from apply_fakes import CUST, FakeClock, FakeSub, FakeWriter, create, plan_of, run, source_change
 
 from reconciler import errors, model
-from reconciler.applying import checks, executor
+from reconciler.applying import checks, executor, journal, ports
 from reconciler.planning import actions, markers
 
 A = actions.Action
@@ -88,3 +90,52 @@ def test_a_saved_plan_is_refused_when_the_manifests_now_protect_its_source() -> 
         checks.check_manifests(plan, gone)
     # A create still happens under protect (docs/plan-format.md, "Protect").
     checks.check_manifests(plan_of(create("c1")), _desired(protect=True))
+
+
+class _SlowOrderWriter(FakeWriter):
+    """Partner Center answers the first order with 409 "order in progress" (800060): the
+    order exists but is listed (by marker or in the orders) only some reads later."""
+
+    def __init__(self, clock: FakeClock, hidden_reads: int) -> None:
+        super().__init__(clock)
+        self.hidden: list[tuple[str, FakeSub]] = []
+        self.hidden_reads = hidden_reads
+
+    def order(
+        self, tenant: str, customer_id: str, spec: ports.OrderSpec, *, request_id: str
+    ) -> ports.Ordered:
+        first = next((x for x in self.writes if x[0] == "order"), None)
+        if first is None:
+            self.writes.append(("order", tenant, "in-progress", request_id))
+            sub = FakeSub("s-slow", spec.offer_id, spec.friendly_name, spec.quantity, "active")
+            self.hidden.append((tenant, sub))
+        if first is None or (first[3] == request_id and self.hidden):
+            raise ports.OrderInProgress("409 800060 order in progress")
+        return super().order(tenant, customer_id, spec, request_id=request_id)
+
+    def list_subscriptions(self, tenant: str, customer_id: str) -> Sequence[ports.Sub]:
+        self.hidden_reads -= 1
+        if self.hidden_reads < 0:
+            for t, sub in self.hidden:
+                self.add(t, sub)
+            self.hidden.clear()
+        return super().list_subscriptions(tenant, customer_id)
+
+
+def test_an_order_in_progress_is_waited_for_not_sent_again(tmp_path: Path) -> None:
+    """Rule 2: a 409 "order in progress" proves an order is being processed; ordering anew
+    when it is not listed yet would bill the customer twice once it completes."""
+    clock = FakeClock()
+    w = _SlowOrderWriter(clock, hidden_reads=3)
+    report = run(plan_of(create("c1")), w, clock, tmp_path)
+    assert [x for x in w.writes if x[0] == "order"] == [("order", "target", "in-progress", ANY)]
+    assert report.steps[0].outcome is Out.SUCCEEDED and report.steps[0].subscription_id == "s-slow"
+
+
+def test_an_order_in_progress_never_listed_stays_unknown(tmp_path: Path) -> None:
+    clock = FakeClock()
+    w = _SlowOrderWriter(clock, hidden_reads=10_000)
+    report = run(plan_of(create("c1")), w, clock, tmp_path, timeout_minutes=5)
+    assert len([x for x in w.writes if x[0] == "order"]) == 1
+    assert report.steps[0].outcome is Out.UNKNOWN
+    assert (CUST, "e3") in journal.pending_creates(journal.read_records(tmp_path))
