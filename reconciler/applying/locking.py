@@ -199,9 +199,18 @@ def unlock(state_dir: Path, lock_id: str) -> LockInfo:
 
 
 def extend(lock: Lock, *, now: datetime, ttl: timedelta) -> None:
-    """Push the lock's expiry to ``now + ttl`` (long runs call this between steps)."""
-    lock.info = replace(lock.info, expires_at=(now + ttl).isoformat(timespec="seconds"))
+    """Push the lock's expiry to ``now + ttl`` (long runs call this before the first write
+    and between steps); raise ``LockHeldError`` when the lock is no longer ours (it expired
+    and another apply took it, or it was unlocked): two applies must never write at once."""
     with _guard(lock.state_dir):
         current = _read(lock.path)
-        if current is not None and current.id == lock.info.id:
-            _write(lock.path, lock.info)
+        if current is None or current.id != lock.info.id:
+            holder = current.describe() if current is not None else "nobody (it was unlocked)"
+            raise errors.LockHeldError(
+                f"This apply's lock {lock.info.id} on target tenant '{lock.info.tenant}' was "
+                f"taken over while it ran (it expired at {lock.info.expires_at}); it is now "
+                f"held by {holder}. This run stops before its next write; check the journal, "
+                "then run `reconciler plan` once the other apply is done."
+            )
+        lock.info = replace(lock.info, expires_at=(now + ttl).isoformat(timespec="seconds"))
+        _write(lock.path, lock.info)

@@ -249,6 +249,9 @@ def _execute(
         typer.echo("Nothing to apply now.")
         return _exit_code(plan, None)
     _approve(plan, auto_approve)
+    # The prompt may have outlived the lock's TTL; one step may wait a whole activation.
+    ttl = locking.DEFAULT_TTL + timedelta(minutes=cons.policy.activation_timeout_minutes)
+    locking.extend(lock, now=_now(), ttl=ttl)
     run_id = _now().strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
     records = journal.read_records(state)
     pending = journal.pending_creates(records)
@@ -264,7 +267,7 @@ def _execute(
         nonlocal done
         done += 1
         _print_step(r, done, total)
-        locking.extend(lock, now=_now(), ttl=locking.DEFAULT_TTL)
+        locking.extend(lock, now=_now(), ttl=ttl)
 
     typer.echo(f"Applying plan {pid} as run {run_id} (journal: {log.path})")
     try:

@@ -4,6 +4,7 @@ broken, and that it no longer is."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from unittest.mock import ANY
 
@@ -11,7 +12,7 @@ import pytest
 from apply_fakes import CUST, FakeClock, FakeSub, FakeWriter, create, plan_of, run, source_change
 
 from reconciler import errors, model
-from reconciler.applying import checks, executor, journal, ports
+from reconciler.applying import checks, executor, journal, locking, ports
 from reconciler.planning import actions, markers
 
 A = actions.Action
@@ -139,3 +140,22 @@ def test_an_order_in_progress_never_listed_stays_unknown(tmp_path: Path) -> None
     assert len([x for x in w.writes if x[0] == "order"]) == 1
     assert report.steps[0].outcome is Out.UNKNOWN
     assert (CUST, "e3") in journal.pending_creates(journal.read_records(tmp_path))
+
+
+def test_a_run_whose_lock_was_taken_over_stops_instead_of_writing_on(tmp_path: Path) -> None:
+    """Two applies must never write at once (rule 2's duplicate orders): a run that sat past
+    its lock's expiry (at the approval prompt, or waiting for an activation) and lost the lock
+    to another apply must learn so at its next extension, not carry on beside it."""
+    clock = FakeClock()
+    me = locking.holder(
+        tenant="target", plan_id="p1", now=clock.now(), ttl=timedelta(hours=1), environ={}
+    )
+    first = locking.acquire(tmp_path, me, timeout=0, now=clock.now, sleep=clock.sleep)
+    clock.t += timedelta(hours=2)
+    other = locking.holder(
+        tenant="target", plan_id="p2", now=clock.now(), ttl=timedelta(hours=1), environ={}
+    )
+    second = locking.acquire(tmp_path, other, timeout=0, now=clock.now, sleep=clock.sleep)
+    with pytest.raises(errors.LockHeldError, match="taken over"):
+        locking.extend(first, now=clock.now(), ttl=timedelta(hours=1))
+    assert locking._read(second.path) == second.info  # the other run keeps its lock
