@@ -251,8 +251,18 @@ class Executor:
         sub = self._marked(customer_id, key)
         if sub is not None:
             return ports.Ordered(None, sub.id)
-        if orders or (customer_id, key) in self.pending:
-            return self.writer.find_order_by_name(self.plan.target, customer_id, name)
+        earlier = self.pending.get((customer_id, key))
+        if not orders and earlier is None:
+            return None
+        # An earlier run's order carries the name it was sent with, which a manifest edit
+        # since may have changed: look under both.
+        names = [name]
+        if earlier is not None and earlier.friendly_name:
+            names.append(markers.with_marker(earlier.friendly_name, key))
+        for n in dict.fromkeys(names):
+            found = self.writer.find_order_by_name(self.plan.target, customer_id, n)
+            if found is not None:
+                return found
         return None
 
     def _activated(

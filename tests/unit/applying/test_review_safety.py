@@ -3,6 +3,7 @@ broken, and that it no longer is."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -159,3 +160,22 @@ def test_a_run_whose_lock_was_taken_over_stops_instead_of_writing_on(tmp_path: P
     with pytest.raises(errors.LockHeldError, match="taken over"):
         locking.extend(first, now=clock.now(), ttl=timedelta(hours=1))
     assert locking._read(second.path) == second.info  # the other run keeps its lock
+
+
+def test_a_pending_order_is_found_under_the_name_it_was_ordered_with(tmp_path: Path) -> None:
+    """Rule 2: a run crashed after ordering "Office E3 [rc:e3]"; before the next run the
+    manifest's friendly name changed. The order is listed, its subscription not yet: it must
+    be found under the journalled name, not ordered again under the new one."""
+    clock = FakeClock()
+    w = FakeWriter(clock)
+    old = markers.with_marker("Office E3", "e3")
+    w.orders[("target", CUST)] = [("o-earlier", old)]
+    pending = {(CUST, "e3"): journal.Pending(CUST, "e3", old, "rid-0", "run-0")}
+    renamed = create("c1")
+    renamed = dataclasses.replace(
+        renamed,
+        after={**(renamed.after or {}), "friendly_name": markers.with_marker("M365 E3", "e3")},
+    )
+    report = run(plan_of(renamed), w, clock, tmp_path, pending=pending, timeout_minutes=1)
+    assert [x for x in w.writes if x[0] == "order"] == []
+    assert report.steps[0].outcome is Out.SUCCEEDED
