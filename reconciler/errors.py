@@ -15,7 +15,8 @@ a ``ReconcilerError`` is a bug; the CLI writes its traceback to a file and says 
     ├── PlanFileError         a saved plan file cannot be read or has the wrong format
     ├── StalePlanError        a saved plan's live state has moved since planning
     ├── ApplyRefusedError     apply refused before any write (caps, approval, already applied)
-    └── LockHeldError         another writer holds the lock
+    ├── LockHeldError         another writer holds the lock
+    └── JournalError          the apply journal cannot be written (disk full, permissions)
 """
 
 from __future__ import annotations
@@ -92,3 +93,7 @@ class ApplyRefusedError(ReconcilerError):
 
 class LockHeldError(ReconcilerError):
     """Another apply holds the lock of the target tenant."""
+
+
+class JournalError(ReconcilerError):
+    """The apply journal cannot be written; no write is sent without its journal line."""

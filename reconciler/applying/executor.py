@@ -152,6 +152,8 @@ class Executor:
         except ports.OutcomeUnknown as exc:
             self._event(c, "unknown", reason=str(exc))
             return StepResult(c, Outcome.UNKNOWN, f"outcome unknown: {exc}")
+        except errors.JournalError:
+            raise  # without a durable journal no further write may be sent: stop the run
         except errors.ReconcilerError as exc:
             self._event(c, "failed", reason=str(exc))
             return StepResult(c, Outcome.FAILED, f"failed: {exc}")

@@ -78,16 +78,33 @@ class Journal:
         self.run_id = run_id
         self.plan_id = plan_id
         directory = state_dir / "journal"
-        directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / f"{run_id}.jsonl"
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError as exc:
+            raise self._failure(exc, started=False) from None
 
     def append(self, *, ts: datetime, **fields: Any) -> dict[str, Any]:
-        """Write one event (``ts``, run and plan ids added) durably before returning it."""
+        """Write one event (``ts``, run and plan ids added) durably before returning it.
+
+        Raises ``JournalError`` when the line cannot be made durable: the caller sends no
+        write whose "started" line failed (a torn line is skipped by ``read_records``)."""
         record = {"ts": ts.isoformat(), "run_id": self.run_id, "plan_id": self.plan_id, **fields}
-        os.write(self._fd, _dump(record).encode())
-        os.fsync(self._fd)
+        try:
+            os.write(self._fd, _dump(record).encode())
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise self._failure(exc, started=True) from None
         return record
+
+    def _failure(self, exc: OSError, *, started: bool) -> errors.JournalError:
+        when = "Nothing was sent after the last step it recorded" if started else "Nothing was sent"
+        return errors.JournalError(
+            f"Cannot write the apply journal {self.path}: {exc.strerror or exc}. {when}. Free "
+            "disk space or fix the permissions of the state directory (--state-dir), then run "
+            "`reconciler apply` again: it resumes from live state."
+        )
 
     def close(self) -> None:
         """Close the file (appends after this fail)."""
