@@ -206,5 +206,34 @@ def plan_sources(
 ) -> None:
     """Plan the fate of every source subscription ``ds`` replaces."""
     required = seats_to_cover(sources)
+    _short_after_the_move(b, ds, sources, outlook, required)
     for src in sources:
         _one(b, ds, src, outlook, required, protected)
+
+
+def _short_after_the_move(
+    b: Builder,
+    ds: model.DesiredSubscription,
+    sources: Sequence[Source],
+    outlook: Outlook,
+    required: int,
+) -> None:
+    """Sources already suspended or cancelled no longer serve users: if the target has (or
+    will be resized to) fewer seats than they had, the customer is short of licences now.
+    The per-source check only guards sources still to be written; this one says it."""
+    stopped = [
+        s.live
+        for s in sources
+        if s.live is not None
+        and s.live.status in (model.SubscriptionStatus.SUSPENDED, *GONE)
+        and s.decision is not None
+        and s.decision.strategy not in (S.KEEP, S.TRANSFER)
+    ]
+    if stopped and outlook.usable and outlook.quantity < required:
+        ids = ", ".join(s.id for s in stopped)
+        b.warn(
+            "seats-below-sources",
+            f"{b.who()}: the target for {ds.key} will have {outlook.quantity} seats but its "
+            f"sources had {required}, and {ids} no longer serve users: "
+            f"{required - outlook.quantity} licences short; raise quantity at {ds.origin}",
+        )

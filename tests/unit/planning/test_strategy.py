@@ -9,7 +9,7 @@ import demo_world as w
 import pytest
 
 from reconciler import model
-from reconciler.planning import actions, billing, planner, strategy
+from reconciler.planning import actions, billing, markers, planner, strategy
 
 S = strategy.Strategy
 B = model.SourceStrategy
@@ -164,3 +164,38 @@ def test_term_end_says_the_renewal_stops_when_the_source_is_acted_on(picked):
     assert ends and "stops its renewal" in ends[0].note
     kept = [d for d in billing.deadlines(NCE_OLD, S.KEEP, w.NOW) if d.kind == "term-end"]
     assert kept[0].note == "the term renews"
+
+
+def test_target_shrunk_below_sources_already_suspended_is_called_out():
+    """Rule 1's spirit after the fact: suspended sources no longer serve users, so a target
+    smaller than them leaves the customer short of licences; the plan says so."""
+    state = w.desired()
+    tailspin = next(c for c in state.customers if c.name == "Tailspin Toys SAS")
+    subs = tuple(
+        dataclasses.replace(s, quantity=25) if s.key == "exchange" else s
+        for s in tailspin.subscriptions
+    )
+    state = _with(state, "Tailspin Toys SAS", subscriptions=subs)
+    target = w.sub(
+        "7a7a0000-0000-4000-8000-000000000001",
+        "CFQ7TTC0LH16:0001:CFQ7TTC0HD1G",
+        30,
+        age_days=3,
+        friendly=markers.with_marker("Exchange Online (Plan 1)", "exchange"),
+    )
+    sources = w.source_views()
+    cid = tailspin.tenant_id
+    sources["fr"][cid] = w.view(
+        cid,
+        tuple(
+            dataclasses.replace(s, status=model.SubscriptionStatus.SUSPENDED)
+            if s.id.endswith(("f003", "f004"))
+            else s
+            for s in sources["fr"][cid].subscriptions
+        ),
+    )
+    live = w.live_state(state, target={cid: w.view(cid, (target,))}, sources=sources)
+    plan = planner.build_plan(state, live, now=w.NOW)
+    [short] = [d for d in plan.diagnostics if d.code == "seats-below-sources"]
+    assert "25 seats but its sources had 30" in short.message
+    assert "5 licences short" in short.message
