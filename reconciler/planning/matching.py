@@ -89,6 +89,16 @@ def match_licenses(
         if pin in by_id and pin not in claimed:
             found[ds.key] = Match(ds, by_id[pin], "pin")
             claimed.add(pin)
+        elif pin in claimed:
+            owner = next(k for k, m in found.items() if m.live is not None and m.live.id == pin)
+            problems.append(
+                MatchProblem(
+                    ds.key,
+                    f"pinned subscription {pin} is already pinned by {owner}; a target "
+                    "subscription serves one manifest entry",
+                    (_describe(by_id[pin]),),
+                )
+            )
         else:
             problems.append(MatchProblem(ds.key, f"pinned subscription {pin} not found", ()))
     _match_transferred(desired, by_id, transferred or {}, found, claimed)

@@ -41,3 +41,13 @@ def test_a_pinned_id_that_does_not_exist_is_a_problem_not_a_create() -> None:
     assert "exchange" not in found
     assert [p.key for p in problems] == ["exchange"]
     assert missing in problems[0].message
+
+
+def test_two_entries_pinning_one_subscription_name_the_other_entry() -> None:
+    pinned = demo_world.sub("aaaaaaaa-0000-4000-8000-000000000004", OFFER, 60)
+    first = _wanted(pinned.id)
+    second = dataclasses.replace(first, key="exchange-2")
+    found, problems, _ = matching.match_licenses([first, second], [pinned])
+    assert found["exchange"].live == pinned
+    assert [p.key for p in problems] == ["exchange-2"]
+    assert "already pinned by exchange" in problems[0].message
