@@ -264,10 +264,22 @@ def _customer(
         else:
             paired[sid] = located.where(path)
 
+    pins: dict[str, str] = {}
     subscriptions = []
     for index, spec in enumerate(data.get("subscriptions") or []):
         path: yamlsafe.PathKey = ("subscriptions", index)
         claim_key((*path, "key"), spec["key"])
+        pin = (spec.get("targetSubscription") or "").lower()
+        if pin and pin in pins:
+            problems.append(
+                located.at(
+                    (*path, "targetSubscription"),
+                    f"target subscription {pin} is already adopted at {pins[pin]}; one target "
+                    "subscription serves one entry",
+                )
+            )
+        elif pin:
+            pins[pin] = located.where((*path, "targetSubscription"))
         sub = _subscription(located, path, spec, offers, claim_source, problems)
         if sub is not None:
             subscriptions.append(sub)

@@ -212,3 +212,16 @@ def test_every_schema_property_has_a_description() -> None:
 
     for kind in validation.KINDS:
         assert walk(validation.schema(kind), kind) == []
+
+
+def test_one_target_subscription_adopted_twice_names_both_entries(tree: Path, run_cli) -> None:
+    path = tree / "customers" / "tailspin.yaml"
+    pin = "    targetSubscription: 7a7a0000-0000-4000-8000-000000000001\n"
+    text = path.read_text().replace("    quantity: 30\n", "    quantity: 30\n" + pin)
+    path.write_text(text.replace("    quantity: 8\n", "    quantity: 8\n" + pin))
+    result = run_cli("validate")
+    assert result.code == 1
+    [line] = [ln for ln in result.out.splitlines() if "already adopted" in ln]
+    assert line.startswith("manifests/customers/tailspin.yaml:")
+    assert "$.subscriptions[1].targetSubscription" in line
+    assert "already adopted at manifests/customers/tailspin.yaml:16:25" in line
