@@ -108,7 +108,9 @@ def _approve(plan: actions.Plan, auto: bool) -> None:
             "apply needs approval: this run is not interactive, so pass --auto-approve (CI) "
             "after reviewing the plan above. Nothing was changed."
         )
-    answer = typer.prompt("Apply these changes? Only 'yes' is accepted", default="")
+    answer = typer.prompt(
+        "Apply these changes? Only 'yes' is accepted", default="", show_default=False
+    )
     if answer.strip() != "yes":
         raise errors.ApplyRefusedError(
             "Apply cancelled: the answer was not 'yes'. Nothing changed."
