@@ -125,4 +125,7 @@ def serve(
 
 def register(app: typer.Typer) -> None:
     """Add ``reconciler emulator ...`` to the CLI."""
+    from reconciler.cli import emulator_control
+
+    emulator_control.register(emulator_app)
     app.add_typer(emulator_app, name="emulator")
