@@ -1,0 +1,252 @@
+"""Customer manifests from live state: the generator behind ``reconciler export``.
+
+Pure: the consolidation (with its offers), the live state of the source tenants and what the
+manifest directory already holds go in; file names, file texts and a report of what was left
+out come out. Same input, byte-identical output (no clock, no randomness, sorted everything).
+
+Rules it keeps:
+
+- A customer whose reads failed (``ReadStatus.UNKNOWN``) is reported, never written: an empty
+  file would declare "this customer has nothing" (product rule 3).
+- Only active and suspended subscriptions become entries; the rest are written as comments
+  for the reviewer, so nothing disappears silently.
+- Every written file validates against the schema and the cross-file rules (tests run the
+  real validator on it); what cannot be made valid is commented out with the reason.
+
+It must NOT do I/O (the CLI reads and writes), talk to Partner Center, or guess values the
+live state does not give (an unknown term is a comment, not an invention).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from reconciler import model
+from reconciler.manifests import exportentries, exportyaml
+
+SCHEMA_LINE = "# yaml-language-server: $schema=../../schemas/customer.schema.json"
+CUSTOMERS_DIR = "customers"
+_FILE_SLUG_MAX = 60
+_DOMAIN_RE = re.compile(
+    r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedFile:
+    """One customer manifest to write: ``path`` is relative to the manifest directory unless
+    it is the (existing) file that declares the customer, given back as it was passed in."""
+
+    path: str
+    text: str
+    tenant_id: str
+    name: str
+    source: str
+    subscriptions: int
+    azure: int
+    left_out: int
+    overwrites: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A customer that was not written, and why (one sentence)."""
+
+    tenant_id: str
+    name: str
+    source: str
+    reason: str
+    #: True when the customer's state is unknown (a failed read): the export is incomplete.
+    failed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    files: tuple[ExportedFile, ...]
+    skipped: tuple[Skipped, ...]
+    #: ``--customer`` values that named no customer of the source tenants read.
+    unmatched: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Existing:
+    """What the manifest directory already holds."""
+
+    #: tenant id -> the file that declares the customer (as the user would type it).
+    declared: Mapping[str, str] = field(default_factory=dict)
+    #: file names (lower-case) already present under ``customers/``.
+    taken: Collection[str] = ()
+    #: tenant ids whose declaration says ``protect: true`` (kept when overwriting).
+    protected: Collection[str] = ()
+
+
+def export(
+    consolidation: model.Consolidation,
+    live: model.LiveState,
+    *,
+    existing: Existing | None = None,
+    only: Collection[str] = (),
+    sources: Collection[str] | None = None,
+    overwrite: bool = False,
+) -> Export:
+    """Customer manifests for the source tenants' customers in ``live``.
+
+    ``only``: tenant ids or company names (case-insensitive) to export; empty means all.
+    ``sources``: source tenant names to export from (``None``: all). Customers already declared
+    are skipped unless ``overwrite``, which regenerates their declaring file (keeping a
+    customer-level ``protect: true``).
+    """
+    have = existing or Existing()
+    wanted = {w.strip().lower() for w in only if w.strip()}
+    seen_tokens: set[str] = set()
+    found: dict[str, list[tuple[model.Tenant, model.CustomerView]]] = {}
+    for tenant in consolidation.sources:
+        if sources is not None and tenant.name not in sources:
+            continue
+        view = live.view(tenant.name)
+        for cust in _customers(view):
+            tokens = {cust.tenant_id.lower(), cust.name.strip().lower()} & wanted
+            if wanted and not tokens:
+                continue
+            seen_tokens |= tokens
+            if cust.status is model.ReadStatus.NO_RELATIONSHIP:
+                continue
+            found.setdefault(cust.tenant_id, []).append((tenant, cust))
+    files: list[ExportedFile] = []
+    skipped: list[Skipped] = []
+    taken = {t.lower() for t in have.taken}
+    for tid in sorted(found, key=lambda t: (_display(found[t]).lower(), t)):
+        outcome = _one(tid, found[tid], consolidation.offers, have, taken, overwrite)
+        if isinstance(outcome, Skipped):
+            skipped.append(outcome)
+        else:
+            files.append(outcome)
+    unmatched = tuple(w for w in sorted(wanted - seen_tokens) if w)
+    return Export(files=tuple(files), skipped=tuple(skipped), unmatched=unmatched)
+
+
+def _customers(view: model.TenantView | None) -> Iterator[model.CustomerView]:
+    if view is None:
+        return
+    yield from (view.customers[k] for k in sorted(view.customers))
+
+
+def _display(views: list[tuple[model.Tenant, model.CustomerView]]) -> str:
+    return next((v.name for _, v in views if v.name), "")
+
+
+def _one(
+    tid: str,
+    views: list[tuple[model.Tenant, model.CustomerView]],
+    offers: Mapping[str, model.Offer],
+    have: Existing,
+    taken: set[str],
+    overwrite: bool,
+) -> ExportedFile | Skipped:
+    name = _display(views)
+    names = ", ".join(t.name for t, _ in views)
+    unknown = [(t, v) for t, v in views if v.status is model.ReadStatus.UNKNOWN]
+    if unknown:
+        tenant, view = unknown[0]
+        return Skipped(
+            tid,
+            name,
+            tenant.name,
+            f"its state in partner tenant '{tenant.name}' could not be read ({view.reason}); "
+            "nothing is written for a customer whose subscriptions are unknown: run export "
+            "again for it",
+            failed=True,
+        )
+    tenant, view = views[0]
+    if len(views) > 1:
+        return Skipped(
+            tid,
+            name,
+            names,
+            f"it is a customer of several source tenants ({names}); a customer file names "
+            "one source: write its file by hand",
+        )
+    declared = have.declared.get(tid)
+    if declared is not None and not overwrite:
+        return Skipped(
+            tid, name, tenant.name, f"already declared in {declared} (--overwrite regenerates it)"
+        )
+    problem = _identity_problem(view)
+    if problem:
+        return Skipped(tid, name, tenant.name, problem)
+    if declared is not None:
+        path = declared
+    else:
+        path = _free_path(view, taken)
+        taken.add(path.rsplit("/", 1)[-1])
+    body = _Body(view, tenant, offers, protect=tid in have.protected)
+    return ExportedFile(
+        path=path,
+        text=body.text(),
+        tenant_id=tid,
+        name=view.name,
+        source=tenant.name,
+        subscriptions=body.subscriptions,
+        azure=body.azure,
+        left_out=body.left_out,
+        overwrites=declared is not None,
+    )
+
+
+def _identity_problem(view: model.CustomerView) -> str:
+    if not view.name.strip():
+        return "Partner Center gives it no company name; declare it by hand"
+    if exportyaml.looks_secret(view.name):
+        return "its company name looks like a credential; declare it by hand"
+    if not _DOMAIN_RE.match(view.domain):
+        return f"its primary domain {view.domain!r} is not a domain name; declare it by hand"
+    return ""
+
+
+def _free_path(view: model.CustomerView, taken: set[str]) -> str:
+    base = exportentries.slug(view.name, limit=_FILE_SLUG_MAX) or f"customer-{view.tenant_id[:8]}"
+    candidate, n = base, 1
+    while f"{candidate}.yaml" in taken or f"{candidate}.yml" in taken:
+        n += 1
+        candidate = f"{base}-{n}"
+    return f"{CUSTOMERS_DIR}/{candidate}.yaml"
+
+
+class _Body:
+    """The text of one customer file; counts what it holds and what it leaves out."""
+
+    def __init__(
+        self,
+        view: model.CustomerView,
+        tenant: model.Tenant,
+        offers: Mapping[str, model.Offer],
+        *,
+        protect: bool,
+    ) -> None:
+        self.view, self.tenant, self.protect = view, tenant, protect
+        self.plan = exportentries.plan(view.subscriptions, offers)
+        self.subscriptions = len(self.plan.licenses)
+        self.azure = len(self.plan.handoffs)
+        self.left_out = len(self.plan.left_out)
+
+    def text(self) -> str:
+        return "".join(self._lines())
+
+    def _lines(self) -> Iterator[str]:
+        v = self.view
+        yield SCHEMA_LINE + "\n#\n"
+        yield (
+            f"# Exported by `reconciler export` from partner tenant '{self.tenant.name}'. Review\n"
+            "# before committing: quantities are today's, and `becomes` defaults to auto (the\n"
+            "# policy decides what becomes of each source subscription).\n"
+        )
+        yield "apiVersion: reconciler/v1\nkind: Customer\ncustomer:\n"
+        yield f"  tenantId: {v.tenant_id.lower()}\n"
+        yield f"  name: {exportyaml.scalar(v.name.strip())}\n"
+        yield f"  domain: {v.domain.lower()}\n"
+        yield f"  source: {self.tenant.name}\n"
+        if self.protect:
+            yield "  protect: true\n"
+        yield from exportentries.render(self.plan)
