@@ -24,7 +24,15 @@ from reconciler import __version__, errors
 from reconciler.exitcodes import ExitCode
 
 #: Modules under reconciler.cli that contribute commands, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("validate", "plan", "apply", "login", "emulator", "demo")
+COMMAND_MODULES: tuple[str, ...] = (
+    "validate",
+    "export",
+    "plan",
+    "apply",
+    "login",
+    "emulator",
+    "demo",
+)
 
 app = typer.Typer(
     name="reconciler",

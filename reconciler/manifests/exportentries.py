@@ -119,7 +119,7 @@ def _describe(sub: model.LiveSubscription) -> str:
 def _note(sub: model.LiveSubscription, offer: model.Offer | None) -> str:
     parts = [f"source: {sub.offer_name or sub.offer_id}"]
     if offer is not None and offer.offer_id.upper() != sub.offer_id.upper():
-        parts.append(f"({sub.offer_id}, succeeded by {offer.alias})")
+        parts.append(f"({sub.offer_id})")
     if sub.status is model.SubscriptionStatus.SUSPENDED:
         parts.append("- suspended in the source")
     return " ".join(parts)

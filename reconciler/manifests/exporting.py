@@ -110,9 +110,9 @@ def export(
             tokens = {cust.tenant_id.lower(), cust.name.strip().lower()} & wanted
             if wanted and not tokens:
                 continue
-            seen_tokens |= tokens
             if cust.status is model.ReadStatus.NO_RELATIONSHIP:
-                continue
+                continue  # asked for by id, but not a customer of this source
+            seen_tokens |= tokens
             found.setdefault(cust.tenant_id, []).append((tenant, cust))
     files: list[ExportedFile] = []
     skipped: list[Skipped] = []
@@ -238,9 +238,9 @@ class _Body:
         v = self.view
         yield SCHEMA_LINE + "\n#\n"
         yield (
-            f"# Exported by `reconciler export` from partner tenant '{self.tenant.name}'. Review\n"
-            "# before committing: quantities are today's, and `becomes` defaults to auto (the\n"
-            "# policy decides what becomes of each source subscription).\n"
+            f"# Exported by `reconciler export` from partner tenant '{self.tenant.name}'.\n"
+            "# Review before committing: quantities are today's, and `becomes` defaults to\n"
+            "# auto (the policy decides what becomes of each source subscription).\n"
         )
         yield "apiVersion: reconciler/v1\nkind: Customer\ncustomer:\n"
         yield f"  tenantId: {v.tenant_id.lower()}\n"
