@@ -20,7 +20,8 @@ from reconciler import model
 from reconciler.errors import Problem
 from reconciler.manifests import yamlsafe
 
-_TERMS_BY_CYCLE = {"triennial": {"P3Y"}, "annual": {"P1Y", "P3Y"}, "monthly": {"P1M", "P1Y", "P3Y"}}
+#: Which commitment terms each billing cycle can bill (shared with ``exportentries``).
+TERMS_BY_CYCLE = {"triennial": {"P3Y"}, "annual": {"P1Y", "P3Y"}, "monthly": {"P1M", "P1Y", "P3Y"}}
 
 
 @dataclass(slots=True)
@@ -353,7 +354,7 @@ def _subscription(
                     "or P3Y), here or in its Offers entry",
                 )
             )
-        elif term not in _TERMS_BY_CYCLE[cycle]:
+        elif term not in TERMS_BY_CYCLE[cycle]:
             problems.append(
                 located.at(
                     (*path, "termDuration"),

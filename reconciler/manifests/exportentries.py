@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from reconciler import model
-from reconciler.manifests import exportyaml
+from reconciler.manifests import building, exportyaml
 
 KEY_MAX = 41  # the schema's key pattern: ^[a-z0-9][a-z0-9-]{0,40}$
 QUANTITY_MAX = 100_000  # the schema's maximum
@@ -23,7 +23,6 @@ FRIENDLY_MAX = 100
 _CYCLES = ("monthly", "annual", "triennial")
 _TERMS = ("P1M", "P1Y", "P3Y")
 # Mirrors the manifest builder's rule: which terms each billing cycle can bill.
-_TERMS_BY_CYCLE = {"triennial": {"P3Y"}, "annual": {"P1Y", "P3Y"}, "monthly": {"P1M", "P1Y", "P3Y"}}
 _ENTRY_STATUSES = (model.SubscriptionStatus.ACTIVE, model.SubscriptionStatus.SUSPENDED)
 
 
@@ -181,7 +180,7 @@ def _terms(
     if commerce is model.CommerceModel.NCE_LICENSE:
         if eff_term is None:
             return "no term known for this new-commerce offer; declare it by hand"
-        if eff_term not in _TERMS_BY_CYCLE[eff_cycle]:
+        if eff_term not in building.TERMS_BY_CYCLE[eff_cycle]:
             return f"term {eff_term} cannot be billed {eff_cycle}; declare it by hand"
     elif eff_cycle == "triennial":
         return "a legacy offer cannot be billed triennially; declare it by hand"

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import re
 
+from reconciler.manifests import validation
+
 #: Plain scalars we write unquoted: letters first, then a conservative set of characters that
 #: YAML never reads as syntax inside a plain scalar.
 _PLAIN = re.compile(r"^[A-Za-z][A-Za-z0-9 ._()/&+,-]*$")
@@ -22,7 +24,6 @@ _ID = re.compile(
 #: Words YAML 1.1 or 1.2 readers may take for booleans or null.
 _RESERVED = {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "none", "nan", "inf"}
 #: Mirrors the manifest validator's secret detectors (PEM block, JSON Web Token).
-_JWT = re.compile(r"^eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*$")
 
 
 def _printable(ch: str) -> bool:
@@ -63,4 +64,4 @@ def comment(text: str) -> str:
 
 def looks_secret(text: str) -> bool:
     """True when the manifest validator would refuse ``text`` as a credential."""
-    return "-----BEGIN" in text or bool(_JWT.match(text.strip()))
+    return "-----BEGIN" in text or bool(validation.JWT.match(text.strip()))

@@ -29,7 +29,8 @@ _SECRET_KEY = re.compile(
     r"certificate|thumbprint|connection[-_]?string)",
     re.IGNORECASE,
 )
-_JWT = re.compile(r"^eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*$")
+#: A JSON Web Token (shared with ``exportyaml``, which must never write one).
+JWT = re.compile(r"^eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*$")
 
 
 @functools.cache
@@ -113,7 +114,7 @@ def _secret_fields(
     elif isinstance(value, str):
         if "-----BEGIN" in value:
             yield path, "a PEM block", False
-        elif _JWT.match(value.strip()):
+        elif JWT.match(value.strip()):
             yield path, "a JSON Web Token", False
 
 
