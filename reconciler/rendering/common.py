@@ -30,6 +30,21 @@ PHRASES = {
     A.NOOP: "unchanged",
 }
 
+#: The singular where it differs, for counts of one ("1 invitation pending").
+SINGULAR = {
+    A.INVITE: "invitation pending",
+    A.ACCEPT_TRANSFER: "transfer awaiting acceptance",
+    A.AZURE_HANDOFF: "Azure hand-off to request",
+    A.AZURE_VERIFY: "Azure move to verify",
+}
+
+
+def phrase(action: actions.Action, count: int) -> str:
+    """``count`` and how the summary names ``action``, singular when ``count`` is 1."""
+    words = SINGULAR.get(action, PHRASES[action]) if count == 1 else PHRASES[action]
+    return f"{count} {words}"
+
+
 OUTCOMES = {
     "errored": "errors: some customers could not be planned",
     "changes": "changes to apply",
@@ -91,7 +106,7 @@ def groups(plan: actions.Plan) -> list[Group]:
 def summary_line(plan: actions.Plan) -> str:
     """``Plan: 9 to create, 6 to suspend, ...; 3 warnings.``"""
     counts = plan.counts()
-    parts = [f"{counts[a.value]} {PHRASES[a]}" for a in A if a.value in counts]
+    parts = [phrase(a, counts[a.value]) for a in A if a.value in counts]
     if plan.deferred:
         parts.append(f"{len(plan.deferred)} deferred by caps")
     n_err = sum(1 for d in plan.diagnostics if d.severity is actions.Severity.ERROR)

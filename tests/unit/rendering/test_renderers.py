@@ -142,3 +142,13 @@ def test_markdown_lists_settled_customers_after_those_with_work():
     assert "**Nothing to do for 1 customer:** Adatum SARL" in md
     assert "<b>Adatum SARL</b>" not in md
     assert md.index("<b>Fabrikam GmbH</b>") < md.index("Nothing to do for")
+
+
+def test_summary_counts_read_naturally_in_singular_and_plural():
+    from reconciler.planning import actions
+    from reconciler.rendering import common
+
+    assert common.phrase(actions.Action.INVITE, 1) == "1 invitation pending"
+    assert common.phrase(actions.Action.INVITE, 6) == "6 invitations pending"
+    assert common.phrase(actions.Action.CREATE, 1) == "1 to create"
+    assert common.phrase(actions.Action.AZURE_HANDOFF, 1) == "1 Azure hand-off to request"
