@@ -22,7 +22,7 @@ import typer
 
 from reconciler import errors, manifests, model
 from reconciler.applying import checks, executor, journal, locking, verify
-from reconciler.cli import apply_writer, progress
+from reconciler.cli import apply_writer, options, progress
 from reconciler.cli import plan as plan_cli
 from reconciler.exitcodes import ExitCode
 from reconciler.planning import actions, fingerprint, planner
@@ -363,10 +363,7 @@ def register(app: typer.Typer) -> None:
         auto_approve: Annotated[
             bool, typer.Option("--auto-approve", help="Apply without asking (CI).")
         ] = False,
-        customer: Annotated[
-            list[str] | None,
-            typer.Option("--customer", help="Only this customer (tenant id or name); repeat."),
-        ] = None,
+        customer: options.CustomerOpt = None,
         lock_timeout: Annotated[
             float, typer.Option("--lock-timeout", help="Seconds to wait for another apply.")
         ] = 0.0,
@@ -375,12 +372,8 @@ def register(app: typer.Typer) -> None:
             typer.Option("--manifests", help="Manifests of a saved plan (default manifests/)."),
         ] = None,
         state_opt: StateOpt = None,
-        credentials: Annotated[
-            Path | None, typer.Option("--credentials", help="Credentials file (TOML).")
-        ] = None,
-        connection: Annotated[
-            Path | None, typer.Option("--connection", help="Emulator connection file.")
-        ] = None,
+        credentials: options.CredentialsOpt = None,
+        connection: options.ConnectionOpt = None,
         verbose: progress.VerboseOpt = False,
     ) -> int:
         """Carry out a plan: saved (refused if stale or applied before) or planned now.
@@ -417,10 +410,7 @@ def register(app: typer.Typer) -> None:
     @journal_app.command("export")
     def export(
         fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
-        customer: Annotated[
-            list[str] | None,
-            typer.Option("--customer", help="Only this customer (tenant id or name); repeat."),
-        ] = None,
+        customer: options.CustomerOpt = None,
         out: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
         state_opt: StateOpt = None,
     ) -> int:

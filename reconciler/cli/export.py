@@ -21,7 +21,7 @@ from typing import Annotated
 import typer
 
 from reconciler import errors, manifests, model
-from reconciler.cli import progress
+from reconciler.cli import options, progress
 from reconciler.manifests import exporting
 
 
@@ -40,13 +40,8 @@ def register(app: typer.Typer) -> None:
                 show_default="manifests/",
             ),
         ] = None,
-        customer: Annotated[
-            list[str] | None,
-            typer.Option("--customer", help="Only this customer (tenant id or name); repeat."),
-        ] = None,
-        source: Annotated[
-            str | None, typer.Option("--source", help="Only customers of this source tenant.")
-        ] = None,
+        customer: options.CustomerOpt = None,
+        source: options.SourceOpt = None,
         overwrite: Annotated[
             bool,
             typer.Option(
@@ -57,12 +52,8 @@ def register(app: typer.Typer) -> None:
         dry_run: Annotated[
             bool, typer.Option("--dry-run", help="Print the files instead of writing them.")
         ] = False,
-        credentials: Annotated[
-            Path | None, typer.Option("--credentials", help="Credentials file (TOML).")
-        ] = None,
-        connection: Annotated[
-            Path | None, typer.Option("--connection", help="Emulator connection file.")
-        ] = None,
+        credentials: options.CredentialsOpt = None,
+        connection: options.ConnectionOpt = None,
         verbose: progress.VerboseOpt = False,
     ) -> int:
         """Write customer manifests from the live source tenants: start from the truth.

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from reconciler import errors, manifests, model, settings
+from reconciler.cli import options
 from reconciler.exitcodes import ExitCode
 from reconciler.partner_center import auth, config, http
 
@@ -70,20 +71,8 @@ def register(app: typer.Typer) -> None:
                 show_default="manifests/",
             ),
         ] = None,
-        credentials: Annotated[
-            Path | None,
-            typer.Option(
-                "--credentials",
-                help="Credentials file (TOML).",
-                show_default="~/.config/reconciler/credentials.toml",
-            ),
-        ] = None,
-        connection: Annotated[
-            Path | None,
-            typer.Option(
-                "--connection", help="Emulator connection file (or RECONCILER_CONNECTION_FILE)."
-            ),
-        ] = None,
+        credentials: options.CredentialsOpt = None,
+        connection: options.ConnectionOpt = None,
     ) -> int:
         """Sign in as a Partner Center user (device code) for the App+User-only calls.
 

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from reconciler import errors, manifests, model
-from reconciler.cli import progress
+from reconciler.cli import options, progress
 from reconciler.exitcodes import ExitCode
 from reconciler.planning import actions, gcpause, planfile, planner
 from reconciler.rendering import jsondoc, markdown, text
@@ -149,24 +149,14 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[str, typer.Option("--format", help=_FORMAT_HELP)] = "text",
         color: Annotated[str, typer.Option("--color", help=_COLOR_HELP)] = "auto",
         detailed: Annotated[bool, typer.Option("--detailed-exitcode", help=_DETAILED_HELP)] = False,
-        customer: Annotated[
-            list[str] | None,
-            typer.Option("--customer", help="Only this customer (tenant id or name); repeat."),
-        ] = None,
+        customer: options.CustomerOpt = None,
         exclude: Annotated[
             list[str] | None,
             typer.Option("--exclude-customer", help="Leave this customer out; repeat."),
         ] = None,
-        source: Annotated[
-            str | None, typer.Option("--source", help="Only customers of this source tenant.")
-        ] = None,
-        credentials: Annotated[
-            Path | None, typer.Option("--credentials", help="Credentials file (TOML).")
-        ] = None,
-        connection: Annotated[
-            Path | None,
-            typer.Option("--connection", help="Emulator connection file."),
-        ] = None,
+        source: options.SourceOpt = None,
+        credentials: options.CredentialsOpt = None,
+        connection: options.ConnectionOpt = None,
         verbose: progress.VerboseOpt = False,
     ) -> int:
         """Compare the manifests with live Partner Center state and show the ordered work.
