@@ -23,9 +23,9 @@ from reconciler import errors, manifests, model
 from reconciler.cli import options, progress
 from reconciler.exitcodes import ExitCode
 from reconciler.planning import actions, gcpause, planfile, planner
-from reconciler.rendering import jsondoc, markdown, text
+from reconciler.rendering import jsondoc, markdown, messages, text
 
-FORMATS = ("text", "markdown", "json")
+FORMATS = ("text", "markdown", "json", "messages")
 
 _OUTCOME_CODES = {
     "errored": ExitCode.ERROR,
@@ -49,6 +49,8 @@ def render(plan: actions.Plan, fmt: str, *, color: bool, full_plan: str) -> str:
         return jsondoc.render(plan)
     if fmt == "markdown":
         return markdown.render(plan, full_plan=full_plan)
+    if fmt == "messages":
+        return messages.render(plan)
     return text.render(plan, color=color)
 
 
@@ -130,7 +132,10 @@ def _read_live(
         )
 
 
-_FORMAT_HELP = "text (terminal), markdown (pull-request comment) or json (the plan document)."
+_FORMAT_HELP = (
+    "text (terminal), markdown (pull-request comment), json (the plan document) or messages "
+    "(the ready-to-send invitation and Azure hand-off messages)."
+)
 _COLOR_HELP = "auto (only on a terminal, unless NO_COLOR is set), always or never."
 _DETAILED_HELP = "Exit 0 when nothing to do, 2 when changes can be applied, 3 when only work "
 _DETAILED_HELP += "waiting on others (invitations, Microsoft, transfers) remains, 1 on error."

@@ -152,3 +152,20 @@ def test_summary_counts_read_naturally_in_singular_and_plural():
     assert common.phrase(actions.Action.INVITE, 6) == "6 invitations pending"
     assert common.phrase(actions.Action.CREATE, 1) == "1 to create"
     assert common.phrase(actions.Action.AZURE_HANDOFF, 1) == "1 Azure hand-off to request"
+
+
+def test_messages_give_each_customer_its_invitation_and_support_the_ready_names():
+    from reconciler.rendering import messages
+
+    state = w.desired()
+    waiting = messages.render(planner.build_plan(state, w.live_state(state), now=w.NOW))
+    for customer in state.customers:
+        assert f"To: the Global Administrator of {customer.name} ({customer.tenant_id})" in waiting
+    assert waiting.count(w.INVITE_URL) == len(state.customers)
+    assert "Microsoft support" not in waiting  # nobody accepted yet: no Azure is ready
+    ready = messages.render(planner.build_plan(state, w.accepted(state), now=w.NOW))
+    assert "Global Administrator" not in ready
+    support = ready.split("To: Microsoft support", 1)[1]
+    for name in ("Fabrikam GmbH", "Northwind Traders AG", "Tailspin Toys SAS"):
+        assert name in support
+    assert "Adatum SARL" not in support  # no Azure subscription to move
