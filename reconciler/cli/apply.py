@@ -66,25 +66,9 @@ def _read(
     customers: Sequence[tuple[str, str]],
     observer: progress.Observer,
 ) -> model.LiveState:
-    """Fresh live state of ``customers`` ((tenant id, source name) pairs) in their tenants,
-    with transfer requests read for exactly the customers the planner needs them for (the
-    same set ``plan`` reads, so fingerprints compare like with like)."""
-    from reconciler.partner_center import reading
-
-    cons = desired.consolidation
-    wanted: dict[str, list[str]] = {cons.target.name: [c for c, _ in customers]}
-    for cid, source in customers:
-        wanted.setdefault(source, []).append(cid)
-    ids = {cid for cid, _ in customers}
-    chosen = [c for c in desired.customers if c.tenant_id in ids]
-    with observer.reading() as on_progress:
-        return reading.read_live_state(
-            cons,
-            writer.clients,
-            customers=wanted,
-            on_progress=on_progress,
-            transfers=planner.transfer_customers(chosen, cons.policy),
-        )
+    """Fresh live state of ``customers`` ((tenant id, source name) pairs), read exactly as
+    ``plan`` reads it (``plan_cli.read_customers``), so fingerprints compare like with like."""
+    return plan_cli.read_customers(desired, writer.clients, customers, observer)
 
 
 def _stale(plan: actions.Plan, live: model.LiveState) -> None:

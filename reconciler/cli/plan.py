@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -24,6 +24,9 @@ from reconciler.cli import options, progress
 from reconciler.exitcodes import ExitCode
 from reconciler.planning import actions, gcpause, planfile, planner
 from reconciler.rendering import jsondoc, markdown, messages, text
+
+if TYPE_CHECKING:  # imported lazily at run time: start-up stays fast
+    from reconciler.partner_center.client import PartnerCenterClient
 
 FORMATS = ("text", "markdown", "json", "messages")
 
@@ -106,22 +109,24 @@ def _check_format(fmt: str) -> None:
         raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
 
 
-def _read_live(
-    state: model.DesiredState,
-    chosen: Sequence[model.DesiredCustomer],
-    credentials: Path | None,
-    connection: Path | None,
+def read_customers(
+    desired: model.DesiredState,
+    clients: Mapping[str, PartnerCenterClient],
+    customers: Sequence[tuple[str, str]],
     observer: progress.Observer,
 ) -> model.LiveState:
-    from reconciler.partner_center import config, connect, reading
+    """Live state of ``customers`` ((tenant id, source name) pairs): each in the target and
+    in its source, with transfer requests read for exactly the customers the planner needs
+    them for. ``plan`` and ``apply`` both read through here, so a saved plan's fingerprints
+    are always compared with state read the same way."""
+    from reconciler.partner_center import reading
 
-    cons = state.consolidation
-    wanted: dict[str, list[str]] = {cons.target.name: [c.tenant_id for c in chosen]}
-    for c in chosen:
-        wanted.setdefault(c.source, []).append(c.tenant_id)
-    conn = config.resolve(cons.tenants, credentials_path=credentials, connection_path=connection)
-    clients = connect.build_clients(cons.tenants, conn, delegated_for=[cons.target.name])
-    observer.watch(clients.values())
+    cons = desired.consolidation
+    wanted: dict[str, list[str]] = {cons.target.name: [cid for cid, _ in customers]}
+    for cid, source in customers:
+        wanted.setdefault(source, []).append(cid)
+    ids = {cid for cid, _ in customers}
+    chosen = [c for c in desired.customers if c.tenant_id in ids]
     with observer.reading() as on_progress:
         return reading.read_live_state(
             cons,
@@ -130,6 +135,22 @@ def _read_live(
             on_progress=on_progress,
             transfers=planner.transfer_customers(chosen, cons.policy),
         )
+
+
+def _read_live(
+    state: model.DesiredState,
+    chosen: Sequence[model.DesiredCustomer],
+    credentials: Path | None,
+    connection: Path | None,
+    observer: progress.Observer,
+) -> model.LiveState:
+    from reconciler.partner_center import config, connect
+
+    cons = state.consolidation
+    conn = config.resolve(cons.tenants, credentials_path=credentials, connection_path=connection)
+    clients = connect.build_clients(cons.tenants, conn, delegated_for=[cons.target.name])
+    observer.watch(clients.values())
+    return read_customers(state, clients, [(c.tenant_id, c.source) for c in chosen], observer)
 
 
 _FORMAT_HELP = (
