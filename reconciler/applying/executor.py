@@ -149,7 +149,7 @@ class Executor:
         except _Skip as skip:
             self._event(c, "skipped", reason=str(skip))
             return StepResult(c, Outcome.SKIPPED, f"skipped: {skip}")
-        except ports.OutcomeUnknown as exc:
+        except errors.OutcomeUnknown as exc:
             self._event(c, "unknown", reason=str(exc))
             return StepResult(c, Outcome.UNKNOWN, f"outcome unknown: {exc}")
         except errors.JournalError:
@@ -161,7 +161,7 @@ class Executor:
     def _fresh(self, tenant: str, customer_id: str, subscription_id: str) -> ports.Sub:
         try:
             return self.writer.get_subscription(tenant, customer_id, subscription_id)
-        except ports.NotFound as exc:
+        except errors.NotFound as exc:
             raise _Skip(f"subscription {subscription_id} no longer exists in {tenant}") from exc
 
     def _marked(self, customer_id: str, key: str) -> ports.Sub | None:
@@ -184,7 +184,7 @@ class Executor:
                     tenant, c.address.customer_id, sid, changes, request_id=rid
                 )
                 break
-            except ports.OutcomeUnknown as exc:
+            except errors.OutcomeUnknown as exc:
                 if attempt >= self.options.same_id_retries:
                     self._event(c, "unknown", request_id=rid, reason=str(exc))
                     return StepResult(c, Outcome.UNKNOWN, f"outcome unknown: {exc}", sid)
@@ -212,20 +212,20 @@ class Executor:
         self._event(c, "started", request_id=rid)
         try:
             ordered = self._send_order(a.customer_id, spec, rid)
-        except ports.OutcomeUnknown as exc:
+        except errors.OutcomeUnknown as exc:
             found = self._look(a.customer_id, key, spec.friendly_name, orders=True)
             if found is not None:
                 return self._activated(
                     c, found, "ordered (found by marker after an unknown outcome)"
                 )
-            if isinstance(exc, ports.OrderInProgress):
+            if isinstance(exc, errors.OrderInProgress):
                 return self._in_progress(c, exc)
             rid = self.new_id()
             self._event(c, "started", request_id=rid, reason="nothing found: ordering anew")
             ordered = self._send_order(a.customer_id, spec, rid)
         return self._activated(c, ordered, "ordered", request_id=rid)
 
-    def _in_progress(self, c: actions.Change, exc: ports.OrderInProgress) -> StepResult:
+    def _in_progress(self, c: actions.Change, exc: errors.OrderInProgress) -> StepResult:
         """Partner Center is still processing an order of ours: wait for its marked
         subscription to be listed; sending another would be a duplicate. Not listed in time,
         the outcome stays unknown (journalled, so the next run looks for the order first)."""
@@ -240,9 +240,9 @@ class Executor:
         for attempt in range(self.options.same_id_retries + 1):
             try:
                 return self.writer.order(self.plan.target, customer_id, spec, request_id=rid)
-            except ports.OrderInProgress:
+            except errors.OrderInProgress:
                 raise  # it is being processed: resending the same request changes nothing
-            except ports.OutcomeUnknown:
+            except errors.OutcomeUnknown:
                 if attempt >= self.options.same_id_retries:
                     raise
         raise AssertionError("unreachable")
@@ -306,7 +306,7 @@ class Executor:
                     if sid
                     else self._marked(cid, key)
                 )
-            except ports.NotFound:
+            except errors.NotFound:
                 sub = None  # ordered but not listed yet: keep polling until the deadline
             if sub is not None and (sub.status == "active" or sub.status in _GONE):
                 return sub
@@ -372,7 +372,7 @@ class Executor:
         if tid:
             try:
                 target = self.writer.get_subscription(self.plan.target, a.customer_id, tid)
-            except ports.NotFound:
+            except errors.NotFound:
                 target = None
         else:
             target = self._marked(a.customer_id, key)
@@ -407,7 +407,7 @@ class Executor:
             tid = self.writer.request_transfer(
                 self.plan.target, a.customer_id, a.tenant, sid, fresh.quantity, request_id=rid
             )
-        except ports.OutcomeUnknown:
+        except errors.OutcomeUnknown:
             # Look for the request's effect before anything else is sent.
             after = self.writer.list_transfers(self.plan.target, a.customer_id, a.tenant)
             found = guards.open_request(after, self.now())

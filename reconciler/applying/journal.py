@@ -128,7 +128,7 @@ def read_records(state_dir: Path) -> list[dict[str, Any]]:
             except ValueError as exc:
                 if n == len(lines):
                     continue  # torn write of a killed run: the step stays "started"
-                raise errors.ReconcilerError(
+                raise errors.JournalError(
                     f"Journal {path}:{n} is not valid JSON; move the file aside and run "
                     "`reconciler apply` again (live state decides what is left to do)."
                 ) from exc

@@ -1,5 +1,6 @@
 """What the executor needs from Partner Center, as a ``Protocol`` (the port), plus the plain
-values and the two failure kinds that cross it.
+values that cross it. Its failures (``OutcomeUnknown``, ``OrderInProgress``, ``WriteRejected``,
+``Unreadable``, ``NotFound``) are in ``reconciler.errors``, the one error tree.
 
 The CLI adapts the real client to ``Writer``; unit tests use an in-memory fake. This module
 must NOT import ``reconciler.partner_center`` (an import-linter contract) nor do any I/O.
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from reconciler import errors, model
+from reconciler import model
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,27 +50,6 @@ class Ordered:
 
     order_id: str | None
     subscription_id: str | None
-
-
-class OutcomeUnknown(errors.ReconcilerError):
-    """The write may or may not have happened (timeout, reset, 5xx after sending)."""
-
-
-class OrderInProgress(OutcomeUnknown):
-    """Partner Center says an order (or the cart's checkout) is still being processed (409
-    800060 / 800064): it exists, so it is waited for, never sent again."""
-
-
-class WriteRejected(errors.ReconcilerError):
-    """Partner Center gave a definite "no" (4xx business error, not found, forbidden)."""
-
-
-class Unreadable(errors.ReconcilerError):
-    """Partner Center answered with something that cannot be understood; nothing is assumed."""
-
-
-class NotFound(errors.ReconcilerError):
-    """The resource a step depends on does not exist (any more)."""
 
 
 class Writer(Protocol):

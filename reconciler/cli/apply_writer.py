@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler import model
+from reconciler import errors, model
 from reconciler.applying import ports
 from reconciler.partner_center import client as pc_client
 from reconciler.partner_center import errors as api_errors
@@ -24,8 +24,8 @@ def to_sub(doc: Any) -> ports.Sub:
     """The port's view of one subscription payload (``Unreadable`` when malformed)."""
     try:
         live = wire.to_live_subscription(doc)
-    except wire.WireFormatError as exc:
-        raise ports.Unreadable(
+    except errors.WireFormatError as exc:
+        raise errors.Unreadable(
             f"Partner Center returned a subscription that cannot be read ({exc}); the step "
             "is not attempted. Run `reconciler plan` to see the customer's state."
         ) from exc
@@ -63,7 +63,7 @@ class ClientWriter:
         try:
             return to_sub(self.clients[tenant].get_subscription(customer_id, subscription_id))
         except api_errors.ApiNotFound as exc:
-            raise ports.NotFound(str(exc)) from exc
+            raise errors.NotFound(str(exc)) from exc
 
     def list_subscriptions(self, tenant: str, customer_id: str) -> Sequence[ports.Sub]:
         return [to_sub(d) for d in self.clients[tenant].list_subscriptions(customer_id)]
@@ -100,12 +100,12 @@ class ClientWriter:
             return _ordered(doc)
         except api_errors.ApiConflict as exc:
             if exc.code in IN_PROGRESS:
-                raise ports.OrderInProgress(str(exc)) from exc
-            raise ports.OutcomeUnknown(str(exc)) from exc
+                raise errors.OrderInProgress(str(exc)) from exc
+            raise errors.OutcomeUnknown(str(exc)) from exc
         except api_errors.UnknownOutcome as exc:
-            raise ports.OutcomeUnknown(str(exc)) from exc
+            raise errors.OutcomeUnknown(str(exc)) from exc
         except api_errors.ApiBusinessError as exc:
-            raise ports.WriteRejected(str(exc)) from exc
+            raise errors.WriteRejected(str(exc)) from exc
 
     def _cart(
         self,
@@ -136,7 +136,7 @@ class ClientWriter:
             raise
         if result.get("orderErrors"):
             err = result["orderErrors"][0]
-            raise ports.WriteRejected(
+            raise errors.WriteRejected(
                 f"Partner Center refused the cart checkout (code {err.get('code')}): "
                 f"{err.get('description', '')}"
             )
@@ -157,9 +157,9 @@ class ClientWriter:
                 customer_id, subscription_id, changes, request_id=request_id
             )
         except api_errors.UnknownOutcome as exc:
-            raise ports.OutcomeUnknown(str(exc)) from exc
+            raise errors.OutcomeUnknown(str(exc)) from exc
         except api_errors.ApiBusinessError as exc:
-            raise ports.WriteRejected(str(exc)) from exc
+            raise errors.WriteRejected(str(exc)) from exc
         return to_sub(doc)
 
     def request_transfer(
@@ -179,7 +179,7 @@ class ClientWriter:
         try:
             doc = self.clients[tenant].create_transfer(customer_id, body, request_id=request_id)
         except api_errors.UnknownOutcome as exc:
-            raise ports.OutcomeUnknown(str(exc)) from exc
+            raise errors.OutcomeUnknown(str(exc)) from exc
         return str(doc.get("id"))
 
     def list_transfers(
@@ -189,8 +189,8 @@ class ClientWriter:
         try:
             docs = self.clients[tenant].list_transfers(customer_id)
             found = [wire.to_live_transfer(d) for d in docs]
-        except wire.WireFormatError as exc:
-            raise ports.Unreadable(
+        except errors.WireFormatError as exc:
+            raise errors.Unreadable(
                 f"Partner Center returned a transfer request of customer {customer_id} that "
                 f"cannot be read ({exc}); no transfer is requested. Check the customer's "
                 "transfers in Partner Center, then plan again."

@@ -129,7 +129,7 @@ def register(app: typer.Typer) -> None:
         )
         failed = steps.failures or check.double_billed_days or check.unserved_days
         if failed:
-            raise errors.ReconcilerError(
+            raise errors.DemoError(
                 "The demo did not end as expected (see the steps marked UNEXPECTED above); "
                 "this is a bug: please report it with the output."
             )

@@ -25,10 +25,6 @@ from reconciler.cli import options, progress
 from reconciler.manifests import exporting
 
 
-class ExportIncompleteError(errors.ReconcilerError):
-    """Some customers could not be read; the others were written."""
-
-
 def register(app: typer.Typer) -> None:
     @app.command("export")
     def export_command(
@@ -93,7 +89,7 @@ def register(app: typer.Typer) -> None:
         failed = [s for s in result.skipped if s.failed]
         if failed:
             names = ", ".join(f"{s.name or s.tenant_id} ({s.tenant_id})" for s in failed)
-            raise ExportIncompleteError(
+            raise errors.ExportIncompleteError(
                 f"{len(failed)} customer(s) could not be read and were not written: {names}. "
                 "The other files are complete; run `reconciler export --customer ID` again for "
                 "these once Partner Center answers."

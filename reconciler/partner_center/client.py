@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, cast
 from urllib.parse import quote
 
-from reconciler import model
+from reconciler import errors, model
 from reconciler.partner_center import errors as api_errors
 from reconciler.partner_center import http, wire
 
@@ -97,9 +97,9 @@ class PartnerCenterClient:
             link, headers = following
             key = (link, tuple(sorted(headers.items())))
             if key in seen:
-                raise wire.WireFormatError("the customer list repeats a page (links.next loop)")
+                raise errors.WireFormatError("the customer list repeats a page (links.next loop)")
             seen.add(key)
-        raise wire.WireFormatError("the customer list did not end")
+        raise errors.WireFormatError("the customer list did not end")
 
     def get_customer(self, customer_id: str) -> wire.Customer:
         """One customer by tenant id."""
@@ -336,5 +336,5 @@ class PartnerCenterClient:
         reply = self.delegated.call("GET", "/customers/relationshiprequests")
         url = reply.body.get("url") if isinstance(reply.body, dict) else None
         if not url:
-            raise wire.WireFormatError("the relationship request has no 'url'")
+            raise errors.WireFormatError("the relationship request has no 'url'")
         return str(url)

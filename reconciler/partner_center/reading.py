@@ -33,10 +33,6 @@ log = logging.getLogger(__name__)
 LIST_THRESHOLD = 10
 
 
-class ReadError(errors.ReconcilerError):
-    """A tenant's state could not be read at all (only when every customer was asked for)."""
-
-
 @dataclass(frozen=True, slots=True)
 class Progress:
     """One step of the read, for a progress bar: ``done`` of ``total`` customers of a tenant."""
@@ -92,7 +88,7 @@ def read_transfers(
     try:
         items = client.list_transfers(view.tenant_id)
         found = tuple(sorted((wire.to_live_transfer(t) for t in items), key=lambda t: t.id))
-    except (errors.ReconcilerError, wire.WireFormatError) as exc:
+    except errors.ReconcilerError as exc:
         log.warning("transfers of %s in %s unreadable: %s", view.tenant_id, client.name, exc)
         return replace(view, transfers=None, transfers_reason=_reason(exc))
     return replace(view, transfers=found, transfers_reason="")
@@ -109,7 +105,7 @@ def read_subscriptions(
         subs = tuple(sorted((wire.to_live_subscription(s) for s in items), key=lambda s: s.id))
     except api_errors.ApiNoRelationship as exc:
         return _absent(tid, _reason(exc))
-    except (errors.ReconcilerError, wire.WireFormatError) as exc:
+    except errors.ReconcilerError as exc:
         return _unknown(tid, f"subscriptions could not be read: {_reason(exc)}", doc)
     view = _view_from_customer(doc, model.ReadStatus.OK, subscriptions=subs)
     return read_transfers(client, view) if transfers else view
@@ -126,7 +122,7 @@ def read_customer(
         wire.customer_tenant_id(doc)
     except (api_errors.ApiNoRelationship, api_errors.ApiNotFound) as exc:
         return _absent(tid, _reason(exc))
-    except (errors.ReconcilerError, wire.WireFormatError) as exc:
+    except errors.ReconcilerError as exc:
         return _unknown(tid, f"the customer could not be read: {_reason(exc)}")
     return read_subscriptions(client, doc, transfers=transfers)
 
@@ -179,9 +175,9 @@ def read_tenant(
     if wanted is None or len(wanted) > LIST_THRESHOLD:
         try:
             listed = _list_all(client)
-        except (errors.ReconcilerError, wire.WireFormatError) as exc:
+        except errors.ReconcilerError as exc:
             if wanted is None:
-                raise ReadError(
+                raise errors.ReadError(
                     f"The customer list of partner tenant '{tenant.name}' could not be read, so "
                     f"its customers are unknown: {_reason(exc)}"
                 ) from exc
@@ -223,7 +219,7 @@ def _invitation(client: pc_client.PartnerCenterClient) -> str | None:
         return None
     try:
         return client.get_invitation_url()
-    except (errors.ReconcilerError, wire.WireFormatError) as exc:
+    except errors.ReconcilerError as exc:
         # The URL is a convenience for the plan's "awaiting invitation" lines; its absence
         # must not hide the state we did read.
         log.warning("the invitation URL of %s could not be read: %s", client.name, _reason(exc))

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NotRequired, TypedDict
 
 from reconciler import model
+from reconciler.errors import WireFormatError
 
 
 class Link(TypedDict, total=False):
@@ -123,10 +124,6 @@ class Collection(TypedDict):
     items: list[Any]
     links: NotRequired[dict[str, Link]]
     totalCount: NotRequired[int]
-
-
-class WireFormatError(ValueError):
-    """A payload lacks what we need to interpret it safely."""
 
 
 def parse_datetime(value: object) -> datetime | None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from reconciler import model
+from reconciler import errors, model
 from reconciler.applying import executor, journal, ports
 from reconciler.planning import actions, markers
 
@@ -80,7 +80,7 @@ class FakeWriter:
     def get_subscription(self, tenant: str, customer_id: str, subscription_id: str) -> ports.Sub:
         sub = self.subs.get((tenant, customer_id), {}).get(subscription_id)
         if sub is None:
-            raise ports.NotFound(subscription_id)
+            raise errors.NotFound(subscription_id)
         self._tick(sub)
         return sub.view()
 
@@ -111,9 +111,9 @@ class FakeWriter:
     ) -> ports.Ordered:
         fault = self._fault("order")
         if fault == "reject":
-            raise ports.WriteRejected("400 invalid offer")
+            raise errors.WriteRejected("400 invalid offer")
         if fault == "unknown":
-            raise ports.OutcomeUnknown("timeout")
+            raise errors.OutcomeUnknown("timeout")
         seen = [w for w in self.writes if w[0] == "order" and w[3] == request_id]
         if seen:  # Partner Center replays a request id it has seen: no second order
             return ports.Ordered("o-" + seen[0][2], seen[0][2])
@@ -134,7 +134,7 @@ class FakeWriter:
         self.orders.setdefault((tenant, customer_id), []).append(("o-" + sid, spec.friendly_name))
         self.writes.append(("order", tenant, sid, request_id))
         if fault == "unknown-commit":
-            raise ports.OutcomeUnknown("connection reset after send")
+            raise errors.OutcomeUnknown("connection reset after send")
         return ports.Ordered("o-" + sid, sid)
 
     def update(
@@ -148,9 +148,9 @@ class FakeWriter:
     ) -> ports.Sub:
         fault = self._fault("update")
         if fault == "reject":
-            raise ports.WriteRejected("400")
+            raise errors.WriteRejected("400")
         if fault == "unknown":
-            raise ports.OutcomeUnknown("timeout")
+            raise errors.OutcomeUnknown("timeout")
         sub = self.subs[(tenant, customer_id)][subscription_id]
         if "status" in changes:
             sub.status = str(changes["status"])
@@ -161,7 +161,7 @@ class FakeWriter:
             sub.auto_renew = bool(changes["autoRenewEnabled"])
         self.writes.append(("update", tenant, subscription_id, request_id))
         if fault == "unknown-commit":
-            raise ports.OutcomeUnknown("reset")
+            raise errors.OutcomeUnknown("reset")
         return sub.view()
 
     def request_transfer(
@@ -176,7 +176,7 @@ class FakeWriter:
     ) -> str:
         fault = self._fault("transfer")
         if fault == "unknown":
-            raise ports.OutcomeUnknown("timeout")
+            raise errors.OutcomeUnknown("timeout")
         self.writes.append(("transfer", tenant, subscription_id, request_id))
         self.transfers.setdefault((tenant, customer_id), []).append(
             model.LiveTransfer(
@@ -189,7 +189,7 @@ class FakeWriter:
             )
         )
         if fault == "unknown-commit":
-            raise ports.OutcomeUnknown("reset after send")
+            raise errors.OutcomeUnknown("reset after send")
         return "t-" + subscription_id
 
     def list_transfers(
@@ -197,7 +197,7 @@ class FakeWriter:
     ) -> Sequence[model.LiveTransfer]:
         """Requests whose ``source_partner_id`` is the source's name (the fake's tenant id)."""
         if self._fault("list_transfers") == "unreadable":
-            raise ports.Unreadable("503 on GET transfers")
+            raise errors.Unreadable("503 on GET transfers")
         known = self.transfers.get((tenant, customer_id), [])
         return [t for t in known if t.source_partner_id == source_tenant]
 

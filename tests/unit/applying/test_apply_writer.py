@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from reconciler import errors
 from reconciler.applying import ports
 from reconciler.cli import apply_writer
 from reconciler.partner_center import errors as api_errors
@@ -73,21 +74,21 @@ def test_a_lost_checkout_of_an_ordered_cart_is_found_by_its_friendly_name() -> N
 
 def test_a_lost_checkout_of_an_open_cart_stays_unknown() -> None:
     client = FakeClient(checkout=_err(api_errors.UnknownOutcome, 0))
-    with pytest.raises(ports.OutcomeUnknown):
+    with pytest.raises(errors.OutcomeUnknown):
         _writer(client).order("central", "c", SPEC, request_id="r")
 
 
 def test_order_errors_in_the_checkout_are_a_definite_refusal() -> None:
     result = {"orders": [], "orderErrors": [{"code": 800002, "description": "bad"}]}
-    with pytest.raises(ports.WriteRejected, match="800002"):
+    with pytest.raises(errors.WriteRejected, match="800002"):
         _writer(FakeClient(checkout=result)).order("central", "c", SPEC, request_id="r")
 
 
 @pytest.mark.parametrize(
     ("error", "expected"),
     [
-        (_err(api_errors.UnknownOutcome, 0), ports.OutcomeUnknown),
-        (_err(api_errors.ApiBusinessError, 400), ports.WriteRejected),
+        (_err(api_errors.UnknownOutcome, 0), errors.OutcomeUnknown),
+        (_err(api_errors.ApiBusinessError, 400), errors.WriteRejected),
     ],
 )
 def test_update_failures_map_to_the_ports_kinds(error: Exception, expected: type) -> None:
@@ -96,12 +97,12 @@ def test_update_failures_map_to_the_ports_kinds(error: Exception, expected: type
 
 
 def test_a_missing_subscription_is_not_found() -> None:
-    with pytest.raises(ports.NotFound):
+    with pytest.raises(errors.NotFound):
         _writer(FakeClient()).get_subscription("central", "c", "s")
 
 
 def test_a_malformed_subscription_is_unreadable_not_guessed() -> None:
-    with pytest.raises(ports.Unreadable, match="cannot be read"):
+    with pytest.raises(errors.Unreadable, match="cannot be read"):
         apply_writer.to_sub({"id": "s1"})
 
 
@@ -147,7 +148,7 @@ def test_a_malformed_transfer_is_unreadable_so_nothing_is_sent() -> None:
     client = TransferClient([{"id": "a"}])
     tenants = [model.Tenant("de", "t-de", "DE", model.Role.SOURCE)]
     writer = apply_writer.ClientWriter({"central": client}, tenants)  # type: ignore[dict-item]
-    with pytest.raises(ports.Unreadable, match="no transfer is requested"):
+    with pytest.raises(errors.Unreadable, match="no transfer is requested"):
         writer.list_transfers("central", "c1", "de")
 
 
@@ -156,11 +157,11 @@ def test_a_checkout_still_being_processed_is_in_progress_not_just_unknown(code: 
     busy = api_errors.ApiConflict(
         status=409, code=code, description="being processed", method="POST", path="/p"
     )
-    with pytest.raises(ports.OrderInProgress):
+    with pytest.raises(errors.OrderInProgress):
         _writer(FakeClient(checkout=busy)).order("central", "c", SPEC, request_id="r")
     other = api_errors.ApiConflict(
         status=409, code=800002, description="conflict", method="POST", path="/p"
     )
-    with pytest.raises(ports.OutcomeUnknown) as got:
+    with pytest.raises(errors.OutcomeUnknown) as got:
         _writer(FakeClient(checkout=other)).order("central", "c", SPEC, request_id="r")
-    assert not isinstance(got.value, ports.OrderInProgress)
+    assert not isinstance(got.value, errors.OrderInProgress)

@@ -112,7 +112,7 @@ class _SlowOrderWriter(FakeWriter):
             sub = FakeSub("s-slow", spec.offer_id, spec.friendly_name, spec.quantity, "active")
             self.hidden.append((tenant, sub))
         if first is None or (first[3] == request_id and self.hidden):
-            raise ports.OrderInProgress("409 800060 order in progress")
+            raise errors.OrderInProgress("409 800060 order in progress")
         return super().order(tenant, customer_id, spec, request_id=request_id)
 
     def list_subscriptions(self, tenant: str, customer_id: str) -> Sequence[ports.Sub]:

@@ -10,6 +10,7 @@ import pytest
 import responses
 from pc_fakes import API, FakeTime
 
+from reconciler import errors
 from reconciler.partner_center import client as pc_client
 from reconciler.partner_center import errors as api_errors
 
@@ -63,7 +64,7 @@ def test_a_next_link_loop_is_an_error_not_an_endless_read(
 ) -> None:
     loop = {"uri": "/customers?size=2&seek=1", "headers": []}
     mocked.get(f"{API}/v1/customers", json={"items": [{"id": "a"}], "links": {"next": loop}})
-    with pytest.raises(ValueError, match="repeats a page"):
+    with pytest.raises(errors.WireFormatError, match="repeats a page"):
         list(make_client().list_customers(page_size=2))
 
 

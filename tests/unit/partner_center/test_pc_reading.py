@@ -177,7 +177,7 @@ def test_failed_list_when_reading_everything_raises(
     mocked: responses.RequestsMock, make_client: Make
 ) -> None:
     mocked.get(f"{API}/v1/customers", status=403, json={"code": 900308, "description": "no"})
-    with pytest.raises(reading.ReadError, match="could not be read") as info:
+    with pytest.raises(errors.ReadError, match="could not be read") as info:
         reading.read_tenant(SOURCE, make_client(), customers=None)
     assert isinstance(info.value, errors.ReconcilerError)
 
