@@ -23,6 +23,11 @@ VENV = Path(os.environ.get("RECONCILER_VENV", ROOT / ".venv"))
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 
 
+def tool(name: str) -> str:
+    """The path of a program in the venv (``python.exe``, ``ruff.exe``, ... on Windows)."""
+    return str(BIN / (f"{name}.exe" if os.name == "nt" else name))
+
+
 def say(message: str) -> None:
     print(f"==> {message}", flush=True)
 
@@ -30,7 +35,7 @@ def say(message: str) -> None:
 def ensure_venv(extras: str) -> None:
     if sys.version_info < (3, 11):  # noqa: UP036 - this script runs on any python3
         sys.exit(f"reconciler needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
-    if not (BIN / "python").exists():
+    if not Path(tool("python")).exists():
         say(f"creating virtual environment in {VENV}")
         venv.EnvBuilder(with_pip=True).create(VENV)
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
@@ -40,7 +45,7 @@ def ensure_venv(extras: str) -> None:
     target = f".[{extras}]" if extras else "."
     say(f"installing reconciler{f'[{extras}]' if extras else ''} and its dependencies")
     cmd = [
-        str(BIN / "python"),
+        tool("python"),
         "-m",
         "pip",
         "install",
@@ -58,11 +63,11 @@ def ensure_venv(extras: str) -> None:
 
 def run_checks() -> int:
     steps: list[tuple[str, list[str]]] = [
-        ("ruff (lint)", [str(BIN / "ruff"), "check", "."]),
-        ("ruff (format)", [str(BIN / "ruff"), "format", "--check", "."]),
-        ("mypy (strict on reconciler/)", [str(BIN / "mypy")]),
-        ("import contracts", [str(BIN / "lint-imports")]),
-        ("tests", [str(BIN / "python"), "-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider"]),
+        ("ruff (lint)", [tool("ruff"), "check", "."]),
+        ("ruff (format)", [tool("ruff"), "format", "--check", "."]),
+        ("mypy (strict on reconciler/)", [tool("mypy")]),
+        ("import contracts", [tool("lint-imports")]),
+        ("tests", [tool("python"), "-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider"]),
     ]
     failed: list[str] = []
     for name, cmd in steps:
@@ -83,7 +88,7 @@ def run_checks() -> int:
 
 
 def run_demo(args: list[str]) -> int:
-    return subprocess.call([str(BIN / "reconciler"), "demo", *args], cwd=ROOT)
+    return subprocess.call([tool("reconciler"), "demo", *args], cwd=ROOT)
 
 
 def main(argv: list[str]) -> int:

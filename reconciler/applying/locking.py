@@ -2,30 +2,42 @@
 says who holds it (user, host, CI run, pid, since, plan id) and expires when its holder died
 (pid gone on the same host) or its TTL passed. ``unlock`` removes a lock by id for the rest.
 
-Check-and-take happens under an ``fcntl`` guard so two starting applies cannot both win. The
-lock is as wide as the state dir: CI runners that do not share it must also serialise applies
-(a concurrency group). This module must NOT decide anything about the plan.
+Check-and-take happens under a guard (``filelock``: ``flock`` on POSIX, ``msvcrt`` locking on
+Windows, an exclusive-create file where neither exists) so two starting applies cannot both
+win; whether a holder's pid is alive is asked through ``psutil`` on every platform. The lock is
+as wide as the state dir: CI runners that do not share it must also serialise applies (a
+concurrency group). This module must NOT decide anything about the plan.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import getpass
 import json
 import os
 import socket
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import psutil
+
 from reconciler import errors
+
+with warnings.catch_warnings():
+    # Without fcntl filelock falls back to an exclusive-create lock file and warns on import;
+    # that is fine for the guard, which is held for microseconds and times out (see _guard).
+    warnings.filterwarnings("ignore", message="only soft file lock is available")
+    import filelock
 
 #: CI variables that identify a pipeline run, first found wins.
 CI_VARIABLES = ("GITHUB_RUN_ID", "CI_PIPELINE_ID", "BUILD_BUILDID", "CIRCLE_WORKFLOW_ID")
 DEFAULT_TTL = timedelta(hours=4)
+#: Longest wait for the check-and-take guard (held for microseconds by a live process).
+GUARD_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +64,9 @@ class LockInfo:
 
 
 def pid_alive(pid: int) -> bool:
-    """True when a process with ``pid`` exists on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    """True when a process with ``pid`` exists on this host (on Windows too, where the POSIX
+    idiom ``os.kill(pid, 0)`` would terminate it)."""
+    return bool(psutil.pid_exists(pid))
 
 
 def is_stale(
@@ -78,13 +85,23 @@ def _locks(state_dir: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _guard(state_dir: Path) -> Iterator[None]:
-    with open(_locks(state_dir) / ".guard", "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+def _guard(state_dir: Path, *, timeout: float = GUARD_TIMEOUT) -> Iterator[None]:
+    """Exclusive access to the lock files of ``state_dir`` for one check-and-take."""
+    path = _locks(state_dir) / ".guard"
+    guard = filelock.FileLock(path, timeout=timeout)
+    try:
+        guard.acquire()
+    except filelock.Timeout:
+        raise errors.LockHeldError(
+            f"The lock directory {path.parent} stayed busy for {timeout:g}s: another apply "
+            f"is taking or releasing a lock there. Retry; if no apply is running, delete {path} "
+            "(a process killed while holding it leaves it behind where the system has no file "
+            "locking)."
+        ) from None
+    try:
+        yield
+    finally:
+        guard.release()
 
 
 def _read(path: Path) -> LockInfo | None:
@@ -135,8 +152,8 @@ def holder(
     ci = next((f"{v}={environ[v]}" for v in CI_VARIABLES if environ.get(v)), "")
     try:
         user = getpass.getuser()
-    except (KeyError, OSError):
-        user = str(os.getuid())
+    except (KeyError, OSError, ImportError):  # no passwd entry (a container); no pwd (Windows)
+        user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
     return LockInfo(
         id=uuid.uuid4().hex[:12],
         tenant=tenant,

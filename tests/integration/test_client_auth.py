@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import stat
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -131,7 +132,8 @@ def test_delegated_device_code_sign_in_reads_the_invitation_url(
     msal_http = auth.MsalHttpClient(http.new_session(), verify=endpoints.verify, timeout=10)
     auth.device_code_login(delegated, endpoints, msal_http, show=_approving(emu, shown))
     assert shown and delegated.cache_path.is_file()
-    assert stat.S_IMODE(os.stat(delegated.cache_path).st_mode) == 0o600
+    if sys.platform != "win32":  # Windows has no POSIX modes (the user profile's ACL applies)
+        assert stat.S_IMODE(os.stat(delegated.cache_path).st_mode) == 0o600
     # A later run: the refresh token in the cache gets App+User tokens silently.
     clients = build(emu, base_env, delegated_for=["central"])
     assert clients["central"].has_delegated and not clients["de"].has_delegated

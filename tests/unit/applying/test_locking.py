@@ -86,3 +86,25 @@ def test_the_real_pid_check_sees_this_process_alive() -> None:
     import os
 
     assert locking.pid_alive(os.getpid())
+
+
+def test_a_dead_process_is_seen_dead() -> None:
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert not locking.pid_alive(child.pid)
+
+
+def test_a_busy_guard_ends_in_a_message_naming_the_guard_file(tmp_path: Path) -> None:
+    with (
+        locking._guard(tmp_path),
+        pytest.raises(errors.LockHeldError) as exc,
+        locking._guard(tmp_path, timeout=0.1),
+    ):
+        pass
+    message = str(exc.value)
+    assert "stayed busy for 0.1s" in message and str(tmp_path / "locks" / ".guard") in message
+    with locking._guard(tmp_path, timeout=0.1):  # released: free again
+        pass
