@@ -25,7 +25,7 @@ from reconciler.applying import checks, executor, journal, locking, verify
 from reconciler.cli import apply_writer, options, progress
 from reconciler.cli import plan as plan_cli
 from reconciler.exitcodes import ExitCode
-from reconciler.planning import actions, fingerprint, planner
+from reconciler.planning import actions, planner, staleness
 from reconciler.rendering import text
 
 ENV_STATE_DIR = "RECONCILER_STATE_DIR"
@@ -72,15 +72,10 @@ def _read(
 
 
 def _stale(plan: actions.Plan, live: model.LiveState) -> None:
-    moved = fingerprint.moved_customers(plan, live)
-    if moved:
-        names = ", ".join(f"{c.name} ({c.tenant_id})" for c in moved)
-        raise errors.StalePlanError(
-            f"The saved plan is stale: live state moved since it was made for {names}. Nothing "
-            "was changed. Run `reconciler plan --out FILE` again, review it, and apply the new "
-            "file.",
-            customers=[c.tenant_id for c in moved],
-        )
+    stale = staleness.stale_message(plan, live)
+    if stale is not None:
+        message, moved = stale
+        raise errors.StalePlanError(message, customers=moved)
 
 
 def _approve(plan: actions.Plan, auto: bool) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import io
 import os
 import sys
 import tempfile
@@ -137,6 +138,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(ExitCode.OK)
 
 
+def printable(stream: object) -> None:
+    """Switch a text stream whose encoding cannot show the tool's arrows and ellipses to UTF-8.
+
+    On Windows a redirected stdout (every CI log) is in the ANSI code page, where writing "→"
+    raises ``UnicodeEncodeError`` half-way through a message; the console itself is UTF-8.
+    """
+    encoding = getattr(stream, "encoding", None)
+    if not isinstance(stream, io.TextIOWrapper) or not encoding:
+        return
+    try:
+        "→…×".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        stream.reconfigure(encoding="utf-8", errors="replace")
+
+
 def run() -> None:
     """Console-script entry point."""
+    printable(sys.stdout)
+    printable(sys.stderr)
     raise SystemExit(main())

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 
 #: Bumped whenever a consumer of the JSON document would have to change.
 FORMAT_VERSION = 1
@@ -279,6 +280,9 @@ class CustomerEntry:
     status: CustomerStatus
     #: ``sha256:<hex>`` of the decision-relevant live fields (planning.fingerprint).
     fingerprint: str
+    #: Those fields as JSON-ready values per tenant (planning.staleness), so a stale plan's
+    #: refusal names what moved; ``None`` in plans written before snapshots existed.
+    snapshot: Mapping[str, Any] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True, slots=True)

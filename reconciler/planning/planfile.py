@@ -104,6 +104,7 @@ def _to_dict(plan: actions.Plan) -> dict[str, Any]:
                 "source": c.source,
                 "status": c.status.value,
                 "fingerprint": c.fingerprint,
+                **({} if c.snapshot is None else {"snapshot": c.snapshot}),
             }
             for c in plan.customers
         ],
@@ -195,6 +196,21 @@ def _scalars(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, acti
     return MappingProxyType(dict(raw))
 
 
+def _snapshot(data: Mapping[str, Any], where: str) -> Mapping[str, Any] | None:
+    """The optional per-tenant live snapshot (planning.staleness), checked for its shape."""
+    raw = _opt(data, "snapshot", dict, where)
+    if raw is None:
+        return None
+    for tenant, view in raw.items():
+        at = f"{where}.snapshot.{tenant}"
+        _get(view, "read", str, at)
+        for kind in ("subscriptions", "transfers"):
+            items = _opt(view, kind, dict, at) or {}
+            for ident, item in items.items():
+                _get(item, "status", str, f"{at}.{kind}.{ident}")
+    return raw
+
+
 def _strs(data: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     raw = _get(data, key, list, where)
     if not all(isinstance(x, str) for x in raw):
@@ -271,6 +287,7 @@ def _read(data: Mapping[str, Any]) -> actions.Plan:
                 _get(c, "source", str, f"$.customers[{i}]"),
                 _enum(c, "status", actions.CustomerStatus, f"$.customers[{i}]"),
                 _get(c, "fingerprint", str, f"$.customers[{i}]"),
+                _snapshot(c, f"$.customers[{i}]"),
             )
             for i, c in enumerate(_get(data, "customers", list, w))
         ),

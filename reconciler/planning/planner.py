@@ -13,7 +13,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from reconciler import __version__, model
-from reconciler.planning import actions, customer, fingerprint, gcpause, ordering
+from reconciler.planning import actions, customer, fingerprint, gcpause, ordering, staleness
 
 
 def select_customers(
@@ -98,6 +98,7 @@ def _build(
                 c.source,
                 result.status,
                 fingerprint.customer_fingerprint(c.tenant_id, (c.source, target), live),
+                staleness.customer_snapshot(c.tenant_id, (c.source, target), live),
             )
         )
     ordered = ordering.order(changes, rank)

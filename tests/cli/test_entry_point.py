@@ -70,3 +70,35 @@ def test_console_script_entry_point_is_declared() -> None:
     text = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     assert 'reconciler = "reconciler.cli.main:run"' in text
     assert callable(cli_main.run)
+
+
+def test_an_ansi_code_page_stream_is_switched_to_utf8() -> None:
+    """Windows CI logs are redirected streams in cp1252, which cannot encode '→'."""
+    import io
+
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="cp1252")
+    cli_main.printable(stream)
+    stream.write("quantity 25 → 30")
+    stream.flush()
+    assert raw.getvalue().decode("utf-8") == "quantity 25 → 30"
+
+
+def test_the_console_script_prints_arrows_into_a_cp1252_pipe() -> None:
+    import os
+    import subprocess
+    import sys
+
+    program = (
+        "from reconciler.cli import main\n"
+        "main.main = lambda: print('subscription …d001 quantity 25 → 30') or 0\n"
+        "main.run()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        env={**os.environ, "PYTHONIOENCODING": "cp1252"},
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    assert done.stdout.decode("utf-8").strip() == "subscription …d001 quantity 25 → 30"
