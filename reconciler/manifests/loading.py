@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from reconciler.errors import Problem
 from reconciler.manifests import yamlsafe
@@ -35,12 +35,16 @@ class ReadResult:
     problems: list[Problem]
 
 
-def display_name(path: Path, *, cwd: Path | None = None) -> str:
-    """The path as the user would type it: relative when inside the working directory."""
+def display_name(path: PurePath, *, cwd: PurePath | None = None) -> str:
+    """The path as the user would type it: relative when inside the working directory.
+
+    Relative paths use ``/`` on every platform (Windows accepts it), so ``file:line:col``
+    messages and the origins a plan document quotes are the same wherever it was made.
+    """
     if not path.is_absolute():
-        return str(path)
+        return path.as_posix()
     try:
-        return str(path.relative_to(cwd or Path.cwd()))
+        return path.relative_to(cwd or Path.cwd()).as_posix()
     except ValueError:
         return str(path)
 

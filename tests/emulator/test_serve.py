@@ -20,7 +20,7 @@ DEMO = ROOT / "reconciler" / "emulator" / "worlds" / "demo.yaml"
 
 
 def _wait_for(path: Path, proc: subprocess.Popen[str]) -> dict[str, object]:
-    for _ in range(200):  # tiny real waits against a real process
+    for _ in range(600):  # tiny real waits against a real process (up to 30 s on a busy machine)
         if path.exists():
             return dict(json.loads(path.read_text()))
         assert proc.poll() is None, proc.communicate()

@@ -225,3 +225,18 @@ def test_one_target_subscription_adopted_twice_names_both_entries(tree: Path, ru
     assert line.startswith("manifests/customers/tailspin.yaml:")
     assert "$.subscriptions[1].targetSubscription" in line
     assert "already adopted at manifests/customers/tailspin.yaml:16:25" in line
+
+
+def test_a_windows_path_is_shown_with_forward_slashes() -> None:
+    """Messages and the origins quoted in a plan read the same on Windows as on Linux."""
+    from pathlib import PureWindowsPath
+
+    from reconciler.manifests import loading
+
+    repo = PureWindowsPath("C:/work/repo")
+    inside = PureWindowsPath(r"C:\work\repo\manifests\customers\fabrikam.yaml")
+    assert loading.display_name(inside, cwd=repo) == "manifests/customers/fabrikam.yaml"
+    relative = PureWindowsPath(r"manifests\customers\fabrikam.yaml")
+    assert loading.display_name(relative) == "manifests/customers/fabrikam.yaml"
+    outside = PureWindowsPath(r"D:\elsewhere\a.yaml")
+    assert loading.display_name(outside, cwd=repo) == r"D:\elsewhere\a.yaml"
