@@ -6,8 +6,8 @@ a ``ReconcilerError`` is a bug; the CLI writes its traceback to a file and says 
 
 The classes live here and nowhere else (a test walks every subclass); modules that raise
 them may re-export a name for their callers (``partner_center.errors`` keeps the mapping of an
-HTTP status and code to an ``ApiError`` class, ``applying.ports`` names the failures that cross
-the port).
+HTTP status and code to an ``ApiError`` class and re-exports those). The failures that cross the
+apply port (``applying.ports.Writer``) are named ``errors.OutcomeUnknown`` and so on.
 
 ::
 
