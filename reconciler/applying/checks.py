@@ -12,10 +12,9 @@ from collections.abc import Collection
 
 from reconciler import errors, model
 from reconciler.applying import ports
-from reconciler.planning import actions
+from reconciler.planning import actions, sources
 
 A = actions.Action
-SOURCE_WRITES = frozenset({A.SUSPEND, A.CANCEL, A.DISABLE_AUTO_RENEW})
 
 
 def narrow(plan: actions.Plan, customers: Collection[str]) -> actions.Plan:
@@ -69,10 +68,6 @@ def check_caps(plan: actions.Plan, policy: model.Policy) -> None:
         )
 
 
-#: Writes that stop or move a source subscription: a ``protect`` flag forbids them.
-_SOURCE_SIDE = SOURCE_WRITES | {A.TRANSFER}
-
-
 def _manifest_says(change: actions.Change, desired: model.DesiredState) -> str | None:
     """Why the current manifests no longer allow ``change`` (None when they still do)."""
     a = change.address
@@ -82,7 +77,7 @@ def _manifest_says(change: actions.Change, desired: model.DesiredState) -> str |
     entry = next((ds for ds in customer.subscriptions if ds.key == a.key), None)
     if entry is None:
         return f"{a.customer_name}: the manifests no longer have an entry '{a.key}'"
-    if change.action not in _SOURCE_SIDE:
+    if not change.action.facts.touches_source:  # a protect flag forbids only those
         return None
     sid = (a.subscription_id or "").lower()
     if sid not in {r.subscription_id.lower() for r in entry.replaces}:
@@ -111,16 +106,12 @@ def check_manifests(plan: actions.Plan, desired: model.DesiredState) -> None:
         )
 
 
-#: Source strategies whose subscription stops (or will stop) serving users, so the target
-#: must cover its seats: the same set ``planning.sources.seats_to_cover`` counts.
-_REPLACED = frozenset({"suspend", "cancel", "expire", "hold"})
-
-
 def required_seats(plan: actions.Plan, change: actions.Change, fresh_quantity: int) -> int:
     """Seats the paired target must have before ``change`` (a source write) may run: this
-    source's fresh count plus every other source the same manifest entry replaces, including
-    ones an earlier run already suspended (their users are on the target too)."""
-    others: dict[str, int] = {}
+    source's fresh count plus every other source the same manifest entry replaces that stops
+    serving users, including ones an earlier run already suspended (their users are on the
+    target too). The arithmetic is the planner's (``planning.sources.seats_to_cover``)."""
+    others: dict[str, tuple[int, actions.Strategy | None]] = {}
     me = change.address
     for c in (*plan.changes, *plan.deferred):
         a = c.address
@@ -130,11 +121,14 @@ def required_seats(plan: actions.Plan, change: actions.Change, fresh_quantity: i
             and a.key == me.key
             and a.subscription_id
             and a.subscription_id != me.subscription_id
-            and (c.action in SOURCE_WRITES or c.strategy in _REPLACED)
         ):
             q = (c.before or {}).get("quantity")
-            others[a.subscription_id] = q if isinstance(q, int) else 0
-    return fresh_quantity + sum(others.values())
+            others[a.subscription_id] = (
+                q if isinstance(q, int) else 0,
+                c.action.facts.strategy or c.strategy,
+            )
+    mine = (fresh_quantity, change.action.facts.strategy or change.strategy)
+    return sources.seats_to_cover([mine, *others.values()])
 
 
 def target_blocks(target: ports.Sub | None, required: int) -> str | None:

@@ -9,62 +9,20 @@ print, or perform gates, deferred changes or anything the plan does not name.
 
 from __future__ import annotations
 
-import enum
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
+from typing import Unpack
 
 from reconciler import errors
 from reconciler.applying import checks, journal, ports
 from reconciler.applying import transfers as guards
+from reconciler.applying.steps import ApplyReport, Options, Outcome, StepResult
 from reconciler.planning import actions, markers
 
 A = actions.Action
-
-
-class Outcome(enum.StrEnum):
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class StepResult:
-    """What happened to one change. ``active`` is False for an ordered subscription that did
-    not become active in time (its source was then left untouched)."""
-
-    change: actions.Change
-    outcome: Outcome
-    message: str
-    subscription_id: str | None = None
-    active: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Options:
-    activation_timeout: timedelta = timedelta(minutes=30)
-    poll_first: float = 2.0
-    poll_max: float = 30.0
-    #: Extra sends with the same MS-RequestId after an unknown outcome, before looking.
-    same_id_retries: int = 1
-
-
-@dataclass(slots=True)
-class ApplyReport:
-    run_id: str
-    plan_id: str
-    steps: list[StepResult] = field(default_factory=list)
-
-    def count(self, outcome: Outcome) -> int:
-        return sum(1 for s in self.steps if s.outcome is outcome)
-
-    @property
-    def clean(self) -> bool:
-        """True when every step succeeded and every ordered subscription is active."""
-        return all(s.outcome is Outcome.SUCCEEDED and s.active for s in self.steps)
+Phase = journal.Phase
+Handler = Callable[["Executor", actions.Change], StepResult]
 
 
 class _Skip(Exception):
@@ -121,41 +79,41 @@ class Executor:
 
     # ------------------------------------------------------------------------------ plumbing
 
-    def _event(self, c: actions.Change, phase: str, **extra: Any) -> None:
+    def _event(self, c: actions.Change, phase: Phase, **extra: Unpack[journal.Details]) -> None:
         a = c.address
         tenant = self.plan.target if c.action is A.CREATE else a.tenant
-        self.log.append(
-            ts=self.now(),
-            step=c.id,
-            action=c.action.value,
-            tenant=tenant,
-            customer_id=a.customer_id,
-            customer_name=a.customer_name,
-            subscription_id=extra.pop("subscription_id", a.subscription_id),
-            key=a.key,
-            phase=phase,
-            correlation_id=self.writer.correlation_id(tenant),
-            before=dict(c.before or {}),
-            after=dict(c.after or {}),
+        event: journal.Event = {
+            "step": c.id,
+            "action": c.action.value,
+            "tenant": tenant,
+            "customer_id": a.customer_id,
+            "customer_name": a.customer_name,
+            "subscription_id": a.subscription_id,
+            "key": a.key,
+            "phase": phase,
+            "correlation_id": self.writer.correlation_id(tenant),
+            "before": dict(c.before or {}),
+            "after": dict(c.after or {}),
             **extra,
-        )
+        }
+        self.log.append(ts=self.now(), **event)
 
     def _step(self, c: actions.Change) -> StepResult:
         try:
             missing = [d for d in c.depends_on if d in self.ids and d not in self.done]
             if missing:
                 raise _Skip(f"it depends on {', '.join(missing)}, which did not complete here")
-            return _HANDLERS[c.action](self, c)
+            return HANDLERS[c.action](self, c)
         except _Skip as skip:
-            self._event(c, "skipped", reason=str(skip))
+            self._event(c, Phase.SKIPPED, reason=str(skip))
             return StepResult(c, Outcome.SKIPPED, f"skipped: {skip}")
         except errors.OutcomeUnknown as exc:
-            self._event(c, "unknown", reason=str(exc))
+            self._event(c, Phase.UNKNOWN, reason=str(exc))
             return StepResult(c, Outcome.UNKNOWN, f"outcome unknown: {exc}")
         except errors.JournalError:
             raise  # without a durable journal no further write may be sent: stop the run
         except errors.ReconcilerError as exc:
-            self._event(c, "failed", reason=str(exc))
+            self._event(c, Phase.FAILED, reason=str(exc))
             return StepResult(c, Outcome.FAILED, f"failed: {exc}")
 
     def _fresh(self, tenant: str, customer_id: str, subscription_id: str) -> ports.Sub:
@@ -177,7 +135,7 @@ class Executor:
         self, c: actions.Change, tenant: str, sid: str, changes: Mapping[str, object]
     ) -> StepResult:
         rid = self.new_id()
-        self._event(c, "started", request_id=rid)
+        self._event(c, Phase.STARTED, request_id=rid)
         for attempt in range(self.options.same_id_retries + 1):
             try:
                 sub = self.writer.update(
@@ -186,10 +144,14 @@ class Executor:
                 break
             except errors.OutcomeUnknown as exc:
                 if attempt >= self.options.same_id_retries:
-                    self._event(c, "unknown", request_id=rid, reason=str(exc))
+                    self._event(c, Phase.UNKNOWN, request_id=rid, reason=str(exc))
                     return StepResult(c, Outcome.UNKNOWN, f"outcome unknown: {exc}", sid)
-        result = {"status": sub.status, "quantity": sub.quantity, "auto_renew": sub.auto_renew}
-        self._event(c, "succeeded", request_id=rid, result=result)
+        result: dict[str, actions.Scalar] = {
+            "status": sub.status,
+            "quantity": sub.quantity,
+            "auto_renew": sub.auto_renew,
+        }
+        self._event(c, Phase.SUCCEEDED, request_id=rid, result=result)
         return StepResult(c, Outcome.SUCCEEDED, f"{sid}: {_says(changes)}", sid)
 
     # ------------------------------------------------------------------------------ target
@@ -209,7 +171,7 @@ class Executor:
         if found is not None:
             return self._activated(c, found, "already ordered by an earlier run (marker found)")
         rid = self.new_id()
-        self._event(c, "started", request_id=rid)
+        self._event(c, Phase.STARTED, request_id=rid)
         try:
             ordered = self._send_order(a.customer_id, spec, rid)
         except errors.OutcomeUnknown as exc:
@@ -221,7 +183,7 @@ class Executor:
             if isinstance(exc, errors.OrderInProgress):
                 return self._in_progress(c, exc)
             rid = self.new_id()
-            self._event(c, "started", request_id=rid, reason="nothing found: ordering anew")
+            self._event(c, Phase.STARTED, request_id=rid, reason="nothing found: ordering anew")
             ordered = self._send_order(a.customer_id, spec, rid)
         return self._activated(c, ordered, "ordered", request_id=rid)
 
@@ -270,10 +232,13 @@ class Executor:
     def _activated(
         self, c: actions.Change, ordered: ports.Ordered, what: str, request_id: str = ""
     ) -> StepResult:
-        result = {"order_id": ordered.order_id, "subscription_id": ordered.subscription_id}
+        result: dict[str, actions.Scalar] = {
+            "order_id": ordered.order_id,
+            "subscription_id": ordered.subscription_id,
+        }
         self._event(
             c,
-            "succeeded",
+            Phase.SUCCEEDED,
             request_id=request_id,
             subscription_id=ordered.subscription_id,
             result=result,
@@ -335,7 +300,7 @@ class Executor:
         return self._update(c, a.tenant, sid, changes)
 
     def _noop(self, c: actions.Change, why: str) -> StepResult:
-        self._event(c, "succeeded", reason=why)
+        self._event(c, Phase.SUCCEEDED, reason=why)
         return StepResult(c, Outcome.SUCCEEDED, why, c.address.subscription_id)
 
     # ------------------------------------------------------------------------------ source
@@ -390,19 +355,14 @@ class Executor:
         # duplicate (Partner Center answers 409 900101 at best). An unreadable list fails the
         # step: nothing is sent blind.
         known = self.writer.list_transfers(self.plan.target, a.customer_id, a.tenant)
-        open_ = guards.open_request(known, self.now())
-        if open_ is not None:
-            since = f" on {open_.created_at.isoformat()}" if open_.created_at else ""
-            return self._noop(
-                c,
-                f"transfer {open_.id} from {a.tenant} is already pending (requested{since}); "
-                f"waiting for {a.tenant} to accept it",
-            )
+        pending = guards.already_pending(known, self.now(), a.tenant)
+        if pending:
+            return self._noop(c, pending)
         blocked = guards.journal_blocks(sid, self.transfers, known, self.now())
         if blocked:
             raise _Skip(blocked)
         rid = self.new_id()
-        self._event(c, "started", request_id=rid)
+        self._event(c, Phase.STARTED, request_id=rid)
         try:
             tid = self.writer.request_transfer(
                 self.plan.target, a.customer_id, a.tenant, sid, fresh.quantity, request_id=rid
@@ -414,7 +374,7 @@ class Executor:
             if found is None:
                 raise
             tid = found.id
-        self._event(c, "succeeded", request_id=rid, result={"transfer_id": tid})
+        self._event(c, Phase.SUCCEEDED, request_id=rid, result={"transfer_id": tid})
         self.transfers[sid] = (self.log.run_id, self.now().isoformat())
         return StepResult(c, Outcome.SUCCEEDED, f"transfer {tid} requested", sid)
 
@@ -426,7 +386,9 @@ def _says(changes: Mapping[str, object]) -> str:
     return ", ".join(f"{k} -> {v}" for k, v in changes.items())
 
 
-_HANDLERS: dict[actions.Action, Callable[[Executor, actions.Change], StepResult]] = {
+#: Apply's handler for every writing action: the one per-action table outside
+#: ``planning/verbs.py`` (a test checks it covers exactly the actions that write).
+HANDLERS: Mapping[actions.Action, Handler] = {
     A.CREATE: Executor._create,
     A.RESIZE: Executor._target_update,
     A.REACTIVATE: Executor._target_update,

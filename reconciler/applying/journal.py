@@ -14,6 +14,7 @@ records carry ids, counts, statuses and messages that were already free of token
 from __future__ import annotations
 
 import csv
+import enum
 import hashlib
 import io
 import json
@@ -22,13 +23,66 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack, cast
 
 from reconciler import errors
 from reconciler.planning import actions
 
-PHASES = ("started", "succeeded", "failed", "unknown", "skipped")
-TERMINAL = frozenset({"succeeded", "failed", "skipped"})
+
+class Phase(enum.StrEnum):
+    """Where a step is; every journal line records one."""
+
+    #: Written (and fsync'ed) before the write is sent.
+    STARTED = "started"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    #: The write may have happened: the next run looks for its effect before sending again.
+    UNKNOWN = "unknown"
+    #: A re-check no longer held; nothing was sent.
+    SKIPPED = "skipped"
+
+
+#: Phases after which a create may exist without the journal knowing its outcome.
+OPEN = frozenset({Phase.STARTED, Phase.UNKNOWN})
+
+
+class Details(TypedDict, total=False):
+    """What a step's event says beyond the change itself."""
+
+    #: The subscription written (for a create: the one ordered, once known).
+    subscription_id: str | None
+    #: The MS-RequestId the write was (or will be) sent with.
+    request_id: str
+    reason: str
+    #: What Partner Center answered (status and seats, order and subscription id, transfer id).
+    result: Mapping[str, actions.Scalar]
+
+
+class Event(Details, total=False):
+    """What the executor writes for one step (``Journal.append`` adds ``ts`` and the ids)."""
+
+    step: str
+    action: str
+    #: The partner tenant the write goes to.
+    tenant: str
+    customer_id: str
+    customer_name: str
+    key: str | None
+    phase: Phase
+    correlation_id: str
+    before: dict[str, actions.Scalar]
+    after: dict[str, actions.Scalar]
+
+
+class Record(Event, total=False):
+    """One journal line as written and read back. Lines of older runs or edited by hand may
+    lack fields: readers use ``.get``."""
+
+    ts: str
+    run_id: str
+    plan_id: str
+
+
 EXPORT_COLUMNS = (
     "ts",
     "run_id",
@@ -85,12 +139,17 @@ class Journal:
         except OSError as exc:
             raise self._failure(exc, started=False) from None
 
-    def append(self, *, ts: datetime, **fields: Any) -> dict[str, Any]:
+    def append(self, *, ts: datetime, **fields: Unpack[Event]) -> Record:
         """Write one event (``ts``, run and plan ids added) durably before returning it.
 
         Raises ``JournalError`` when the line cannot be made durable: the caller sends no
         write whose "started" line failed (a torn line is skipped by ``read_records``)."""
-        record = {"ts": ts.isoformat(), "run_id": self.run_id, "plan_id": self.plan_id, **fields}
+        record: Record = {
+            "ts": ts.isoformat(),
+            "run_id": self.run_id,
+            "plan_id": self.plan_id,
+            **fields,
+        }
         try:
             os.write(self._fd, _dump(record).encode())
             os.fsync(self._fd)
@@ -111,10 +170,10 @@ class Journal:
         os.close(self._fd)
 
 
-def read_records(state_dir: Path) -> list[dict[str, Any]]:
+def read_records(state_dir: Path) -> list[Record]:
     """Every event of every run, oldest run first. A torn last line (crash mid-write) is
     ignored; any other unreadable line is an error naming the file and line."""
-    out: list[dict[str, Any]] = []
+    out: list[Record] = []
     directory = state_dir / "journal"
     if not directory.is_dir():
         return out
@@ -124,15 +183,25 @@ def read_records(state_dir: Path) -> list[dict[str, Any]]:
             if not line.strip():
                 continue
             try:
-                out.append(json.loads(line))
+                out.append(_record(json.loads(line)))
             except ValueError as exc:
                 if n == len(lines):
                     continue  # torn write of a killed run: the step stays "started"
                 raise errors.JournalError(
-                    f"Journal {path}:{n} is not valid JSON; move the file aside and run "
+                    f"Journal {path}:{n} is not a journal event ({exc}); move the file aside "
+                    "and run "
                     "`reconciler apply` again (live state decides what is left to do)."
                 ) from exc
     return out
+
+
+def _record(doc: object) -> Record:
+    """A parsed line as a ``Record`` (its phase as a ``Phase``); ValueError when it is none."""
+    if not isinstance(doc, dict):
+        raise ValueError("not a JSON object")
+    if "phase" in doc:
+        doc["phase"] = Phase(doc["phase"])
+    return cast(Record, doc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,15 +215,15 @@ class Pending:
     run_id: str
 
 
-def pending_creates(records: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], Pending]:
+def pending_creates(records: Sequence[Record]) -> dict[tuple[str, str], Pending]:
     """Creates per (customer, manifest key) whose outcome no run recorded."""
-    last: dict[tuple[str, str], Mapping[str, Any]] = {}
+    last: dict[tuple[str, str], Record] = {}
     for r in records:
-        if r.get("action") == actions.Action.CREATE.value and r.get("key"):
+        if r.get("action") == actions.Action.CREATE and r.get("key"):
             last[(str(r.get("customer_id")), str(r["key"]))] = r
     out: dict[tuple[str, str], Pending] = {}
     for k, r in last.items():
-        if r.get("phase") in ("started", "unknown"):
+        if r.get("phase") in OPEN:
             after = r.get("after") or {}
             out[k] = Pending(
                 k[0],
@@ -166,7 +235,7 @@ def pending_creates(records: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str
     return out
 
 
-def requested_transfers(records: Sequence[Mapping[str, Any]]) -> dict[str, tuple[str, str]]:
+def requested_transfers(records: Sequence[Record]) -> dict[str, tuple[str, str]]:
     """Source subscription id -> (run id, ts) of the last transfer request that succeeded.
 
     Apply's second guard against asking the source partner twice (the first is the live
@@ -174,17 +243,17 @@ def requested_transfers(records: Sequence[Mapping[str, Any]]) -> dict[str, tuple
     not list yet (applying.transfers.journal_blocks)."""
     out: dict[str, tuple[str, str]] = {}
     for r in records:
-        if r.get("action") == actions.Action.TRANSFER.value and r.get("phase") == "succeeded":
+        if r.get("action") == actions.Action.TRANSFER and r.get("phase") == Phase.SUCCEEDED:
             out[str(r.get("subscription_id"))] = (str(r.get("run_id")), str(r.get("ts")))
     return out
 
 
-def unaccounted(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def unaccounted(records: Sequence[Record]) -> list[Record]:
     """``started`` events with no later event of the same step in the same run."""
-    open_: dict[tuple[str, str], Mapping[str, Any]] = {}
+    open_: dict[tuple[str, str], Record] = {}
     for r in records:
         k = (str(r.get("run_id")), str(r.get("step")))
-        if r.get("phase") == "started":
+        if r.get("phase") == Phase.STARTED:
             open_[k] = r
         else:
             open_.pop(k, None)
@@ -227,11 +296,12 @@ def mark_applied(state_dir: Path, pid: str, run_id: str, at: datetime) -> None:
 # ------------------------------------------------------------------------------------ export
 
 
-def _row(r: Mapping[str, Any]) -> dict[str, Any]:
+def _row(r: Record) -> dict[str, Any]:
     before = r.get("before") or {}
     after = r.get("after") or {}
     result = r.get("result") or {}
-    row = {c: r.get(c, "") for c in EXPORT_COLUMNS}
+    fields = cast(Mapping[str, Any], r)
+    row = {c: fields.get(c, "") for c in EXPORT_COLUMNS}
     row.update(
         subscription_id=r.get("subscription_id") or result.get("subscription_id") or "",
         order_id=result.get("order_id") or "",
@@ -244,7 +314,7 @@ def _row(r: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def export_rows(
-    records: Sequence[Mapping[str, Any]], *, customers: Sequence[str] = ()
+    records: Sequence[Record], *, customers: Sequence[str] = ()
 ) -> Iterator[dict[str, Any]]:
     """Flat rows (``EXPORT_COLUMNS``), by customer then time, optionally for some customers
     (tenant ids or names, case-insensitive)."""

@@ -26,6 +26,18 @@ def open_request(known: Sequence[model.LiveTransfer], now: datetime) -> model.Li
     return found[0] if found else None
 
 
+def already_pending(known: Sequence[model.LiveTransfer], now: datetime, source: str) -> str | None:
+    """Why no request is sent: one from ``source`` is still open (None: none is)."""
+    found = open_request(known, now)
+    if found is None:
+        return None
+    since = f" on {found.created_at.isoformat()}" if found.created_at else ""
+    return (
+        f"transfer {found.id} from {source} is already pending (requested{since}); "
+        f"waiting for {source} to accept it"
+    )
+
+
 def journal_blocks(
     sid: str,
     journalled: Mapping[str, tuple[str, str]],

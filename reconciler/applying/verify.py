@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from reconciler import model
-from reconciler.applying import executor
+from reconciler.applying import steps
 from reconciler.planning import actions, markers
 
 A = actions.Action
@@ -90,22 +90,22 @@ def states(
     return [customer_state(c, live, target) for c in desired.customers if c.tenant_id in customers]
 
 
-def overlap_lines(steps: Sequence[executor.StepResult]) -> list[str]:
+def overlap_lines(results: Sequence[steps.StepResult]) -> list[str]:
     """One sentence per step that ended or opened a billing overlap."""
     out = []
-    for r in steps:
+    for r in results:
         c = r.change
         ov = c.overlap
-        if c.action in (A.SUSPEND, A.CANCEL) and r.outcome is executor.Outcome.SUCCEEDED:
+        if c.action in (A.SUSPEND, A.CANCEL) and r.outcome is steps.Outcome.SUCCEEDED:
             days = "same day" if ov is None or ov.days in (None, 0) else f"{ov.days} days"
             note = f" ({ov.note})" if ov is not None and ov.note else ""
             out.append(f"ended: {c.address} {c.action.value}; overlap {days}{note}")
-        elif c.action is A.DISABLE_AUTO_RENEW and r.outcome is executor.Outcome.SUCCEEDED:
+        elif c.action is A.DISABLE_AUTO_RENEW and r.outcome is steps.Outcome.SUCCEEDED:
             note = ov.note if ov is not None else "billing continues until the term ends"
             out.append(f"runs to term end: {c.address}: {note}")
-        elif c.action is A.CREATE and (r.outcome is not executor.Outcome.SUCCEEDED or not r.active):
+        elif c.action is A.CREATE and (r.outcome is not steps.Outcome.SUCCEEDED or not r.active):
             continue
-        elif c.action in (A.SUSPEND, A.CANCEL) and r.outcome is not executor.Outcome.SUCCEEDED:
+        elif c.action in (A.SUSPEND, A.CANCEL) and r.outcome is not steps.Outcome.SUCCEEDED:
             out.append(
                 f"open: {c.address} still bills next to its replacement; run `reconciler "
                 "apply` again once the reason above is resolved"

@@ -21,7 +21,7 @@ from typing import Annotated
 import typer
 
 from reconciler import errors, manifests, model
-from reconciler.applying import checks, executor, journal, locking, verify
+from reconciler.applying import checks, executor, journal, locking, steps, verify
 from reconciler.cli import apply_writer, options, progress
 from reconciler.cli import plan as plan_cli
 from reconciler.exitcodes import ExitCode
@@ -96,7 +96,7 @@ def _approve(plan: actions.Plan, auto: bool) -> None:
         )
 
 
-def _print_step(r: executor.StepResult, done: int, total: int) -> None:
+def _print_step(r: steps.StepResult, done: int, total: int) -> None:
     """One line per step; the ``done/total`` count is the progress (also in CI logs)."""
     c = r.change
     mark = {"succeeded": "ok", "failed": "FAILED", "skipped": "skipped", "unknown": "UNKNOWN"}
@@ -104,7 +104,7 @@ def _print_step(r: executor.StepResult, done: int, total: int) -> None:
     typer.echo(f"  {count}[{mark[r.outcome.value]}] {c.action.value} {c.address}: {r.message}")
 
 
-def _exit_code(plan: actions.Plan, report: executor.ApplyReport | None) -> int:
+def _exit_code(plan: actions.Plan, report: steps.ApplyReport | None) -> int:
     if plan.errored or (report is not None and not report.clean):
         return int(ExitCode.ERROR)
     if plan.gates:
@@ -237,14 +237,14 @@ def _execute(
     records = journal.read_records(state)
     pending = journal.pending_creates(records)
     log = journal.Journal(state, run_id, pid)
-    options = executor.Options(
+    options = steps.Options(
         activation_timeout=timedelta(minutes=cons.policy.activation_timeout_minutes)
     )
 
     total = sum(1 for c in plan.changes if c.applicable)
     done = 0
 
-    def step(r: executor.StepResult) -> None:
+    def step(r: steps.StepResult) -> None:
         nonlocal done
         done += 1
         _print_step(r, done, total)
@@ -274,10 +274,10 @@ def _report(
     plan: actions.Plan,
     desired: model.DesiredState,
     writer: apply_writer.ClientWriter,
-    report: executor.ApplyReport,
+    report: steps.ApplyReport,
     observer: progress.Observer,
 ) -> None:
-    counts = ", ".join(f"{report.count(o)} {o.value}" for o in executor.Outcome)
+    counts = ", ".join(f"{report.count(o)} {o.value}" for o in steps.Outcome)
     typer.echo(f"\nSteps: {counts}.")
     ids = {c.tenant_id for c in plan.customers}
     try:

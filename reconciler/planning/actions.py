@@ -15,7 +15,7 @@ Contract for ``apply`` (docs/plan-format.md says the same):
   ``Plan.customers[*].fingerprint`` with ``planning.fingerprint`` to refuse a stale plan.
 
 This module holds data only: no I/O, no decisions, no imports beyond the standard library and
-the shared model.
+the plan's verbs (``verbs.py``: every action with its facts, the reasons, the strategies).
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from reconciler.planning import verbs
+
 #: Bumped whenever a consumer of the JSON document would have to change.
 FORMAT_VERSION = 1
 
@@ -34,115 +36,22 @@ FORMAT_VERSION = 1
 Scalar = str | int | bool | None
 
 
-class Action(enum.StrEnum):
-    """What a change does. A closed set: apply dispatches on these values and nothing else."""
-
-    #: Gate: the customer's Global Admin must accept the target's reseller invitation.
-    INVITE = "invite"
-    #: Order a target subscription (new-commerce ids through a cart, legacy offers through an
-    #: order). The friendly name carries ``marker(key)``. Done when the subscription is active.
-    CREATE = "create"
-    #: Set a target subscription's license count to ``after["quantity"]``.
-    RESIZE = "resize"
-    #: Set a suspended target subscription back to active.
-    REACTIVATE = "reactivate"
-    #: Request a partner-to-partner transfer of a source subscription (created by the target).
-    TRANSFER = "transfer"
-    #: Gate: the source partner must accept the transfer request.
-    ACCEPT_TRANSFER = "accept-transfer"
-    #: Gate: the target subscription is still provisioning (status pending).
-    AWAIT_ACTIVATION = "await-activation"
-    #: Suspend a source subscription (legacy: stops billing; NCE: billing continues).
-    SUSPEND = "suspend"
-    #: Cancel a new-commerce source subscription inside its cancellation window.
-    CANCEL = "cancel"
-    #: Turn auto-renew off on a new-commerce source subscription so its term simply ends.
-    DISABLE_AUTO_RENEW = "disable-auto-renew"
-    #: Gate: ask Microsoft support to move an Azure subscription (company names in the gate).
-    AZURE_HANDOFF = "azure-handoff"
-    #: Gate: Microsoft is moving an Azure subscription; verify source suspended, target active.
-    AZURE_VERIFY = "azure-verify"
-    #: Nothing is done because a ``protect`` flag holds the source subscription.
-    HOLD = "hold"
-    #: Nothing to do: the pair is as the manifests want it.
-    NOOP = "no-op"
-
-    @property
-    def is_gate(self) -> bool:
-        """True when the work waits on someone else (a customer, Microsoft, the source)."""
-        return self in _GATES
-
-    @property
-    def writes(self) -> bool:
-        """True when apply performs a write for this action."""
-        return self in _WRITES
-
-    @property
-    def symbol(self) -> str:
-        """One-character symbol used by the renderers."""
-        return _SYMBOLS[self]
+#: The plan's verbs live in ``verbs.py`` with their facts; these are the names used elsewhere.
+Action = verbs.Action
+Reason = verbs.Reason
+Strategy = verbs.Strategy
 
 
-_GATES = frozenset(
-    {
-        Action.INVITE,
-        Action.ACCEPT_TRANSFER,
-        Action.AWAIT_ACTIVATION,
-        Action.AZURE_HANDOFF,
-        Action.AZURE_VERIFY,
-    }
-)
-_WRITES = frozenset(
-    {
-        Action.CREATE,
-        Action.RESIZE,
-        Action.REACTIVATE,
-        Action.TRANSFER,
-        Action.SUSPEND,
-        Action.CANCEL,
-        Action.DISABLE_AUTO_RENEW,
-    }
-)
-_SYMBOLS = {
-    Action.INVITE: "?",
-    Action.CREATE: "+",
-    Action.RESIZE: "~",
-    Action.REACTIVATE: "^",
-    Action.TRANSFER: ">",
-    Action.ACCEPT_TRANSFER: "?",
-    Action.AWAIT_ACTIVATION: "?",
-    Action.SUSPEND: "-",
-    Action.CANCEL: "x",
-    Action.DISABLE_AUTO_RENEW: "/",
-    Action.AZURE_HANDOFF: "?",
-    Action.AZURE_VERIFY: "?",
-    Action.HOLD: "!",
-    Action.NOOP: "=",
-}
+class PlanOutcome(enum.StrEnum):
+    """What a plan means for the caller; the CLI maps it to the detailed exit code."""
 
-
-class Reason(enum.StrEnum):
-    """Why a change is planned. Explanation only: never read it to decide anything."""
-
-    INVITATION_PENDING = "invitation-pending"
-    NOT_IN_TARGET = "not-in-target"
-    ARRIVES_BY_TRANSFER = "arrives-by-transfer"
-    #: A transfer is requested again: the previous request expired, was cancelled or failed.
-    PREVIOUS_TRANSFER_ENDED = "previous-transfer-ended"
-    QUANTITY_DIFFERS = "quantity-differs"
-    TARGET_SUSPENDED = "target-suspended"
-    TARGET_PROVISIONING = "target-provisioning"
-    #: A source subscription whose replacement is (or will be) active with enough seats.
-    REPLACED = "replaced"
-    TRANSFER_PENDING_ACCEPTANCE = "transfer-pending-acceptance"
-    AZURE_NOT_MOVED = "azure-not-moved"
-    AZURE_MOVE_IN_PROGRESS = "azure-move-in-progress"
-    AZURE_MOVED = "azure-moved"
-    PROTECTED = "protected"
-    KEPT_BY_MANIFEST = "kept-by-manifest"
-    SOURCE_GONE = "source-gone"
-    ALREADY_DONE = "already-done"
-    IN_SYNC = "in-sync"
+    #: Some customer could not be planned.
+    ERRORED = "errored"
+    #: Something apply can do now.
+    CHANGES = "changes"
+    #: Only gates outstanding: the work waits on someone else.
+    WAITING = "waiting"
+    NO_CHANGES = "no-changes"
 
 
 class Severity(enum.StrEnum):
@@ -234,9 +143,8 @@ class Change:
     #: Ids of gates (direct or transitive dependencies) that must clear first.
     blocked_by: tuple[str, ...] = ()
     gate: Gate | None = None
-    #: For source subscriptions: the strategy picked ("suspend", "cancel", "expire",
-    #: "transfer", "keep", "hold").
-    strategy: str | None = None
+    #: For source subscriptions: the strategy picked.
+    strategy: Strategy | None = None
     overlap: Overlap | None = None
     deadlines: tuple[Deadline, ...] = ()
 
@@ -322,16 +230,15 @@ class Plan:
         return tuple(c for c in self.changes if c.action.is_gate)
 
     @property
-    def outcome(self) -> str:
-        """ "errored", "changes" (something apply can do now), "waiting" (only gates
-        outstanding) or "no-changes"; the CLI maps it to the detailed exit code."""
+    def outcome(self) -> PlanOutcome:
+        """What the plan means: errored, changes, waiting (only gates) or no changes."""
         if self.errored:
-            return "errored"
+            return PlanOutcome.ERRORED
         if self.has_applicable_changes:
-            return "changes"
+            return PlanOutcome.CHANGES
         if any(c.action.is_gate for c in self.changes):
-            return "waiting"
-        return "no-changes"
+            return PlanOutcome.WAITING
+        return PlanOutcome.NO_CHANGES
 
     def counts(self) -> dict[str, int]:
         """Number of changes per action value (only actions that occur), in enum order."""

@@ -69,7 +69,7 @@ def plan_handoff(
             R.PROTECTED,
             f"protected by the manifest: Azure {sid} is not handed off",
             before=subscription_fields(source),
-            strategy="hold",
+            strategy=actions.Strategy.HOLD,
         )
         return
     gid = b.add(

@@ -107,7 +107,7 @@ class Builder:
         before: Mapping[str, actions.Scalar] | None = None,
         after: Mapping[str, actions.Scalar] | None = None,
         gate: actions.Gate | None = None,
-        strategy: str | None = None,
+        strategy: actions.Strategy | None = None,
         overlap: actions.Overlap | None = None,
         deadlines: tuple[actions.Deadline, ...] = (),
     ) -> str:

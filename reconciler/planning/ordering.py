@@ -1,6 +1,6 @@
-"""Order the changes (a topological sort over ``depends_on``, ties broken by customer, phase
-and address so the order is deterministic; graphlib names any cycle), and push
-changes beyond the policy caps to a later apply (``Plan.deferred``).
+"""Order the changes (a topological sort over ``depends_on``, ties broken by customer, the
+action's rank (``verbs.Facts.rank``) and address so the order is deterministic; graphlib names
+any cycle), and push changes beyond the policy caps to a later apply (``Plan.deferred``).
 
 Pure: sequences of changes in, sequences of changes out.
 """
@@ -15,31 +15,12 @@ from reconciler.planning import actions
 
 A = actions.Action
 
-#: Rank within a customer when dependencies leave a choice: gates and target work first,
-#: source work after, no-ops last.
-_PHASE = {
-    A.INVITE: 0,
-    A.TRANSFER: 1,
-    A.CREATE: 1,
-    A.REACTIVATE: 1,
-    A.AWAIT_ACTIVATION: 1,
-    A.ACCEPT_TRANSFER: 2,
-    A.RESIZE: 2,
-    A.AZURE_HANDOFF: 3,
-    A.AZURE_VERIFY: 4,
-    A.SUSPEND: 5,
-    A.CANCEL: 5,
-    A.DISABLE_AUTO_RENEW: 5,
-    A.HOLD: 6,
-    A.NOOP: 7,
-}
-
 
 def _key(c: actions.Change, rank: Mapping[str, int]) -> tuple[int, int, str, str, str, str]:
     a = c.address
     return (
         rank.get(a.customer_id, len(rank)),
-        _PHASE[c.action],
+        c.action.facts.rank,
         a.key or "",
         a.subscription_id or "",
         c.action,
@@ -49,7 +30,7 @@ def _key(c: actions.Change, rank: Mapping[str, int]) -> tuple[int, int, str, str
 
 def order(changes: Sequence[actions.Change], rank: Mapping[str, int]) -> list[actions.Change]:
     """Topological order of ``changes`` over ``depends_on``, as close to the sort key
-    (customer, phase, address) as the dependencies allow.
+    (customer, action rank, address) as the dependencies allow.
 
     Changes are taken in key order; one whose dependencies are not all placed yet waits and is
     placed right after its last dependency (Kahn's algorithm seeded by the sort, linear after

@@ -186,6 +186,10 @@ def _enum(data: Mapping[str, Any], key: str, kind: Callable[[str], T], where: st
         raise _Bad(f"{where}.{key} has the unknown value {raw!r}") from None
 
 
+def _opt_enum(data: Mapping[str, Any], key: str, kind: Callable[[str], T], where: str) -> T | None:
+    return None if data.get(key) is None else _enum(data, key, kind, where)
+
+
 def _scalars(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, actions.Scalar] | None:
     raw = _opt(data, key, dict, where)
     if raw is None:
@@ -248,7 +252,7 @@ def _read_change(d: Any, where: str) -> actions.Change:
             _opt(gate, "url", str, where + ".gate"),
             _opt(gate, "message", str, where + ".gate"),
         ),
-        strategy=_opt(a, "strategy", str, where),
+        strategy=_opt_enum(a, "strategy", actions.Strategy, where),
         overlap=None
         if overlap is None
         else actions.Overlap(

@@ -8,11 +8,11 @@ it replaces. Pure: adds changes and warnings to the Builder, decides nothing abo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from reconciler import model
-from reconciler.planning import actions, billing, strategy
+from reconciler.planning import actions, billing, strategy, verbs
 from reconciler.planning.builder import Builder, Outlook, subscription_fields
 from reconciler.planning.matching import GONE
 
@@ -43,15 +43,12 @@ def resolve_sources(b: Builder, ds: model.DesiredSubscription) -> list[Source]:
     return found
 
 
-def seats_to_cover(sources: Sequence[Source]) -> int:
-    """Seats the target must have before any of these sources may stop serving users."""
-    return sum(
-        s.live.quantity
-        for s in sources
-        if s.live is not None
-        and s.decision is not None
-        and s.decision.strategy not in (S.KEEP, S.TRANSFER)
-    )
+def seats_to_cover(sources: Iterable[tuple[int, actions.Strategy | None]]) -> int:
+    """Seats the target must have before any of these sources may stop serving users: the
+    seats of every one whose strategy stops it serving (``verbs.STOPS_SERVING``). Rule 1's
+    arithmetic, here only: the planner and apply's re-check right before a write both call it
+    with (seats, strategy) pairs."""
+    return sum(seats for seats, chosen in sources if chosen in verbs.STOPS_SERVING)
 
 
 def _already_done(s: model.LiveSubscription, chosen: strategy.Strategy) -> str | None:
@@ -116,7 +113,7 @@ def _one(
             before=before,
             overlap=overlap,
             deadlines=deadlines,
-            strategy="hold" if held else chosen.value,
+            strategy=S.HOLD if held else chosen,
             depends_on=outlook.deps if action.writes else (),
             after=_after(chosen) if action.writes else None,
         )
@@ -205,7 +202,11 @@ def plan_sources(
     protected: bool,
 ) -> None:
     """Plan the fate of every source subscription ``ds`` replaces."""
-    required = seats_to_cover(sources)
+    required = seats_to_cover(
+        (s.live.quantity, s.decision.strategy)
+        for s in sources
+        if s.live is not None and s.decision is not None
+    )
     _short_after_the_move(b, ds, sources, outlook, required)
     for src in sources:
         _one(b, ds, src, outlook, required, protected)
@@ -227,7 +228,7 @@ def _short_after_the_move(
         if s.live is not None
         and s.live.status in (model.SubscriptionStatus.SUSPENDED, *GONE)
         and s.decision is not None
-        and s.decision.strategy not in (S.KEEP, S.TRANSFER)
+        and s.decision.strategy in verbs.STOPS_SERVING
     ]
     if stopped and outlook.usable and outlook.quantity < required:
         ids = ", ".join(s.id for s in stopped)

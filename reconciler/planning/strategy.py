@@ -7,28 +7,16 @@ Pure: takes the manifest value, the live subscription, the policy and the clock;
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import datetime
 
 from reconciler import model
-from reconciler.planning import actions
+from reconciler.planning import actions, verbs
 
+Strategy = actions.Strategy
 
-class Strategy(enum.StrEnum):
-    SUSPEND = "suspend"
-    CANCEL = "cancel"
-    EXPIRE = "expire"
-    TRANSFER = "transfer"
-    KEEP = "keep"
-
-
-#: The action that carries out each strategy on the source (TRANSFER and KEEP have none there).
-ACTION_FOR = {
-    Strategy.SUSPEND: actions.Action.SUSPEND,
-    Strategy.CANCEL: actions.Action.CANCEL,
-    Strategy.EXPIRE: actions.Action.DISABLE_AUTO_RENEW,
-}
+#: The action that carries out a strategy (from the actions' facts; KEEP and HOLD have none).
+ACTION_FOR = {f.strategy: a for a, f in verbs.FACTS.items() if f.strategy is not None}
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,7 +121,7 @@ def _request(
         depends_on=b.after_invite(),
         before=subscription_fields(s),
         after={"target_tenant": b.target_name, "quantity": s.quantity},
-        strategy="transfer",
+        strategy=Strategy.TRANSFER,
         overlap=billing.overlap(Strategy.TRANSFER, s, b.now, b.now),
         deadlines=billing.deadlines(s, Strategy.TRANSFER, b.now),
     )

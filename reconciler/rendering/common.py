@@ -12,44 +12,19 @@ from reconciler.planning import actions
 
 A = actions.Action
 
-#: How the summary sentence names each action.
-PHRASES = {
-    A.CREATE: "to create",
-    A.TRANSFER: "to transfer",
-    A.RESIZE: "to resize",
-    A.REACTIVATE: "to reactivate",
-    A.SUSPEND: "to suspend",
-    A.CANCEL: "to cancel",
-    A.DISABLE_AUTO_RENEW: "auto-renew off",
-    A.INVITE: "invitations pending",
-    A.ACCEPT_TRANSFER: "transfers awaiting acceptance",
-    A.AWAIT_ACTIVATION: "awaiting activation",
-    A.AZURE_HANDOFF: "Azure hand-offs to request",
-    A.AZURE_VERIFY: "Azure moves to verify",
-    A.HOLD: "held (protected)",
-    A.NOOP: "unchanged",
-}
-
-#: The singular where it differs, for counts of one ("1 invitation pending").
-SINGULAR = {
-    A.INVITE: "invitation pending",
-    A.ACCEPT_TRANSFER: "transfer awaiting acceptance",
-    A.AZURE_HANDOFF: "Azure hand-off to request",
-    A.AZURE_VERIFY: "Azure move to verify",
-}
-
 
 def phrase(action: actions.Action, count: int) -> str:
     """``count`` and how the summary names ``action``, singular when ``count`` is 1."""
-    words = SINGULAR.get(action, PHRASES[action]) if count == 1 else PHRASES[action]
-    return f"{count} {words}"
+    facts = action.facts
+    return f"{count} {facts.one if count == 1 else facts.many}"
 
 
+#: How the summary sentence names each plan outcome.
 OUTCOMES = {
-    "errored": "errors: some customers could not be planned",
-    "changes": "changes to apply",
-    "waiting": "nothing to apply now; waiting on others",
-    "no-changes": "no changes",
+    actions.PlanOutcome.ERRORED: "errors: some customers could not be planned",
+    actions.PlanOutcome.CHANGES: "changes to apply",
+    actions.PlanOutcome.WAITING: "nothing to apply now; waiting on others",
+    actions.PlanOutcome.NO_CHANGES: "no changes",
 }
 
 

@@ -40,7 +40,7 @@ def _header(plan: actions.Plan) -> list[str]:
     ]
     for a in A:
         if a.value in counts:
-            lines.append(f"| `{a.symbol}` | {common.PHRASES[a]} | {counts[a.value]} |")
+            lines.append(f"| `{a.symbol}` | {a.facts.many} | {counts[a.value]} |")
     if plan.deferred:
         lines.append(f"| | deferred by policy caps | {len(plan.deferred)} |")
     return [*lines, ""]

@@ -7,23 +7,22 @@ decides: asked for, or a TTY when not told). Reads only the plan document; print
 
 from __future__ import annotations
 
-from reconciler.planning import actions
+from reconciler.planning import actions, verbs
 from reconciler.rendering import common
 
 A = actions.Action
 
+T = verbs.Tone
+
+#: The ANSI colour of each tone (an action's tone is one of its facts, planning/verbs.py).
 _COLORS = {
-    A.CREATE: "32",
-    A.TRANSFER: "32",
-    A.RESIZE: "33",
-    A.REACTIVATE: "33",
-    A.DISABLE_AUTO_RENEW: "33",
-    A.SUSPEND: "31",
-    A.CANCEL: "31",
-    A.HOLD: "35",
-    A.NOOP: "2",
+    T.ADD: "32",
+    T.CHANGE: "33",
+    T.REMOVE: "31",
+    T.HOLD: "35",
+    T.SAME: "2",
+    T.WAIT: "36",
 }
-_GATE_COLOR = "36"
 
 
 class _Paint:
@@ -51,7 +50,7 @@ def _diagnostics(plan: actions.Plan, paint: _Paint) -> list[str]:
 
 
 def _change(c: actions.Change, names: dict[str, str], paint: _Paint) -> list[str]:
-    code = _GATE_COLOR if c.action.is_gate else _COLORS.get(c.action, "")
+    code = _COLORS[c.action.facts.tone]
     action = paint(c.action.value.ljust(18), code)
     head = f"  {paint(c.action.symbol, code)} {action} {common.target_text(c)}"
     if c.action is A.NOOP:  # one line: nothing happens here, but overlap stays visible

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from reconciler import errors, model
-from reconciler.applying import executor, journal, ports
+from reconciler.applying import executor, journal, ports, steps
 from reconciler.planning import actions, markers
 
 A = actions.Action
@@ -268,13 +268,13 @@ def run(
     timeout_minutes: int = 30,
     pending: Mapping[tuple[str, str], journal.Pending] | None = None,
     run_id: str = "run-1",
-) -> executor.ApplyReport:
+) -> steps.ApplyReport:
     log = journal.Journal(state_dir, run_id, journal.plan_id(plan))
     ex = executor.Executor(
         plan,
         writer,
         log,
-        options=executor.Options(activation_timeout=timedelta(minutes=timeout_minutes)),
+        options=steps.Options(activation_timeout=timedelta(minutes=timeout_minutes)),
         now=clock.now,
         sleep=clock.sleep,
         pending=pending,

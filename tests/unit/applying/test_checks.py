@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from apply_fakes import CUST, create, plan_of, source_change
 
 from reconciler import errors, model
 from reconciler.applying import checks, ports
-from reconciler.planning import actions
+from reconciler.planning import actions, sources
 
 A = actions.Action
 
@@ -44,3 +46,15 @@ def test_required_seats_count_every_source_the_entry_replaces() -> None:
 def test_rule_one_names_why_the_source_stays(target: ports.Sub | None, why: str) -> None:
     assert why in (checks.target_blocks(target, 10) or "")
     assert checks.target_blocks(ports.Sub("t", "o", "n", 10, "active"), 10) is None
+
+
+def test_apply_counts_the_seats_of_held_sources_but_not_of_kept_or_transferred_ones() -> None:
+    """Rule 1's arithmetic is the planner's (``planning.sources.seats_to_cover``): a source
+    held by a protect flag may stop later and counts; one kept or transferred does not."""
+    me = source_change("s1", A.SUSPEND, "a", 4)
+    held = replace(source_change("s2", A.HOLD, "b", 6), strategy=actions.Strategy.HOLD)
+    kept = replace(source_change("s3", A.NOOP, "c", 7), strategy=actions.Strategy.KEEP)
+    moved = replace(source_change("s4", A.NOOP, "d", 8), strategy=actions.Strategy.TRANSFER)
+    assert checks.required_seats(plan_of(me, held, kept, moved), me, 5) == 11
+    pairs = [(5, actions.Strategy.SUSPEND), (6, actions.Strategy.HOLD), (7, actions.Strategy.KEEP)]
+    assert sources.seats_to_cover(pairs) == 11

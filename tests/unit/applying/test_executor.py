@@ -18,11 +18,11 @@ from apply_fakes import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.applying import executor, journal
+from reconciler.applying import executor, journal, steps
 from reconciler.planning import actions, markers
 
 A = actions.Action
-Out = executor.Outcome
+Out = steps.Outcome
 
 
 def world(clock: FakeClock, *, source_qty: int = 10) -> FakeWriter:
@@ -268,7 +268,7 @@ def test_a_transfer_is_requested_once_then_awaited_not_requested_again(tmp_path:
         plan_of(_transfer_change()),
         w,
         log,
-        options=executor.Options(),
+        options=steps.Options(),
         now=clock.now,
         sleep=clock.sleep,
         transfers=earlier,

@@ -10,11 +10,11 @@ from pathlib import Path
 from apply_fakes import CUST, FakeClock, FakeSub, FakeWriter, plan_of, run
 
 from reconciler import model
-from reconciler.applying import executor, journal
+from reconciler.applying import executor, journal, steps
 from reconciler.planning import actions
 
 A = actions.Action
-Out = executor.Outcome
+Out = steps.Outcome
 
 
 def world(clock: FakeClock) -> FakeWriter:
@@ -95,7 +95,7 @@ def test_an_expired_or_cancelled_request_is_made_again_even_if_the_journal_remem
         plan_of(transfer_change()),
         w,
         log,
-        options=executor.Options(),
+        options=steps.Options(),
         now=clock.now,
         sleep=clock.sleep,
         transfers=journal.requested_transfers(journal.read_records(tmp_path)),
@@ -115,7 +115,7 @@ def test_the_journal_still_guards_a_request_the_list_does_not_show_yet(tmp_path:
         plan_of(transfer_change()),
         w,
         log,
-        options=executor.Options(),
+        options=steps.Options(),
         now=clock.now,
         sleep=clock.sleep,
         transfers=journal.requested_transfers(journal.read_records(tmp_path)),

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from apply_fakes import T0, create, plan_of
 
+from reconciler import errors
 from reconciler.applying import journal
 
 
@@ -91,3 +93,23 @@ def test_export_lists_what_happened_per_customer_with_correlation_ids(tmp_path: 
     assert doc["customers"][0]["events"][0]["after_status"] == "suspended"
     only = list(journal.export_rows(journal.read_records(tmp_path), customers=["beta"]))
     assert [r["customer_id"] for r in only] == ["b-id"]
+
+
+def test_phases_are_written_as_their_strings_and_read_back_as_phases(tmp_path: Path) -> None:
+    log = _log(tmp_path)
+    log.append(ts=T0, step="c1", phase=journal.Phase.UNKNOWN, customer_id="x", request_id="r1")
+    log.close()
+    assert '"phase":"unknown"' in log.path.read_text()
+    (record,) = journal.read_records(tmp_path)
+    assert record["phase"] is journal.Phase.UNKNOWN
+
+
+def test_a_line_with_an_unknown_phase_is_refused_naming_file_and_line(tmp_path: Path) -> None:
+    log = _log(tmp_path)
+    log.append(ts=T0, step="c1", phase="started", customer_id="x")
+    log.close()
+    with log.path.open("a") as fh:
+        fh.write('{"ts": "2026-03-02T09:00:00+00:00", "step": "c1", "phase": "done"}\n')
+        fh.write('{"ts": "2026-03-02T09:00:01+00:00", "step": "c2", "phase": "started"}\n')
+    with pytest.raises(errors.ReconcilerError, match=rf"{log.path.name}:2 is not a journal event"):
+        journal.read_records(tmp_path)

@@ -13,11 +13,11 @@ import pytest
 from apply_fakes import CUST, FakeClock, FakeSub, FakeWriter, create, plan_of, run, source_change
 
 from reconciler import errors, model
-from reconciler.applying import checks, executor, journal, locking, ports
+from reconciler.applying import checks, journal, locking, ports, steps
 from reconciler.planning import actions, markers
 
 A = actions.Action
-Out = executor.Outcome
+Out = steps.Outcome
 
 
 def _target_noop(sid: str = "t1") -> actions.Change:

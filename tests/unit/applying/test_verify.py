@@ -9,7 +9,7 @@ from types import MappingProxyType
 from apply_fakes import CUST, source_change
 
 from reconciler import model
-from reconciler.applying import executor, verify
+from reconciler.applying import steps, verify
 from reconciler.planning import actions
 
 A = actions.Action
@@ -95,8 +95,8 @@ def test_overlap_lines_say_what_ended_and_what_stays_open() -> None:
     left = source_change("s2", A.SUSPEND, "src2", 10)
     lines = verify.overlap_lines(
         [
-            executor.StepResult(done, executor.Outcome.SUCCEEDED, "ok"),
-            executor.StepResult(left, executor.Outcome.SKIPPED, "skipped"),
+            steps.StepResult(done, steps.Outcome.SUCCEEDED, "ok"),
+            steps.StepResult(left, steps.Outcome.SKIPPED, "skipped"),
         ]
     )
     assert lines[0].startswith("ended:") and "src1" in lines[0]

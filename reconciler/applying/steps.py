@@ -1,0 +1,54 @@
+"""What apply reports: the outcome of each step, the run's report, and the executor's
+options. Values only; ``executor.py`` produces them and the CLI prints them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from reconciler.planning import actions
+
+
+class Outcome(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """What happened to one change. ``active`` is False for an ordered subscription that did
+    not become active in time (its source was then left untouched)."""
+
+    change: actions.Change
+    outcome: Outcome
+    message: str
+    subscription_id: str | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    activation_timeout: timedelta = timedelta(minutes=30)
+    poll_first: float = 2.0
+    poll_max: float = 30.0
+    #: Extra sends with the same MS-RequestId after an unknown outcome, before looking.
+    same_id_retries: int = 1
+
+
+@dataclass(slots=True)
+class ApplyReport:
+    run_id: str
+    plan_id: str
+    steps: list[StepResult] = field(default_factory=list)
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for s in self.steps if s.outcome is outcome)
+
+    @property
+    def clean(self) -> bool:
+        """True when every step succeeded and every ordered subscription is active."""
+        return all(s.outcome is Outcome.SUCCEEDED and s.active for s in self.steps)
