@@ -1,5 +1,7 @@
-"""The plan's vocabulary: the closed set of actions, the reasons that explain them, and the
-``Change`` and ``Plan`` value types that every renderer and ``apply`` read.
+"""The plan's value types that every renderer and ``apply`` read: ``Change``, ``Plan`` and
+what they carry. The actions, with every fact about each, the reasons and the source
+strategies are declared in ``verbs.py`` and named here as ``actions.Action``, ``Reason`` and
+``Strategy``.
 
 Contract for ``apply`` (docs/plan-format.md says the same):
 
