@@ -78,8 +78,8 @@ def _one(
                 f"not in tenant {b.customer.source}; check the id",
             )
         return
-    before = subscription_fields(s)
     if s.status in GONE:
+        before = subscription_fields(s)
         b.add(A.NOOP, address, R.ALREADY_DONE, f"{s.id} is {s.status.value}", before=before)
         return
     if decision is None:
@@ -89,16 +89,38 @@ def _one(
             "a license subscription; declare Azure subscriptions under azure:",
         )
         return
-    chosen = decision.strategy
-    if chosen is S.TRANSFER and not protected:
-        if any(c.action is A.TRANSFER and c.address.subscription_id == s.id for c in b.changes):
-            return  # the TRANSFER change (target side) carries this subscription
-        b.warn(
-            "transfer-superseded",
-            f"{b.who()}: {ds.key} already exists in the target, yet source {s.id} is still "
-            f"{s.status.value}; no transfer is requested, check it by hand",
-        )
+    if decision.strategy is S.TRANSFER and not protected:
+        _transfer_left(b, ds, s)
         return
+    _decided(b, ds, s, decision, address, outlook, required, protected)
+
+
+def _transfer_left(b: Builder, ds: model.DesiredSubscription, s: model.LiveSubscription) -> None:
+    """A source whose strategy is a transfer: the target side's TRANSFER change carries it,
+    or (the target already exists) nothing is requested and the user is told."""
+    if any(c.action is A.TRANSFER and c.address.subscription_id == s.id for c in b.changes):
+        return
+    b.warn(
+        "transfer-superseded",
+        f"{b.who()}: {ds.key} already exists in the target, yet source {s.id} is still "
+        f"{s.status.value}; no transfer is requested, check it by hand",
+    )
+
+
+def _decided(
+    b: Builder,
+    ds: model.DesiredSubscription,
+    s: model.LiveSubscription,
+    decision: strategy.Decision,
+    address: actions.Address,
+    outlook: Outlook,
+    required: int,
+    protected: bool,
+) -> None:
+    """Plan a live license source whose strategy is decided: held, kept, already done, or its
+    action once the target is ready (rule 1)."""
+    chosen = decision.strategy
+    before = subscription_fields(s)
     held = protected and chosen is not S.KEEP
     plan_strategy = None if held else chosen
     overlap = billing.overlap(plan_strategy, s, outlook.billing_from, b.now)

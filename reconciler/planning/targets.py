@@ -199,6 +199,39 @@ def _resize(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscription
     return False
 
 
+def _until_active(
+    b: Builder,
+    t: model.LiveSubscription,
+    address: actions.Address,
+    before: dict[str, actions.Scalar],
+) -> list[str] | None:
+    """The change ids that make target ``t`` active (none when it is), or None when no
+    planned step can (deleted, expired, ...)."""
+    if t.status is model.SubscriptionStatus.ACTIVE:
+        return []
+    if t.status is model.SubscriptionStatus.PENDING:
+        gate = actions.Gate("partner-center", "finish provisioning the subscription")
+        detail = f"target subscription {t.id} is still provisioning"
+        return [
+            b.add(
+                A.AWAIT_ACTIVATION, address, R.TARGET_PROVISIONING, detail, gate=gate, before=before
+            )
+        ]
+    if t.status is model.SubscriptionStatus.SUSPENDED:
+        b.warn("drift-suspended", f"{b.who()}: target subscription {t.id} is suspended")
+        return [
+            b.add(
+                A.REACTIVATE,
+                address,
+                R.TARGET_SUSPENDED,
+                f"target subscription {t.id} is suspended; the manifest wants it active",
+                before=before,
+                after={"status": "active"},
+            )
+        ]
+    return None
+
+
 def plan_existing(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscription) -> Outlook:
     """Changes for a matched target subscription ``t``."""
     address = b.address(b.target_name, t.id, ds.key)
@@ -211,34 +244,8 @@ def plan_existing(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscr
             "planned for it",
         )
         return Outlook(False, t.quantity, (), t.creation_date, "its offer differs")
-    deps: list[str] = []
-    active = t.status is model.SubscriptionStatus.ACTIVE
-    if t.status is model.SubscriptionStatus.PENDING:
-        deps.append(
-            b.add(
-                A.AWAIT_ACTIVATION,
-                address,
-                R.TARGET_PROVISIONING,
-                f"target subscription {t.id} is still provisioning",
-                gate=actions.Gate("partner-center", "finish provisioning the subscription"),
-                before=before,
-            )
-        )
-        active = True
-    elif t.status is model.SubscriptionStatus.SUSPENDED:
-        b.warn("drift-suspended", f"{b.who()}: target subscription {t.id} is suspended")
-        deps.append(
-            b.add(
-                A.REACTIVATE,
-                address,
-                R.TARGET_SUSPENDED,
-                f"target subscription {t.id} is suspended; the manifest wants it active",
-                before=before,
-                after={"status": "active"},
-            )
-        )
-        active = True
-    if not active:
+    deps = _until_active(b, t, address, before)
+    if deps is None:
         b.warn(
             "target-status",
             f"{b.who()}: target subscription {t.id} has status {t.status.value}; nothing "
