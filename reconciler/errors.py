@@ -34,6 +34,7 @@ apply port (``applying.ports.Writer``) are named ``errors.OutcomeUnknown`` and s
     ├── ApplyRefusedError     apply refused before any write (caps, approval, already applied)
     ├── LockHeldError         another writer holds the lock
     ├── JournalError          the apply journal cannot be written or read back
+    ├── FileWriteError        a file cannot be written (reconciler.files: every writer)
     ├── OutcomeUnknown        (port) a write may or may not have happened
     │   └── OrderInProgress       an order exists and is still being processed
     ├── WriteRejected         (port) a definite "no" to a write
@@ -127,6 +128,10 @@ class LockHeldError(ReconcilerError):
 class JournalError(ReconcilerError):
     """The apply journal cannot be written (no write is sent without its journal line), or a
     journal line cannot be read back."""
+
+
+class FileWriteError(ReconcilerError):
+    """A file (plan, export, token cache, lock) cannot be written; nothing half-written stays."""
 
 
 class ExportIncompleteError(ReconcilerError):

@@ -32,6 +32,12 @@ DEFAULT_CONCURRENCY = 8
 DEFAULT_TIMEOUT_SECONDS = 30.0
 #: First wait before retrying a failed call; each further retry doubles it (capped at 60x).
 DEFAULT_RETRY_BACKOFF_SECONDS = 1.0
+#: Seconds ``apply`` waits for another apply's lock by default (``--lock-timeout``): none.
+DEFAULT_LOCK_TIMEOUT_SECONDS = 0.0
+#: Seconds before a call to the emulator's control surface is abandoned.
+EMULATOR_CONTROL_TIMEOUT_SECONDS = 30.0
+#: Where ``apply`` keeps journals, applied plan ids and locks unless told otherwise.
+DEFAULT_STATE_DIR = ".reconciler"
 
 # Environment variables (documented in docs/configuration.md). Per-tenant variables are
 # spelled ``RECONCILER_<TENANT>_<SUFFIX>`` with the tenant's manifest name upper-cased and
@@ -43,6 +49,8 @@ ENV_CA_BUNDLE = "RECONCILER_CA_BUNDLE"
 ENV_CREDENTIALS_FILE = "RECONCILER_CREDENTIALS_FILE"
 ENV_CONNECTION_FILE = "RECONCILER_CONNECTION_FILE"
 ENV_TOKEN_CACHE_DIR = "RECONCILER_TOKEN_CACHE_DIR"
+ENV_STATE_DIR = "RECONCILER_STATE_DIR"
+ENV_NO_COLOR = "NO_COLOR"
 ENV_RATE_PER_MINUTE = "RECONCILER_RATE_PER_MINUTE"
 ENV_CUSTOMER_RATE_PER_MINUTE = "RECONCILER_CUSTOMER_RATE_PER_MINUTE"
 ENV_CONCURRENCY = "RECONCILER_CONCURRENCY"

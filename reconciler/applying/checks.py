@@ -135,7 +135,7 @@ def target_blocks(target: ports.Sub | None, required: int) -> str | None:
     """Why rule 1 forbids touching the source now, or None when the target covers it."""
     if target is None:
         return "its paired target subscription was not found in the target tenant"
-    if target.status != "active":
+    if target.status is not model.SubscriptionStatus.ACTIVE:
         return f"its paired target subscription {target.id} is {target.status}, not active"
     if target.quantity < required:
         return (

@@ -18,6 +18,7 @@ from reconciler import errors
 from reconciler.applying import checks, journal, ports
 from reconciler.applying import transfers as guards
 from reconciler.applying.steps import ApplyReport, Options, Outcome, StepResult
+from reconciler.model import SubscriptionStatus as Status
 from reconciler.planning import actions, markers
 
 A = actions.Action
@@ -127,20 +128,18 @@ class Executor:
         found = [
             s
             for s in subs
-            if markers.parse_marker(s.friendly_name) == key and s.status not in _GONE
+            if markers.parse_marker(s.friendly_name) == key and s.status not in ports.GONE
         ]
         return found[0] if found else None
 
     def _update(
-        self, c: actions.Change, tenant: str, sid: str, changes: Mapping[str, object]
+        self, c: actions.Change, tenant: str, sid: str, patch: ports.SubscriptionPatch
     ) -> StepResult:
         rid = self.new_id()
         self._event(c, Phase.STARTED, request_id=rid)
         for attempt in range(self.options.same_id_retries + 1):
             try:
-                sub = self.writer.update(
-                    tenant, c.address.customer_id, sid, changes, request_id=rid
-                )
+                sub = self.writer.update(tenant, c.address.customer_id, sid, patch, request_id=rid)
                 break
             except errors.OutcomeUnknown as exc:
                 if attempt >= self.options.same_id_retries:
@@ -152,7 +151,7 @@ class Executor:
             "auto_renew": sub.auto_renew,
         }
         self._event(c, Phase.SUCCEEDED, request_id=rid, result=result)
-        return StepResult(c, Outcome.SUCCEEDED, f"{sid}: {_says(changes)}", sid)
+        return StepResult(c, Outcome.SUCCEEDED, f"{sid}: {patch.describe()}", sid)
 
     # ------------------------------------------------------------------------------ target
 
@@ -165,7 +164,7 @@ class Executor:
             billing_cycle=str(after.get("billing_cycle") or "monthly"),
             term_duration=str(after["term_duration"]) if after.get("term_duration") else None,
             friendly_name=markers.with_marker(str(after.get("friendly_name") or key), key),
-            channel=str(after.get("channel") or "order"),
+            channel=ports.OrderChannel(str(after.get("channel") or "order")),
         )
         found = self._look(a.customer_id, key, spec.friendly_name)
         if found is not None:
@@ -246,7 +245,7 @@ class Executor:
         )
         self.pending.pop((c.address.customer_id, c.address.key or ""), None)
         sub = self._await_active(c, ordered.subscription_id)
-        if sub is None or sub.status != "active":
+        if sub is None or sub.status is not Status.ACTIVE:
             minutes = int(self.options.activation_timeout.total_seconds() // 60)
             sid = sub.id if sub else ordered.subscription_id
             return StepResult(
@@ -273,7 +272,7 @@ class Executor:
                 )
             except errors.NotFound:
                 sub = None  # ordered but not listed yet: keep polling until the deadline
-            if sub is not None and (sub.status == "active" or sub.status in _GONE):
+            if sub is not None and (sub.status is Status.ACTIVE or sub.status in ports.GONE):
                 return sub
             if self.now() >= deadline:
                 return sub
@@ -288,16 +287,16 @@ class Executor:
             want = int(str(after["quantity"]))
             if fresh.quantity == want:
                 return self._noop(c, f"already has {want} seats")
-            if fresh.status != "active":
+            if fresh.status is not Status.ACTIVE:
                 raise _Skip(f"{sid} is {fresh.status}; seats change only on an active one")
-            changes: dict[str, object] = {"quantity": want}
+            patch = ports.SubscriptionPatch(quantity=want)
         else:
-            if fresh.status == "active":
+            if fresh.status is Status.ACTIVE:
                 return self._noop(c, "already active")
-            if fresh.status != "suspended":
+            if fresh.status is not Status.SUSPENDED:
                 raise _Skip(f"{sid} is {fresh.status}, not suspended")
-            changes = {"status": "active"}
-        return self._update(c, a.tenant, sid, changes)
+            patch = ports.SubscriptionPatch(status=Status.ACTIVE)
+        return self._update(c, a.tenant, sid, patch)
 
     def _noop(self, c: actions.Change, why: str) -> StepResult:
         self._event(c, Phase.SUCCEEDED, reason=why)
@@ -309,25 +308,24 @@ class Executor:
         a = c.address
         sid = a.subscription_id or ""
         fresh = self._fresh(a.tenant, a.customer_id, sid)
-        changes: dict[str, object]
         if c.action is A.SUSPEND:
-            if fresh.status == "suspended":
+            if fresh.status is Status.SUSPENDED:
                 return self._noop(c, "already suspended")
-            changes = {"status": "suspended"}
+            patch = ports.SubscriptionPatch(status=Status.SUSPENDED)
         elif c.action is A.CANCEL:
-            if fresh.status == "deleted":
+            if fresh.status is Status.DELETED:
                 return self._noop(c, "already cancelled")
-            changes = {"status": "deleted"}
+            patch = ports.SubscriptionPatch(status=Status.DELETED)
         else:
             if not fresh.auto_renew:
                 return self._noop(c, "auto-renew already off")
-            changes = {"autoRenewEnabled": False}
-        if fresh.status not in ("active", "suspended") or (
-            c.action is A.SUSPEND and fresh.status != "active"
+            patch = ports.SubscriptionPatch(auto_renew=False)
+        if fresh.status not in (Status.ACTIVE, Status.SUSPENDED) or (
+            c.action is A.SUSPEND and fresh.status is not Status.ACTIVE
         ):
             raise _Skip(f"source {sid} is {fresh.status} now")
         self._rule_one(c, fresh)
-        return self._update(c, a.tenant, sid, changes)
+        return self._update(c, a.tenant, sid, patch)
 
     def _rule_one(self, c: actions.Change, fresh: ports.Sub) -> None:
         a = c.address
@@ -349,7 +347,7 @@ class Executor:
         a = c.address
         sid = a.subscription_id or ""
         fresh = self._fresh(a.tenant, a.customer_id, sid)
-        if fresh.status != "active":
+        if fresh.status is not Status.ACTIVE:
             raise _Skip(f"source {sid} is {fresh.status}; only active ones transfer")
         # The live check: a request from this source that is still open makes a second one a
         # duplicate (Partner Center answers 409 900101 at best). An unreadable list fails the
@@ -377,13 +375,6 @@ class Executor:
         self._event(c, Phase.SUCCEEDED, request_id=rid, result={"transfer_id": tid})
         self.transfers[sid] = (self.log.run_id, self.now().isoformat())
         return StepResult(c, Outcome.SUCCEEDED, f"transfer {tid} requested", sid)
-
-
-_GONE = frozenset({"deleted", "expired", "disabled"})
-
-
-def _says(changes: Mapping[str, object]) -> str:
-    return ", ".join(f"{k} -> {v}" for k, v in changes.items())
 
 
 #: Apply's handler for every writing action: the one per-action table outside

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import psutil
 
-from reconciler import errors
+from reconciler import errors, files
 
 with warnings.catch_warnings():
     # Without fcntl filelock falls back to an exclusive-create lock file and warns on import;
@@ -118,9 +118,12 @@ def _read(path: Path) -> LockInfo | None:
 
 
 def _write(path: Path, info: LockInfo) -> None:
-    tmp = path.with_suffix(f".{info.id}.tmp")
-    tmp.write_text(json.dumps(asdict(info), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    files.write_text(
+        path,
+        json.dumps(asdict(info), indent=2) + "\n",
+        what="the apply lock",
+        hint="Check that the state directory (--state-dir) is writable; nothing was applied.",
+    )
 
 
 class Lock:

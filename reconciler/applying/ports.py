@@ -1,55 +1,31 @@
-"""What the executor needs from Partner Center, as a ``Protocol`` (the port), plus the plain
-values that cross it. Its failures (``OutcomeUnknown``, ``OrderInProgress``, ``WriteRejected``,
-``Unreadable``, ``NotFound``) are in ``reconciler.errors``, the one error tree.
+"""What the executor needs from Partner Center, as a ``Protocol`` (the port).
 
-The CLI adapts the real client to ``Writer``; unit tests use an in-memory fake. This module
-must NOT import ``reconciler.partner_center`` (an import-linter contract) nor do any I/O.
+The values that cross it (``Sub``, ``OrderSpec``, ``Ordered``, ``SubscriptionPatch``) live in
+the bottom layer (``reconciler.writes``, re-exported here) and its failures
+(``OutcomeUnknown``, ``OrderInProgress``, ``WriteRejected``, ``Unreadable``, ``NotFound``) in
+``reconciler.errors``, the one error tree, so that the adapter in
+``reconciler.partner_center.writer`` can build and raise them without importing ``applying``.
+Unit tests use an in-memory fake. This module must NOT import
+``reconciler.partner_center`` (an import-linter contract) nor do any I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Protocol
 
 from reconciler import model
+from reconciler.writes import GONE, OrderChannel, Ordered, OrderSpec, Sub, SubscriptionPatch
 
-
-@dataclass(frozen=True, slots=True)
-class Sub:
-    """A subscription as freshly read right before a write (only what the checks need)."""
-
-    id: str
-    offer_id: str
-    friendly_name: str
-    quantity: int
-    #: Lower-case Partner Center status: active, pending, suspended, deleted, expired, ...
-    status: str
-    auto_renew: bool = False
-    cancellation_allowed_until: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class OrderSpec:
-    """One subscription to order in the target. ``friendly_name`` carries the planner's marker."""
-
-    offer_id: str
-    quantity: int
-    billing_cycle: str
-    term_duration: str | None
-    friendly_name: str
-    #: "cart" (new commerce) or "order" (legacy offers).
-    channel: str
-
-
-@dataclass(frozen=True, slots=True)
-class Ordered:
-    """What an order (or cart checkout) returned: the order id and, when already known, the
-    subscription id it created."""
-
-    order_id: str | None
-    subscription_id: str | None
+__all__ = [
+    "GONE",
+    "OrderChannel",
+    "OrderSpec",
+    "Ordered",
+    "Sub",
+    "SubscriptionPatch",
+    "Writer",
+]
 
 
 class Writer(Protocol):
@@ -79,12 +55,12 @@ class Writer(Protocol):
         tenant: str,
         customer_id: str,
         subscription_id: str,
-        changes: Mapping[str, object],
+        patch: SubscriptionPatch,
         *,
         request_id: str,
     ) -> Sub:
-        """Patch wire fields (``status``, ``quantity``, ``autoRenewEnabled``) and return the
-        subscription once the change is visible (202 + Location is followed by the adapter)."""
+        """Change the fields ``patch`` names and return the subscription once the change is
+        visible (the adapter follows an accepted-but-not-done answer)."""
         ...
 
     def request_transfer(

@@ -16,7 +16,14 @@ from reconciler.applying import steps
 from reconciler.planning import actions, markers
 
 A = actions.Action
-_STOPPED = frozenset({"suspended", "deleted", "expired", "disabled"})
+_STOPPED = frozenset(
+    {
+        model.SubscriptionStatus.SUSPENDED,
+        model.SubscriptionStatus.DELETED,
+        model.SubscriptionStatus.EXPIRED,
+        model.SubscriptionStatus.DISABLED,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +86,7 @@ def customer_state(c: model.DesiredCustomer, live: model.LiveState, target: str)
 
 def _gone(view: model.CustomerView, sid: str) -> bool:
     sub = view.subscription(sid)
-    return sub is None or sub.status.value in _STOPPED
+    return sub is None or sub.status in _STOPPED
 
 
 def states(

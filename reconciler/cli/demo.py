@@ -10,36 +10,29 @@ billed by both tenants, no day on which a customer had no service. Holds no prod
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import shutil
-import uuid
-from collections import defaultdict
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from reconciler import errors, manifests, model
+from reconciler import errors, settings
+from reconciler.cli import runtime
 from reconciler.exitcodes import ExitCode
-from reconciler.planning import markers
+
+if TYPE_CHECKING:  # imported inside the command: start-up stays fast
+    from reconciler import model
+    from reconciler.operations import live
 
 Runner = Callable[[list[str]], int]
-
-
-@dataclass
-class LedgerCheck:
-    pairs: int
-    double_billed_days: int
-    unserved_days: int
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def demo(
+        ctx: typer.Context,
         manifest_dir: Annotated[
             Path, typer.Option("--manifests", help="The example manifests to consolidate.")
         ] = Path("manifests"),
@@ -52,29 +45,31 @@ def register(app: typer.Typer) -> None:
 
         Nothing leaves this machine: the emulator serves HTTPS on 127.0.0.1 with its own CA.
         """
-        from reconciler.cli import main as cli_main
+        from reconciler import manifests
         from reconciler.emulator.server import Emulator
+        from reconciler.operations import demo as parties
+        from reconciler.operations import live
 
         state = manifests.load([manifest_dir])
         if state_dir.exists():
             shutil.rmtree(state_dir)
         state_dir.mkdir(parents=True)
-        from reconciler import settings
-
+        run = runtime.of(ctx)
         tokens = state_dir / "tokens"
-        with (
-            _environ(settings.ENV_TOKEN_CACHE_DIR, str(tokens)),
-            Emulator.start(state_dir=state_dir / "emulator") as emu,
-        ):
+        # The demo's commands use their own token cache, not the user's: a changed copy of
+        # the environment is passed to each of them (the process environment is left alone).
+        environ = {**run.environ, settings.ENV_TOKEN_CACHE_DIR: str(tokens)}
+        with Emulator.start(state_dir=state_dir / "emulator") as emu:
             conn = str(emu.connection_file)
+            access = live.Access(environ, connection=Path(conn))
             typer.echo(f"Partner Center emulator on {emu.url} (connection file: {conn})")
-            steps = _Steps(cli_main.main)
+            steps = _Steps(lambda argv: run.run(argv, environ))
             steps.run("Validate the manifests", ["validate", str(manifest_dir)], expect=0)
             steps.note(
                 f"Sign in to '{state.consolidation.target.name}' as a Partner Center admin "
                 "(device code; the emulator approves it): the invitation URL needs App+User"
             )
-            _sign_in(emu, state.consolidation.target, Path(conn), tokens)
+            _sign_in(emu, state.consolidation.target, access, tokens)
             steps.run(
                 "Plan: every customer must first accept the central tenant's invitation",
                 ["plan", str(manifest_dir), "--connection", conn, "--detailed-exitcode"],
@@ -114,13 +109,13 @@ def register(app: typer.Typer) -> None:
                 "Microsoft support moves the Azure subscriptions; the source partner's "
                 "staff accept the transfer request (emulator control and source API)"
             )
-            _outside_parties(emu, state, conn)
+            parties.outside_parties(emu, state, access)
             steps.run(
                 "Plan once more: nothing left to do",
                 ["plan", str(manifest_dir), "--connection", conn, "--detailed-exitcode"],
                 expect=int(ExitCode.OK),
             )
-            check = _check_ledger(emu.control.ledger(), emu.control.snapshot(), state)
+            check = parties.check_ledger(emu.control.ledger(), emu.control.snapshot(), state)
         typer.echo("")
         typer.echo(
             f"Ledger check over {check.pairs} replaced legacy subscriptions: "
@@ -157,28 +152,10 @@ class _Steps:
             self.failures += 1
 
 
-@contextlib.contextmanager
-def _environ(name: str, value: str) -> Iterator[None]:
-    """Set an environment variable for the demo's in-process commands, then restore it."""
-    old = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = old
-
-
-def _sign_in(emu: Any, tenant: model.Tenant, conn: Path, cache_dir: Path) -> None:
-    """``reconciler login`` for the demo: the emulator's user approves the device code.
-
-    The token cache is ``cache_dir`` (``RECONCILER_TOKEN_CACHE_DIR``), not the user's own.
-    """
-    from reconciler.partner_center import auth, config, http
-
-    endpoints, delegated = config.resolve_delegated(tenant, connection_path=conn)
+def _sign_in(emu: Any, tenant: model.Tenant, access: live.Access, cache_dir: Path) -> None:
+    """``reconciler login`` for the demo: the emulator's user approves the device code. The
+    token cache is ``cache_dir`` (``RECONCILER_TOKEN_CACHE_DIR`` in ``access.environ``)."""
+    from reconciler.operations import signin
 
     def approve(message: str) -> None:
         typer.echo(message)
@@ -186,97 +163,5 @@ def _sign_in(emu: Any, tenant: model.Tenant, conn: Path, cache_dir: Path) -> Non
         if code:
             emu.control.approve_device_code(code.group(1))
 
-    msal_http = auth.MsalHttpClient(
-        http.new_session(pool_size=2), verify=endpoints.verify, timeout=30.0
-    )
-    user = auth.device_code_login(delegated, endpoints, msal_http, show=approve)
-    typer.echo(f"Signed in as {user or 'the emulator user'}; token cache in {cache_dir}.")
-
-
-def _outside_parties(emu: Any, state: model.DesiredState, conn: str) -> None:
-    """What people outside the API do: Microsoft support, the source partner's staff."""
-    from reconciler.partner_center import config, connect
-
-    target = state.consolidation.target.name
-    for customer in state.customers:
-        if customer.azure:
-            emu.control.azure_handoff(customer.tenant_id, source=customer.source, target=target)
-    snapshot = emu.control.snapshot()
-    pending = [t for t in snapshot["transfers"] if t.get("status") == "InProgress"]
-    if not pending:
-        return
-    tenants = state.consolidation.tenants
-    clients = connect.build_clients(tenants, config.resolve(tenants, connection_path=Path(conn)))
-    by_id = {t.tenant_id: t.name for t in tenants}
-    for transfer in pending:
-        source = clients[by_id[transfer["sourcePartnerTenantId"].lower()]]
-        customer_id = transfer["customerTenantId"]
-        items = [
-            {"subscriptionId": s["id"]}
-            for s in snapshot["subscriptions"]
-            if s["customerId"] == customer_id
-            and s["partner"] == source.name
-            and s["kind"] == "nce"
-            and s["status"] == "active"
-            and _transferred(state, customer_id, s["id"])
-        ]
-        source.transport.call(
-            "PATCH",
-            f"/customers/{customer_id}/transfers/{transfer['id']}",
-            body={**transfer, "status": "Complete", "lineItems": items},
-            request_id=str(uuid.uuid4()),
-            customer=customer_id,
-        )
-
-
-def _transferred(state: model.DesiredState, customer_id: str, subscription_id: str) -> bool:
-    customer = state.customer(customer_id)
-    return customer is not None and any(
-        r.subscription_id == subscription_id.lower()
-        and r.becomes is model.SourceStrategy.TRANSFERRED
-        for s in customer.subscriptions
-        for r in s.replaces
-    )
-
-
-def _check_ledger(
-    ledger: list[dict[str, Any]], snapshot: dict[str, Any], state: model.DesiredState
-) -> LedgerCheck:
-    """Days both tenants billed a replaced legacy subscription, and days with no service."""
-    target = state.consolidation.target.name
-    legacy = {s["id"] for s in snapshot["subscriptions"] if s["kind"] == "legacy"}
-    ordered: dict[tuple[str, str], str] = {}
-    for sub in snapshot["subscriptions"]:
-        key = markers.parse_marker(sub.get("friendlyName"))
-        if sub["partner"] == target and key:
-            ordered[(sub["customerId"], key)] = sub["id"]
-    billed: dict[str, set[str]] = defaultdict(set)
-    served: dict[str, set[str]] = defaultdict(set)
-    days = sorted({row["date"] for row in ledger})
-    for row in ledger:
-        if row["billed"]:
-            billed[row["subscriptionId"]].add(row["date"])
-        if row["inService"]:
-            served[row["subscriptionId"]].add(row["date"])
-    pairs = double = unserved = 0
-    for customer in state.customers:
-        held = customer.protect
-        for wanted in customer.subscriptions:
-            new = ordered.get((customer.tenant_id, wanted.key))
-            for old in wanted.replaces:
-                if new is None or old.subscription_id not in legacy:
-                    continue
-                if held or wanted.protect or old.becomes is model.SourceStrategy.KEPT:
-                    continue
-                pairs += 1
-                double += len(billed[old.subscription_id] & billed[new])
-                first = min(served[old.subscription_id] | served[new], default=None)
-                unserved += sum(
-                    1
-                    for day in days
-                    if first
-                    and day >= first
-                    and day not in served[old.subscription_id]
-                    and day not in served[new]
-                )
-    return LedgerCheck(pairs=pairs, double_billed_days=double, unserved_days=unserved)
+    done = signin.sign_in(tenant, access, show=approve)
+    typer.echo(f"Signed in as {done.user or 'the emulator user'}; token cache in {cache_dir}.")

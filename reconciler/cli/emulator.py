@@ -123,9 +123,8 @@ def serve(
         emu.stop()
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``reconciler emulator ...`` to the CLI."""
-    from reconciler.cli import emulator_control
-
-    emulator_control.register(emulator_app)
+def register(app: typer.Typer) -> typer.Typer:
+    """Add ``reconciler emulator ...`` to the CLI; returns the group, to which ``main`` adds
+    the control commands (``emulator_control``)."""
     app.add_typer(emulator_app, name="emulator")
+    return emulator_app

@@ -51,7 +51,8 @@ def _call(conn: dict[str, Any], method: str, path: str, body: dict[str, Any] | N
         url, data=data, method=method, headers={"Content-Type": "application/json"}
     )
     try:
-        with urllib.request.urlopen(request, context=context, timeout=30) as reply:  # noqa: S310
+        timeout = settings.EMULATOR_CONTROL_TIMEOUT_SECONDS
+        with urllib.request.urlopen(request, context=context, timeout=timeout) as reply:  # noqa: S310
             return json.loads(reply.read() or b"null")
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode("utf-8", "replace")[:300]

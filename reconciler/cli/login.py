@@ -5,7 +5,7 @@ user. This command runs the device-code flow once; the refresh token lands in an
 cache file readable only by the user (0600), from which later runs get tokens silently.
 
 This module must NOT print tokens or keep them anywhere but the cache file, and holds no
-Partner Center logic (it calls ``partner_center.auth``).
+Partner Center logic (it calls ``operations.signin``).
 """
 
 from __future__ import annotations
@@ -15,45 +15,14 @@ from typing import Annotated
 
 import typer
 
-from reconciler import errors, manifests, model, settings
-from reconciler.cli import options
+from reconciler.cli import options, runtime
 from reconciler.exitcodes import ExitCode
-from reconciler.partner_center import auth, config, http
-
-
-def _tenant(
-    name: str,
-    tenant_id: str | None,
-    paths: list[Path] | None,
-    credentials: Path | None,
-    connection: Path | None,
-) -> model.Tenant:
-    """The tenant called ``name``: from --tenant-id, the configuration, or the manifests."""
-    tid = tenant_id or config.tenant_id_hint(
-        name, credentials_path=credentials, connection_path=connection
-    )
-    if tid:
-        return model.Tenant(name=name, tenant_id=tid.lower(), country="", role=model.Role.SOURCE)
-    manifest_paths = paths or [Path("manifests")]
-    if not any(p.exists() for p in manifest_paths):
-        raise errors.UsageError(
-            f"Cannot tell the tenant id of '{name}': pass --tenant-id, set "
-            f"{settings.tenant_env(name, settings.SUFFIX_TENANT_ID)}, or run where the "
-            "manifests are (--manifests)."
-        )
-    state = manifests.load(manifest_paths)
-    found = next((t for t in state.consolidation.tenants if t.name == name), None)
-    if found is None:
-        known = ", ".join(t.name for t in state.consolidation.tenants)
-        raise errors.UsageError(
-            f"The consolidation manifest has no tenant named '{name}' (it has: {known})."
-        )
-    return found
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def login(
+        ctx: typer.Context,
         tenant: Annotated[
             str, typer.Argument(help="The tenant's name in the manifests, e.g. central.")
         ],
@@ -78,19 +47,15 @@ def register(app: typer.Typer) -> None:
 
         Prints a URL and a code: open the URL anywhere, enter the code, sign in with an MFA-enabled Partner Center account. The refresh token is kept in ~/.config/reconciler/tokens/TENANT.json (or RECONCILER_TOKEN_CACHE_DIR), readable only by you.
         """  # noqa: E501 - typer re-wraps help text; one line per paragraph
-        found = _tenant(tenant, tenant_id, manifest_paths, credentials, connection)
-        endpoints, delegated = config.resolve_delegated(
-            found, credentials_path=credentials, connection_path=connection
-        )
-        msal_http = auth.MsalHttpClient(
-            http.new_session(pool_size=2), verify=endpoints.verify, timeout=30.0
-        )
-        user = auth.device_code_login(
-            delegated, endpoints, msal_http, show=lambda text: typer.echo(text, err=True)
-        )
+        from reconciler.operations import signin
+
+        access = runtime.of(ctx).access(credentials, connection)
+        found = signin.tenant(tenant, tenant_id, manifest_paths or [], access)
+        done = signin.sign_in(found, access, show=lambda text: typer.echo(text, err=True))
+        user = done.user
         who = f" as {user}" if user else ""
         typer.echo(
-            f"Signed in to '{tenant}'{who}. The token cache is {delegated.cache_path} "
+            f"Signed in to '{tenant}'{who}. The token cache is {done.cache_path} "
             "(readable only by you); `plan` now reads the invitation URL."
         )
         return int(ExitCode.OK)

@@ -14,7 +14,6 @@ decide retries of API calls (``http`` does).
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -26,7 +25,7 @@ from urllib.parse import urlsplit
 import msal
 import requests
 
-from reconciler import errors, settings
+from reconciler import errors, files, settings
 from reconciler.partner_center import certificates
 from reconciler.partner_center import config as pc_config
 from reconciler.partner_center import errors as api_errors
@@ -268,13 +267,15 @@ def load_token_cache(path: Path) -> msal.SerializableTokenCache:
 
 def save_token_cache(cache: msal.SerializableTokenCache, path: Path) -> None:
     """Write the cache atomically, readable only by the user (0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(cache.serialize())
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    files.write_text(
+        path,
+        cache.serialize(),
+        what="the token cache",
+        hint="Check that its directory is writable by you (or set RECONCILER_TOKEN_CACHE_DIR "
+        "to one that is), then sign in again with `reconciler login`.",
+        mode=0o600,
+        make_parents=True,
+    )
 
 
 def public_app(

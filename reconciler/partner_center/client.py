@@ -320,6 +320,29 @@ class PartnerCenterClient:
         )
         return cast(wire.Transfer, reply.body)
 
+    def accept_transfer(
+        self,
+        customer_id: str,
+        transfer_id: str,
+        subscription_ids: Sequence[str],
+        *,
+        request_id: str,
+    ) -> wire.Transfer:
+        """Accept a transfer request (source side): PATCH it with ``status: Complete`` and the
+        subscriptions it moves as its line items."""
+        current = dict(self.get_transfer(customer_id, transfer_id))
+        items = [{"subscriptionId": sid} for sid in subscription_ids]
+        body = {**current, "status": "Complete", "lineItems": items}
+        body.pop("links", None)
+        reply = self.transport.call(
+            "PATCH",
+            f"/customers/{_seg(customer_id)}/transfers/{_seg(transfer_id)}",
+            body=body,
+            request_id=request_id,
+            customer=customer_id,
+        )
+        return cast(wire.Transfer, reply.body)
+
     # ---------------------------------------------------------------------------- invitation
 
     def get_invitation_url(self) -> str:

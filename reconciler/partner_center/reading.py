@@ -15,7 +15,7 @@ module must NOT write, and must NOT turn a failure into an empty list.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -212,6 +212,31 @@ def read_tenant(
     return model.TenantView(
         tenant=tenant, customers=MappingProxyType({v.tenant_id: v for v in views})
     )
+
+
+def read_tenants(
+    tenants: Sequence[model.Tenant],
+    clients: Mapping[str, pc_client.PartnerCenterClient],
+    *,
+    customers: Collection[str] | None,
+    on_progress: ProgressCallback | None = None,
+) -> dict[str, model.TenantView]:
+    """``read_tenant`` for each of ``tenants``, tenants in parallel (no transfer requests):
+    the read of ``export``, which never asks the target."""
+    with ThreadPoolExecutor(max_workers=max(1, len(tenants)), thread_name_prefix="tenant") as pool:
+        futures = {
+            t.name: pool.submit(
+                read_tenant,
+                t,
+                clients[t.name],
+                customers=customers,
+                workers=clients[t.name].concurrency,
+                on_progress=on_progress,
+                transfers=(),
+            )
+            for t in tenants
+        }
+        return {name: future.result() for name, future in futures.items()}
 
 
 def _invitation(client: pc_client.PartnerCenterClient) -> str | None:

@@ -46,7 +46,12 @@ class FakeSub:
 
     def view(self) -> ports.Sub:
         return ports.Sub(
-            self.id, self.offer_id, self.friendly_name, self.quantity, self.status, self.auto_renew
+            self.id,
+            self.offer_id,
+            self.friendly_name,
+            self.quantity,
+            model.SubscriptionStatus(self.status),
+            self.auto_renew,
         )
 
 
@@ -142,7 +147,7 @@ class FakeWriter:
         tenant: str,
         customer_id: str,
         subscription_id: str,
-        changes: Mapping[str, object],
+        patch: ports.SubscriptionPatch,
         *,
         request_id: str,
     ) -> ports.Sub:
@@ -152,13 +157,13 @@ class FakeWriter:
         if fault == "unknown":
             raise errors.OutcomeUnknown("timeout")
         sub = self.subs[(tenant, customer_id)][subscription_id]
-        if "status" in changes:
-            sub.status = str(changes["status"])
+        if patch.status is not None:
+            sub.status = patch.status.value
             sub.history.append((self.clock.now(), sub.status))
-        if "quantity" in changes:
-            sub.quantity = int(str(changes["quantity"]))
-        if "autoRenewEnabled" in changes:
-            sub.auto_renew = bool(changes["autoRenewEnabled"])
+        if patch.quantity is not None:
+            sub.quantity = patch.quantity
+        if patch.auto_renew is not None:
+            sub.auto_renew = patch.auto_renew
         self.writes.append(("update", tenant, subscription_id, request_id))
         if fault == "unknown-commit":
             raise errors.OutcomeUnknown("reset")

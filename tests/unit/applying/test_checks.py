@@ -39,13 +39,19 @@ def test_required_seats_count_every_source_the_entry_replaces() -> None:
     ("target", "why"),
     [
         (None, "not found"),
-        (ports.Sub("t", "o", "n", 10, "pending"), "pending, not active"),
-        (ports.Sub("t", "o", "n", 9, "active"), "9 seats, fewer than the 10"),
+        (ports.Sub("t", "o", "n", 10, model.SubscriptionStatus.PENDING), "pending, not active"),
+        (
+            ports.Sub("t", "o", "n", 9, model.SubscriptionStatus.ACTIVE),
+            "9 seats, fewer than the 10",
+        ),
     ],
 )
 def test_rule_one_names_why_the_source_stays(target: ports.Sub | None, why: str) -> None:
     assert why in (checks.target_blocks(target, 10) or "")
-    assert checks.target_blocks(ports.Sub("t", "o", "n", 10, "active"), 10) is None
+    assert (
+        checks.target_blocks(ports.Sub("t", "o", "n", 10, model.SubscriptionStatus.ACTIVE), 10)
+        is None
+    )
 
 
 def test_apply_counts_the_seats_of_held_sources_but_not_of_kept_or_transferred_ones() -> None:

@@ -10,10 +10,12 @@ import pytest
 
 from reconciler import errors
 from reconciler.applying import ports
-from reconciler.cli import apply_writer
 from reconciler.partner_center import errors as api_errors
+from reconciler.partner_center import writer as apply_writer
 
-SPEC = ports.OrderSpec("CFQ7TTC0LH18:0001:CFQ7TTC0K971", 5, "monthly", "P1Y", "BB [rc:bb]", "cart")
+SPEC = ports.OrderSpec(
+    "CFQ7TTC0LH18:0001:CFQ7TTC0K971", 5, "monthly", "P1Y", "BB [rc:bb]", ports.OrderChannel.CART
+)
 
 
 def _err(cls: type[api_errors.ApiError], status: int) -> api_errors.ApiError:
@@ -93,7 +95,9 @@ def test_order_errors_in_the_checkout_are_a_definite_refusal() -> None:
 )
 def test_update_failures_map_to_the_ports_kinds(error: Exception, expected: type) -> None:
     with pytest.raises(expected):
-        _writer(FakeClient(checkout=error)).update("central", "c", "s", {}, request_id="r")
+        _writer(FakeClient(checkout=error)).update(
+            "central", "c", "s", ports.SubscriptionPatch(), request_id="r"
+        )
 
 
 def test_a_missing_subscription_is_not_found() -> None:

@@ -1,10 +1,12 @@
-"""The adapter from ``partner_center.client.PartnerCenterClient`` to ``applying.ports.Writer``.
+"""The write adapter: ``PartnerCenterClient`` behind the executor's ``applying.ports.Writer``.
 
-It maps wire payloads to ``ports.Sub``, carts and orders to ``ports.Ordered``, and the API
-error tree to the port's failure kinds: ``UnknownOutcome`` (and a 409 "order in progress")
-become ``OutcomeUnknown``; 4xx business refusals become ``WriteRejected``; 404 on a read is
-``NotFound``. It must NOT decide anything (the executor does) nor retry beyond what the client
-and the executor already do.
+It maps wire payloads to ``writes.Sub``, carts and orders to ``writes.Ordered``, a
+``writes.SubscriptionPatch`` to the wire fields it changes, and the API error tree to the
+port's failure kinds (in ``reconciler.errors``): ``UnknownOutcome`` (and a 409 "order in
+progress") become ``OutcomeUnknown``; 4xx business refusals become ``WriteRejected``; 404 on a
+read is ``NotFound``. The port's values live in the bottom layer, so this module never imports
+``reconciler.applying``; it satisfies the ``Writer`` Protocol structurally. It must NOT decide
+anything (the executor does) nor retry beyond what the client and the executor already do.
 """
 
 from __future__ import annotations
@@ -13,14 +15,13 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler import errors, model
-from reconciler.applying import ports
+from reconciler import errors, model, writes
 from reconciler.partner_center import client as pc_client
 from reconciler.partner_center import errors as api_errors
 from reconciler.partner_center import wire
 
 
-def to_sub(doc: Any) -> ports.Sub:
+def to_sub(doc: Any) -> writes.Sub:
     """The port's view of one subscription payload (``Unreadable`` when malformed)."""
     try:
         live = wire.to_live_subscription(doc)
@@ -29,12 +30,12 @@ def to_sub(doc: Any) -> ports.Sub:
             f"Partner Center returned a subscription that cannot be read ({exc}); the step "
             "is not attempted. Run `reconciler plan` to see the customer's state."
         ) from exc
-    return ports.Sub(
+    return writes.Sub(
         id=live.id,
         offer_id=live.offer_id,
         friendly_name=live.friendly_name,
         quantity=live.quantity,
-        status=live.status.value,
+        status=live.status,
         auto_renew=live.auto_renew,
         cancellation_allowed_until=live.cancellation_allowed_until,
     )
@@ -50,8 +51,20 @@ def _derived(request_id: str, step: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{request_id}/{step}"))
 
 
+def patch_fields(patch: writes.SubscriptionPatch) -> dict[str, object]:
+    """The wire fields of a subscription that ``patch`` changes."""
+    fields: dict[str, object] = {}
+    if patch.status is not None:
+        fields["status"] = patch.status.value
+    if patch.quantity is not None:
+        fields["quantity"] = patch.quantity
+    if patch.auto_renew is not None:
+        fields["autoRenewEnabled"] = patch.auto_renew
+    return fields
+
+
 class ClientWriter:
-    """``ports.Writer`` over one client per partner tenant (by short name)."""
+    """``applying.ports.Writer`` over one client per partner tenant (by short name)."""
 
     def __init__(
         self, clients: Mapping[str, pc_client.PartnerCenterClient], tenants: Sequence[model.Tenant]
@@ -59,30 +72,30 @@ class ClientWriter:
         self.clients = clients
         self.tenant_ids = {t.name: t.tenant_id for t in tenants}
 
-    def get_subscription(self, tenant: str, customer_id: str, subscription_id: str) -> ports.Sub:
+    def get_subscription(self, tenant: str, customer_id: str, subscription_id: str) -> writes.Sub:
         try:
             return to_sub(self.clients[tenant].get_subscription(customer_id, subscription_id))
         except api_errors.ApiNotFound as exc:
             raise errors.NotFound(str(exc)) from exc
 
-    def list_subscriptions(self, tenant: str, customer_id: str) -> Sequence[ports.Sub]:
+    def list_subscriptions(self, tenant: str, customer_id: str) -> Sequence[writes.Sub]:
         return [to_sub(d) for d in self.clients[tenant].list_subscriptions(customer_id)]
 
     def find_order_by_name(
         self, tenant: str, customer_id: str, friendly_name: str
-    ) -> ports.Ordered | None:
+    ) -> writes.Ordered | None:
         for order in self.clients[tenant].list_orders(customer_id):
             for item in order.get("lineItems") or []:
                 if item.get("friendlyName") == friendly_name:
-                    return ports.Ordered(order.get("id"), item.get("subscriptionId") or None)
+                    return writes.Ordered(order.get("id"), item.get("subscriptionId") or None)
         return None
 
     def order(
-        self, tenant: str, customer_id: str, spec: ports.OrderSpec, *, request_id: str
-    ) -> ports.Ordered:
+        self, tenant: str, customer_id: str, spec: writes.OrderSpec, *, request_id: str
+    ) -> writes.Ordered:
         client = self.clients[tenant]
         try:
-            if spec.channel == "cart":
+            if spec.channel is writes.OrderChannel.CART:
                 return self._cart(client, customer_id, spec, request_id)
             item: dict[str, Any] = {
                 "lineItemNumber": 0,
@@ -111,9 +124,9 @@ class ClientWriter:
         self,
         client: pc_client.PartnerCenterClient,
         customer_id: str,
-        spec: ports.OrderSpec,
+        spec: writes.OrderSpec,
         request_id: str,
-    ) -> ports.Ordered:
+    ) -> writes.Ordered:
         line: dict[str, Any] = {
             "catalogItemId": spec.offer_id,
             "quantity": spec.quantity,
@@ -132,7 +145,7 @@ class ClientWriter:
             # 800065 "already submitted" or a lost answer: the cart's status is the truth.
             if client.get_cart(customer_id, cart_id).get("status", "").lower() == "ordered":
                 found = self.find_order_by_name(client.name, customer_id, spec.friendly_name)
-                return found or ports.Ordered(None, None)
+                return found or writes.Ordered(None, None)
             raise
         if result.get("orderErrors"):
             err = result["orderErrors"][0]
@@ -141,20 +154,20 @@ class ClientWriter:
                 f"{err.get('description', '')}"
             )
         orders = result.get("orders") or []
-        return _ordered(orders[0]) if orders else ports.Ordered(None, None)
+        return _ordered(orders[0]) if orders else writes.Ordered(None, None)
 
     def update(
         self,
         tenant: str,
         customer_id: str,
         subscription_id: str,
-        changes: Mapping[str, object],
+        patch: writes.SubscriptionPatch,
         *,
         request_id: str,
-    ) -> ports.Sub:
+    ) -> writes.Sub:
         try:
             doc = self.clients[tenant].update_subscription(
-                customer_id, subscription_id, changes, request_id=request_id
+                customer_id, subscription_id, patch_fields(patch), request_id=request_id
             )
         except api_errors.UnknownOutcome as exc:
             raise errors.OutcomeUnknown(str(exc)) from exc
@@ -201,7 +214,7 @@ class ClientWriter:
         return str(self.clients[tenant].transport.correlation_id)
 
 
-def _ordered(doc: Mapping[str, Any]) -> ports.Ordered:
+def _ordered(doc: Mapping[str, Any]) -> writes.Ordered:
     items = doc.get("lineItems") or []
     sid = items[0].get("subscriptionId") if items else None
-    return ports.Ordered(doc.get("id"), str(sid).lower() if sid else None)
+    return writes.Ordered(doc.get("id"), str(sid).lower() if sid else None)

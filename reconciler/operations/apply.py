@@ -1,0 +1,220 @@
+"""The apply use case: carry out a saved plan (or one made now) safely, once.
+
+In order: load the saved plan (or the manifests), refuse a plan applied before, connect, take
+the target tenant's lock (waiting up to the timeout), check the saved plan against fresh live
+state (or plan afresh), check the policy caps, ask for approval (a callback: the command
+prompts), run the executor with a journal while the lock's TTL is extended step by step, mark
+the plan applied and read live state again for the verification. It returns an
+``ApplyResult`` the command renders. Decisions live in ``applying`` and ``planning``; this
+module wires them and must NOT print, prompt or read the environment.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reconciler import errors, manifests, model
+from reconciler.applying import checks, executor, journal, locking, ports, steps, verify
+from reconciler.operations import live, planfiles
+from reconciler.planning import actions, planner, staleness
+
+if TYPE_CHECKING:
+    from reconciler.partner_center.client import PartnerCenterClient
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyRequest:
+    """What to apply: ``paths`` is one saved plan (``.json``) or manifest files/directories;
+    ``manifests`` the manifests of a saved plan (default ``manifests/``)."""
+
+    paths: Sequence[Path]
+    access: live.Access
+    state_dir: Path
+    manifests: Path | None = None
+    customers: Sequence[str] = ()
+    lock_timeout: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Hooks:
+    """The command's part: approve (raise ``ApplyRefusedError`` to refuse), hear about a
+    lock held by another apply, the run's start and each step (``done`` of ``total``)."""
+
+    approve: Callable[[actions.Plan], None]
+    waiting: Callable[[locking.LockInfo], None] = lambda held: None
+    started: Callable[[str, str, Path], None] = lambda plan_id, run_id, journal: None
+    step: Callable[[steps.StepResult, int, int], None] = lambda result, done, total: None
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    """What an apply did. ``report`` is ``None`` when nothing was applicable (no approval was
+    asked, nothing written); ``verification`` is the state per customer read afterwards,
+    or ``verification_error`` why that read failed."""
+
+    plan: actions.Plan
+    report: steps.ApplyReport | None = None
+    verification: Sequence[verify.CustomerState] = ()
+    verification_error: str | None = None
+    overlap: Sequence[str] = field(default_factory=tuple)
+
+
+def load(
+    paths: Sequence[Path], manifests_dir: Path | None
+) -> tuple[actions.Plan | None, model.DesiredState]:
+    """The saved plan (when ``paths`` is one ``.json`` file) and the desired state."""
+    given = list(paths)
+    if len(given) == 1 and given[0].is_file() and given[0].suffix == ".json":
+        saved = planfiles.read_plan(given[0])
+        state = manifests.load([manifests_dir or Path("manifests")])
+        if saved.consolidation != state.consolidation.name:
+            raise errors.ApplyRefusedError(
+                f"The plan {given[0]} is for consolidation '{saved.consolidation}' but the "
+                f"manifests describe '{state.consolidation.name}'; pass the right --manifests."
+            )
+        return saved, state
+    return None, manifests.load(given or [manifests_dir or Path("manifests")])
+
+
+def refuse_twice(state_dir: Path, saved: actions.Plan) -> None:
+    """A saved plan is applied at most once: its id is recorded when a run ends."""
+    earlier = journal.applied_run(state_dir, journal.plan_id(saved))
+    if earlier:
+        raise errors.ApplyRefusedError(
+            f"This plan ({journal.plan_id(saved)}) was already applied by run {earlier}. "
+            "Applying it twice is refused: run `reconciler plan --out FILE` for a fresh "
+            "plan and apply that."
+        )
+
+
+def apply(request: ApplyRequest, observer: live.Observer, hooks: Hooks) -> ApplyResult:
+    """The whole of ``reconciler apply``."""
+    from reconciler.partner_center import writer as pc_writer
+
+    saved, desired = load(request.paths, request.manifests)
+    if saved is not None:
+        refuse_twice(request.state_dir, saved)
+    cons = desired.consolidation
+    clients = live.connect_all(cons, request.access, observer)
+    run = _Run(
+        request, desired, clients, pc_writer.ClientWriter(clients, cons.tenants), observer, hooks
+    )
+    return run.locked(saved)
+
+
+@dataclass
+class _Run:
+    request: ApplyRequest
+    desired: model.DesiredState
+    clients: dict[str, PartnerCenterClient]
+    writer: ports.Writer
+    observer: live.Observer
+    hooks: Hooks
+
+    def read(self, plan_customers: Sequence[tuple[str, str]]) -> model.LiveState:
+        return live.read_customers(self.desired, self.clients, plan_customers, self.observer)
+
+    def locked(self, saved: actions.Plan | None) -> ApplyResult:
+        """Take the target tenant's lock, plan (or check the saved plan), then execute."""
+        me = locking.holder(
+            tenant=self.desired.consolidation.target.name,
+            plan_id=journal.plan_id(saved) if saved is not None else "fresh",
+            now=_now(),
+            ttl=locking.DEFAULT_TTL,
+            environ=self.request.access.environ,
+        )
+        lock = locking.acquire(
+            self.request.state_dir,
+            me,
+            timeout=self.request.lock_timeout,
+            now=_now,
+            sleep=time.sleep,
+            on_wait=self.hooks.waiting,
+        )
+        with lock:
+            return self.execute(self.plan(saved), lock)
+
+    def plan(self, saved: actions.Plan | None) -> actions.Plan:
+        customers = self.request.customers
+        if saved is not None:
+            plan = checks.narrow(saved, customers)
+            checks.check_manifests(plan, self.desired)
+            _stale(plan, self.read([(c.tenant_id, c.source) for c in plan.customers]))
+            return plan
+        chosen = planner.select_customers(self.desired, include=customers)
+        if customers and not chosen:
+            raise errors.UsageError(
+                f"--customer {', '.join(customers)}: no manifest customer has that tenant id "
+                "or name."
+            )
+        live_state = self.read(live.pairs(chosen))
+        return planner.build_plan(self.desired, live_state, now=_now(), include=customers)
+
+    def execute(self, plan: actions.Plan, lock: locking.Lock) -> ApplyResult:
+        policy = self.desired.consolidation.policy
+        checks.check_caps(plan, policy)
+        if not plan.has_applicable_changes:
+            return ApplyResult(plan)
+        self.hooks.approve(plan)
+        # The prompt may have outlived the lock's TTL; one step may wait a whole activation.
+        activation = timedelta(minutes=policy.activation_timeout_minutes)
+        ttl = locking.DEFAULT_TTL + activation
+        locking.extend(lock, now=_now(), ttl=ttl)
+        state, pid = self.request.state_dir, journal.plan_id(plan)
+        run_id = _now().strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+        records = journal.read_records(state)
+        log = journal.Journal(state, run_id, pid)
+        total = sum(1 for c in plan.changes if c.applicable)
+        done = [0]
+
+        def step(r: steps.StepResult) -> None:
+            done[0] += 1
+            self.hooks.step(r, done[0], total)
+            locking.extend(lock, now=_now(), ttl=ttl)
+
+        self.hooks.started(pid, run_id, log.path)
+        try:
+            report = executor.Executor(
+                plan,
+                self.writer,
+                log,
+                options=steps.Options(activation_timeout=activation),
+                now=_now,
+                sleep=time.sleep,
+                pending=journal.pending_creates(records),
+                transfers=journal.requested_transfers(records),
+                on_step=step,
+            ).run()
+        finally:
+            log.close()
+        journal.mark_applied(state, pid, run_id, _now())
+        return self.verified(plan, report)
+
+    def verified(self, plan: actions.Plan, report: steps.ApplyReport) -> ApplyResult:
+        """The result with a fresh read of every customer of the plan (its failure is
+        reported, not raised: the writes are done and journalled)."""
+        overlap = verify.overlap_lines(report.steps)
+        ids = {c.tenant_id for c in plan.customers}
+        try:
+            after = self.read([(c.tenant_id, c.source) for c in plan.customers])
+        except errors.ReconcilerError as exc:
+            return ApplyResult(plan, report, verification_error=str(exc), overlap=overlap)
+        states = verify.states(self.desired, after, ids)
+        return ApplyResult(plan, report, verification=states, overlap=overlap)
+
+
+def _stale(plan: actions.Plan, live_state: model.LiveState) -> None:
+    stale = staleness.stale_message(plan, live_state)
+    if stale is not None:
+        message, moved = stale
+        raise errors.StalePlanError(message, customers=moved)

@@ -1,0 +1,42 @@
+"""Saved plans: the plan document (``plan --out``) read back for ``show`` and ``apply``, and
+written atomically (``reconciler.files``). Every failure names the file and what to do."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from reconciler import errors, files
+from reconciler.planning import actions, gcpause, planfile
+from reconciler.rendering import jsondoc
+
+
+def write_plan(plan: actions.Plan, path: Path) -> None:
+    """Save the plan document atomically: a reader sees the old file or the new, never half."""
+    files.write_text(
+        path,
+        jsondoc.render(plan),
+        what="the plan file",
+        hint="Choose a writable path with --out.",
+    )
+
+
+def read_plan(path: Path) -> actions.Plan:
+    """Load a saved plan; every failure is a PlanFileError naming the file."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise errors.PlanFileError(
+            f"Cannot read the plan file {path}: {exc.strerror or exc}. Check the path, or "
+            "write one with `reconciler plan --out FILE`."
+        ) from None
+    try:
+        with gcpause.paused():  # a large plan is millions of small objects
+            data: Any = json.loads(raw)
+    except ValueError as exc:
+        raise errors.PlanFileError(
+            f"The plan file {path} is not valid JSON ({exc}); it may be truncated. Re-run "
+            "`reconciler plan --out FILE`."
+        ) from None
+    return planfile.from_dict(data, source=f"The plan file {path}")
