@@ -109,11 +109,11 @@ StateOpt = Annotated[Path | None, typer.Option("--state-dir", help=_STATE_HELP)]
 
 
 def _export(state: Path, fmt: str, customers: Sequence[str], out: Path | None) -> int:
-    from reconciler.operations import journal
+    from reconciler.operations import statedir
 
-    if fmt not in journal.FORMATS:
+    if fmt not in statedir.FORMATS:
         raise typer.BadParameter("use csv or json", param_hint="--format")
-    doc = journal.export(state, fmt, customers)
+    doc = statedir.export(state, fmt, customers)
     if not doc.found:
         # Evidence for a dispute must not silently come out empty: say where we looked.
         typer.echo(
@@ -124,7 +124,7 @@ def _export(state: Path, fmt: str, customers: Sequence[str], out: Path | None) -
     if out is None:
         typer.echo(doc.document, nl=False)
     else:
-        journal.write(doc, out)
+        statedir.write(doc, out)
         typer.echo(f"Wrote {doc.events} journal events to {out}.")
     return int(ExitCode.OK)
 
@@ -195,9 +195,9 @@ def register(app: typer.Typer) -> None:
         state_opt: StateOpt = None,
     ) -> int:
         """Remove an apply lock whose holder is gone (only when you are sure it is)."""
-        from reconciler.operations import journal
+        from reconciler.operations import statedir
 
-        info = journal.unlock(runtime.of(ctx).state_dir(state_opt), lock_id)
+        info = statedir.unlock(runtime.of(ctx).state_dir(state_opt), lock_id)
         typer.echo(f"Removed {info.describe()}.")
         return int(ExitCode.OK)
 

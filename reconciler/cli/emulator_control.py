@@ -8,7 +8,6 @@ with the emulator's own CA, using only the standard library. Holds no emulator b
 from __future__ import annotations
 
 import json
-import os
 import ssl
 import urllib.error
 import urllib.request
@@ -18,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from reconciler import errors, settings
+from reconciler.cli import runtime
 
 ConnectionOpt = Annotated[
     Path | None,
@@ -29,9 +29,10 @@ ConnectionOpt = Annotated[
 ]
 
 
-def _connection(path: Path | None) -> dict[str, Any]:
+def _connection(ctx: typer.Context, path: Path | None) -> dict[str, Any]:
+    environ = runtime.of(ctx).environ
     chosen = path or Path(
-        os.environ.get(settings.ENV_CONNECTION_FILE) or ".reconciler/emulator/connection.json"
+        environ.get(settings.ENV_CONNECTION_FILE) or ".reconciler/emulator/connection.json"
     )
     try:
         doc: dict[str, Any] = json.loads(chosen.read_text(encoding="utf-8"))
@@ -86,6 +87,7 @@ def _customers(conn: dict[str, Any], wanted: list[str] | None) -> list[dict[str,
 def register(emulator_app: typer.Typer) -> None:
     @emulator_app.command("accept-invitation")
     def accept_invitation(
+        ctx: typer.Context,
         customers: Annotated[
             list[str] | None,
             typer.Argument(help="Customer tenant ids or company names (default: all)."),
@@ -94,7 +96,7 @@ def register(emulator_app: typer.Typer) -> None:
         connection: ConnectionOpt = None,
     ) -> None:
         """The customers' Global Admins accept the partner's reseller invitation."""
-        conn = _connection(connection)
+        conn = _connection(ctx, connection)
         for c in _customers(conn, customers):
             path = f"/customers/{c['tenantId']}/accept-invitation?partner={partner}"
             reply = _call(conn, "POST", path)
@@ -103,6 +105,7 @@ def register(emulator_app: typer.Typer) -> None:
 
     @emulator_app.command("azure-handoff")
     def azure_handoff(
+        ctx: typer.Context,
         customers: Annotated[
             list[str] | None,
             typer.Argument(help="Customer tenant ids or company names (default: all ready)."),
@@ -113,7 +116,7 @@ def register(emulator_app: typer.Typer) -> None:
         connection: ConnectionOpt = None,
     ) -> None:
         """Microsoft support moves the customers' Azure subscriptions to the target."""
-        conn = _connection(connection)
+        conn = _connection(ctx, connection)
         for c in _customers(conn, customers):
             related = list(c.get("relationships", []))
             if target not in related:
@@ -136,11 +139,12 @@ def register(emulator_app: typer.Typer) -> None:
 
     @emulator_app.command("advance-clock")
     def advance_clock(
+        ctx: typer.Context,
         days: Annotated[int, typer.Option(help="Days to move the emulator clock forward.")] = 0,
         hours: Annotated[int, typer.Option(help="Hours to move it forward.")] = 0,
         connection: ConnectionOpt = None,
     ) -> None:
         """Move the emulator's clock forward (NCE windows, provisioning, transfer expiry)."""
-        conn = _connection(connection)
+        conn = _connection(ctx, connection)
         reply = _call(conn, "POST", "/clock/advance", {"days": days, "hours": hours})
         typer.echo(f"Emulator clock is now {reply.get('now', reply)}.")

@@ -9,9 +9,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+class _ReadOnlyEnviron(dict[str, str]):
+    """The process environment, refusing every write of reconciler's variables: the demo hands
+    its commands a changed copy instead of setting them for everyone in the process."""
+
+    def __setitem__(self, key: str, value: str) -> None:
+        if key.startswith("RECONCILER_"):  # libraries (pytest, typer) keep their own notes
+            raise AssertionError(f"the demo set {key} in the process environment")
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        if key.startswith("RECONCILER_"):
+            raise AssertionError(f"the demo removed {key} from the process environment")
+        super().__delitem__(key)
+
+
 def test_demo_runs_plan_and_apply_to_convergence(run_cli, monkeypatch, tmp_path: Path) -> None:
     monkeypatch.chdir(ROOT)
     monkeypatch.delenv("RECONCILER_TOKEN_CACHE_DIR", raising=False)
+    monkeypatch.setattr(os, "environ", _ReadOnlyEnviron(os.environ))
     result = run_cli("demo", "--state-dir", str(tmp_path / "demo"))
     assert result.code == 0, result.output
     codes = re.findall(r"\(exit code (\d+): (as expected|UNEXPECTED)", result.out)

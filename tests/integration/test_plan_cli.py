@@ -104,6 +104,25 @@ def test_plan_refuses_an_unwritable_out_path_before_rendering(emu, run_cli, monk
     assert not (tmp_path / "no-dir").exists()
 
 
+def test_plan_out_onto_a_directory_is_one_paragraph_and_leaves_no_temporary(
+    emu, run_cli, monkeypatch, tmp_path
+):
+    monkeypatch.chdir(ROOT)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    taken = out_dir / "plan.json"
+    taken.mkdir()  # the rename over it fails after the temporary file was written
+    result = run_cli(
+        "plan", "manifests", "--connection", str(emu.connection_file), "--out", str(taken)
+    )
+    assert result.code == 1
+    [line] = [x for x in result.err.splitlines() if x.startswith("Error:")]
+    assert f"Cannot write the plan file {taken}" in line and "--out" in line
+    assert "Traceback" not in result.output
+    assert [p.name for p in out_dir.iterdir()] == ["plan.json"]
+    assert list(taken.iterdir()) == []
+
+
 def test_bad_format_is_a_usage_error(run_cli, tmp_path):
     result = run_cli("show", str(tmp_path / "x.json"), "--format", "yaml")
     assert result.code == 1 and "--format" in result.err

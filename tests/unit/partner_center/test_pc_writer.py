@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from reconciler import errors
+from reconciler import errors, model
 from reconciler.applying import ports
 from reconciler.partner_center import errors as api_errors
 from reconciler.partner_center import writer as apply_writer
@@ -169,3 +169,21 @@ def test_a_checkout_still_being_processed_is_in_progress_not_just_unknown(code: 
     with pytest.raises(errors.OutcomeUnknown) as got:
         _writer(FakeClient(checkout=other)).order("central", "c", SPEC, request_id="r")
     assert not isinstance(got.value, errors.OrderInProgress)
+
+
+@pytest.mark.parametrize(
+    ("patch", "wire_fields"),
+    [
+        (
+            ports.SubscriptionPatch(status=model.SubscriptionStatus.SUSPENDED),
+            {"status": "suspended"},
+        ),
+        (ports.SubscriptionPatch(quantity=30), {"quantity": 30}),
+        (ports.SubscriptionPatch(auto_renew=False), {"autoRenewEnabled": False}),
+        (ports.SubscriptionPatch(), {}),
+    ],
+)
+def test_a_patch_names_exactly_the_wire_fields_it_changes(
+    patch: ports.SubscriptionPatch, wire_fields: dict[str, object]
+) -> None:
+    assert apply_writer.patch_fields(patch) == wire_fields

@@ -1,5 +1,5 @@
-"""The apply journals and locks read back: ``journal export`` (evidence for a billing dispute)
-and ``unlock`` (remove the lock of an apply whose holder is gone)."""
+"""The state directory of ``apply`` read back: ``journal export`` (evidence for a billing
+dispute, from the journals) and ``unlock`` (remove the lock of an apply whose holder is gone)."""
 
 from __future__ import annotations
 
