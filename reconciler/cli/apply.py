@@ -130,6 +130,11 @@ def _export(state: Path, fmt: str, customers: Sequence[str], out: Path | None) -
 
 
 def register(app: typer.Typer) -> None:
+    _register_apply(app)
+    _register_state(app)
+
+
+def _register_apply(app: typer.Typer) -> None:
     @app.command()
     def apply(
         ctx: typer.Context,
@@ -188,6 +193,8 @@ def register(app: typer.Typer) -> None:
             _render(result)
         return _exit_code(result)
 
+
+def _register_state(app: typer.Typer) -> None:
     @app.command()
     def unlock(
         ctx: typer.Context,

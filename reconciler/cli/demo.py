@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -48,73 +48,18 @@ def register(app: typer.Typer) -> None:
         from reconciler import manifests
         from reconciler.emulator.server import Emulator
         from reconciler.operations import demo as parties
-        from reconciler.operations import live
 
         state = manifests.load([manifest_dir])
         if state_dir.exists():
             shutil.rmtree(state_dir)
         state_dir.mkdir(parents=True)
         run = runtime.of(ctx)
-        tokens = state_dir / "tokens"
         # The demo's commands use their own token cache, not the user's: a changed copy of
         # the environment is passed to each of them (the process environment is left alone).
-        environ = {**run.environ, settings.ENV_TOKEN_CACHE_DIR: str(tokens)}
+        environ = {**run.environ, settings.ENV_TOKEN_CACHE_DIR: str(state_dir / "tokens")}
+        steps = _Steps(lambda argv: run.run(argv, environ))
         with Emulator.start(state_dir=state_dir / "emulator") as emu:
-            conn = str(emu.connection_file)
-            access = live.Access(environ, connection=Path(conn))
-            typer.echo(f"Partner Center emulator on {emu.url} (connection file: {conn})")
-            steps = _Steps(lambda argv: run.run(argv, environ))
-            steps.run("Validate the manifests", ["validate", str(manifest_dir)], expect=0)
-            steps.note(
-                f"Sign in to '{state.consolidation.target.name}' as a Partner Center admin "
-                "(device code; the emulator approves it): the invitation URL needs App+User"
-            )
-            _sign_in(emu, state.consolidation.target, access, tokens)
-            steps.run(
-                "Plan: every customer must first accept the central tenant's invitation",
-                ["plan", str(manifest_dir), "--connection", conn, "--detailed-exitcode"],
-                expect=int(ExitCode.WAITING),
-            )
-            steps.note("The customers' Global Admins accept the invitation (emulator control)")
-            for customer in state.customers:
-                emu.control.accept_invitation(customer.tenant_id, state.consolidation.target.name)
-            plan_file = state_dir / "plan.json"
-            steps.run(
-                "Plan again and save it for review: changes are ready",
-                [
-                    "plan",
-                    str(manifest_dir),
-                    "--connection",
-                    conn,
-                    "--detailed-exitcode",
-                    "--out",
-                    str(plan_file),
-                ],
-                expect=int(ExitCode.CHANGES),
-            )
-            steps.run(
-                "Apply the reviewed plan",
-                [
-                    "apply",
-                    str(plan_file),
-                    "--connection",
-                    conn,
-                    "--auto-approve",
-                    "--state-dir",
-                    str(state_dir),
-                ],
-                expect=int(ExitCode.WAITING),
-            )
-            steps.note(
-                "Microsoft support moves the Azure subscriptions; the source partner's "
-                "staff accept the transfer request (emulator control and source API)"
-            )
-            parties.outside_parties(emu, state, access)
-            steps.run(
-                "Plan once more: nothing left to do",
-                ["plan", str(manifest_dir), "--connection", conn, "--detailed-exitcode"],
-                expect=int(ExitCode.OK),
-            )
+            _play(steps, emu, state, manifest_dir, state_dir, environ)
             check = parties.check_ledger(emu.control.ledger(), emu.control.snapshot(), state)
         typer.echo("")
         typer.echo(
@@ -130,6 +75,56 @@ def register(app: typer.Typer) -> None:
             )
         typer.echo(f"Demo complete. Plan, journal and emulator state are in {state_dir}/.")
         return int(ExitCode.OK)
+
+
+def _play(
+    steps: _Steps,
+    emu: Any,
+    state: model.DesiredState,
+    manifest_dir: Path,
+    state_dir: Path,
+    environ: Mapping[str, str],
+) -> None:
+    """The consolidation, step by step: the real commands and the people outside the API."""
+    from reconciler.operations import demo as parties
+    from reconciler.operations import live
+
+    conn = str(emu.connection_file)
+    access = live.Access(environ, connection=Path(conn))
+    target = state.consolidation.target.name
+    typer.echo(f"Partner Center emulator on {emu.url} (connection file: {conn})")
+    steps.run("Validate the manifests", ["validate", str(manifest_dir)], expect=0)
+    steps.note(
+        f"Sign in to '{target}' as a Partner Center admin "
+        "(device code; the emulator approves it): the invitation URL needs App+User"
+    )
+    _sign_in(emu, state.consolidation.target, access, state_dir / "tokens")
+    plan = ["plan", str(manifest_dir), "--connection", conn, "--detailed-exitcode"]
+    steps.run(
+        "Plan: every customer must first accept the central tenant's invitation",
+        plan,
+        expect=int(ExitCode.WAITING),
+    )
+    steps.note("The customers' Global Admins accept the invitation (emulator control)")
+    for customer in state.customers:
+        emu.control.accept_invitation(customer.tenant_id, target)
+    plan_file = str(state_dir / "plan.json")
+    steps.run(
+        "Plan again and save it for review: changes are ready",
+        [*plan, "--out", plan_file],
+        expect=int(ExitCode.CHANGES),
+    )
+    steps.run(
+        "Apply the reviewed plan",
+        ["apply", plan_file, "--connection", conn, "--auto-approve", "--state-dir", str(state_dir)],
+        expect=int(ExitCode.WAITING),
+    )
+    steps.note(
+        "Microsoft support moves the Azure subscriptions; the source partner's "
+        "staff accept the transfer request (emulator control and source API)"
+    )
+    parties.outside_parties(emu, state, access)
+    steps.run("Plan once more: nothing left to do", plan, expect=int(ExitCode.OK))
 
 
 class _Steps:

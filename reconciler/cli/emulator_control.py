@@ -85,6 +85,12 @@ def _customers(conn: dict[str, Any], wanted: list[str] | None) -> list[dict[str,
 
 
 def register(emulator_app: typer.Typer) -> None:
+    """Add the control commands to ``reconciler emulator``."""
+    _register_people(emulator_app)
+    _register_clock(emulator_app)
+
+
+def _register_people(emulator_app: typer.Typer) -> None:
     @emulator_app.command("accept-invitation")
     def accept_invitation(
         ctx: typer.Context,
@@ -137,6 +143,8 @@ def register(emulator_app: typer.Typer) -> None:
                         f"from {source} to {target}."
                     )
 
+
+def _register_clock(emulator_app: typer.Typer) -> None:
     @emulator_app.command("advance-clock")
     def advance_clock(
         ctx: typer.Context,

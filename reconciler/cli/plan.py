@@ -78,6 +78,11 @@ _DETAILED_HELP += "waiting on others (invitations, Microsoft, transfers) remains
 
 
 def register(app: typer.Typer) -> None:
+    _register_plan(app)
+    _register_show(app)
+
+
+def _register_plan(app: typer.Typer) -> None:
     @app.command()
     def plan(
         ctx: typer.Context,
@@ -123,6 +128,8 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"Saved the plan to {out}; apply it with `reconciler apply {out}`.")
         return exit_code(result, detailed=detailed)
 
+
+def _register_show(app: typer.Typer) -> None:
     @app.command()
     def show(
         ctx: typer.Context,

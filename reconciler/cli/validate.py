@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from reconciler import manifests, model
 from reconciler.exitcodes import ExitCode
+
+if TYPE_CHECKING:  # imported inside the command: start-up stays fast
+    from reconciler import model
 
 
 def summary(state: model.DesiredState, files: int) -> str:
@@ -54,6 +56,8 @@ def register(app: typer.Typer) -> None:
         """
         if output not in ("text", "json"):
             raise typer.BadParameter("use text or json", param_hint="--format")
+        from reconciler import manifests
+
         report = manifests.check(paths or [Path("manifests")])
         if output == "json":
             doc = {
