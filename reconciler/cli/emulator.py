@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from reconciler import errors
+
+if TYPE_CHECKING:  # imported inside the command: start-up stays fast
+    from reconciler.emulator.server import Emulator
 
 emulator_app = typer.Typer(
     name="emulator",
@@ -79,36 +82,23 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the emulator until Ctrl-C."""
-    from reconciler.emulator.server import Emulator
-
     if seed is not None and not seed.is_file():
         raise errors.UsageError(
             f"--seed {seed}: no such file. Pass a world seed (YAML or JSON; format in "
             "docs/emulator.md) or omit --seed for the demo world."
         )
-    try:
-        emu = Emulator.start(
-            seed,
-            port=port,
-            state_dir=state_dir,
-            page_size=page_size,
-            rate_limit_per_minute=rate_limit,
-            pair_rate_limit_per_minute=pair_rate_limit,
-            provisioning_delay_seconds=provisioning_delay,
-            patch_async=patch_async,
-            faults=_faults(fault or []),
-            fault_seed=fault_seed,
-            background=False,
-        )
-    except OSError as exc:
-        raise errors.UsageError(
-            f"The emulator could not listen on 127.0.0.1:{port} ({exc.strerror or exc}). "
-            "Choose another --port, or 0 for any free port."
-        ) from exc
-    except (ValueError, KeyError) as exc:
-        raise errors.UsageError(
-            f"The world seed {seed or 'demo'} is invalid: {exc}. See docs/emulator.md."
-        ) from exc
+    emu = _start(
+        seed,
+        port,
+        state_dir=state_dir,
+        page_size=page_size,
+        rate_limit_per_minute=rate_limit,
+        pair_rate_limit_per_minute=pair_rate_limit,
+        provisioning_delay_seconds=provisioning_delay,
+        patch_async=patch_async,
+        faults=_faults(fault or []),
+        fault_seed=fault_seed,
+    )
     typer.echo(f"Partner Center emulator listening on {emu.url}")
     typer.echo(f"Connection file: {emu.connection_file.resolve()}")
     typer.echo(f"CA bundle: {emu.ca_bundle.resolve()}")
@@ -121,6 +111,23 @@ def serve(
         if save_on_exit:
             typer.echo(f"Snapshot: {emu.control.save()}")
         emu.stop()
+
+
+def _start(seed: Path | None, port: int, **options: Any) -> Emulator:
+    """The emulator, listening (not yet serving); a busy port or a bad seed is a UsageError."""
+    from reconciler.emulator.server import Emulator
+
+    try:
+        return Emulator.start(seed, port=port, background=False, **options)
+    except OSError as exc:
+        raise errors.UsageError(
+            f"The emulator could not listen on 127.0.0.1:{port} ({exc.strerror or exc}). "
+            "Choose another --port, or 0 for any free port."
+        ) from exc
+    except (ValueError, KeyError) as exc:
+        raise errors.UsageError(
+            f"The world seed {seed or 'demo'} is invalid: {exc}. See docs/emulator.md."
+        ) from exc
 
 
 def register(app: typer.Typer) -> typer.Typer:
