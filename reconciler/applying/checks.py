@@ -43,14 +43,13 @@ def cap_violations(plan: actions.Plan, policy: model.Policy) -> list[str]:
     """Each cap of ``policy`` the applicable changes of ``plan`` exceed, as a sentence."""
     todo = [c for c in plan.changes if c.applicable]
     found = []
-    n_susp = sum(1 for c in todo if c.action is A.SUSPEND)
-    n_canc = sum(1 for c in todo if c.action is A.CANCEL)
+    limits = [
+        (per.noun, sum(1 for c in todo if c.action is a), per.limit(policy))
+        for a in A
+        if (per := a.facts.cap) is not None
+    ]
     n_cust = len({c.address.customer_id for c in todo})
-    for label, n, cap in (
-        ("suspensions", n_susp, policy.max_suspensions_per_apply),
-        ("cancellations", n_canc, policy.max_cancellations_per_apply),
-        ("customers", n_cust, policy.max_customers_per_apply),
-    ):
+    for label, n, cap in (*limits, ("customers", n_cust, policy.max_customers_per_apply)):
         if n > cap:
             found.append(f"{n} {label} (the policy allows {cap} per apply)")
     return found

@@ -89,17 +89,14 @@ def apply_caps(
     ordered: Sequence[actions.Change], policy: model.Policy
 ) -> tuple[list[actions.Change], list[actions.Change], str]:
     """Split ``ordered`` into (kept, deferred, summary) so one apply stays within the caps:
-    customers changed, suspensions and cancellations. Changes that depend on a deferred change
-    are deferred too. ``summary`` is "" when nothing was deferred."""
+    customers changed, and each action's own (``verbs.Facts.cap``: suspensions,
+    cancellations). Changes that depend on a deferred change are deferred too. ``summary``
+    is "" when nothing was deferred."""
     kept: list[actions.Change] = []
     deferred: list[actions.Change] = []
     deferred_ids: set[str] = set()
     customers: set[str] = set()
-    counts = {A.SUSPEND: 0, A.CANCEL: 0}
-    caps = {
-        A.SUSPEND: policy.max_suspensions_per_apply,
-        A.CANCEL: policy.max_cancellations_per_apply,
-    }
+    counts: dict[actions.Action, int] = {}
     hit: dict[str, int] = {}
     for c in ordered:
         why = ""
@@ -109,13 +106,8 @@ def apply_caps(
             cust = c.address.customer_id
             if cust not in customers and len(customers) >= policy.max_customers_per_apply:
                 why = f"maxCustomersPerApply={policy.max_customers_per_apply}"
-            elif c.action in counts and counts[c.action] >= caps[c.action]:
-                name = (
-                    "maxSuspensionsPerApply"
-                    if c.action is A.SUSPEND
-                    else "maxCancellationsPerApply"
-                )
-                why = f"{name}={caps[c.action]}"
+            elif (cap := c.action.facts.cap) and counts.get(c.action, 0) >= cap.limit(policy):
+                why = f"{cap.setting}={cap.limit(policy)}"
         if why:
             deferred.append(c)
             deferred_ids.add(c.id)
@@ -123,8 +115,7 @@ def apply_caps(
             continue
         if c.applicable:
             customers.add(c.address.customer_id)
-            if c.action in counts:
-                counts[c.action] += 1
+            counts[c.action] = counts.get(c.action, 0) + 1
         kept.append(c)
     summary = ", ".join(f"{n} by {why}" for why, n in sorted(hit.items()))
     return kept, deferred, summary

@@ -8,15 +8,18 @@ the only other per-action table (``applying/executor.py``, ``HANDLERS``). A test
 (docs/architecture.md, "How to add an action").
 
 ``planning/actions.py`` re-exports ``Action``, ``Reason`` and ``Strategy`` under the names the
-rest of the code uses (``actions.Action``). Data only: no I/O, standard library only.
+rest of the code uses (``actions.Action``). Data only: no I/O, nothing imported beyond the
+standard library and the shared model (for the policy a cap reads).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+
+from reconciler import model
 
 
 class Action(enum.StrEnum):
@@ -111,6 +114,18 @@ class Tone(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class Cap:
+    """A blast-radius cap of the policy on how many of an action one apply performs."""
+
+    #: The setting as the consolidation manifest spells it.
+    setting: str
+    #: What it counts, in the refusal sentence ("3 suspensions (the policy allows 2 ...)").
+    noun: str
+    #: Its value in a policy.
+    limit: Callable[[model.Policy], int]
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     """The facts about one action."""
 
@@ -128,6 +143,9 @@ class Facts:
     #: subscription. Apply then re-checks that the manifests still pair and do not protect the
     #: source, and, for one that stops serving users, rule 1 (``applying.checks``).
     strategy: Strategy | None = None
+    #: The policy cap on how many of it one apply performs (planning defers the rest, apply
+    #: refuses a plan beyond it).
+    cap: Cap | None = None
 
     @property
     def touches_source(self) -> bool:
@@ -208,6 +226,7 @@ FACTS: Mapping[Action, Facts] = MappingProxyType(
             many="to suspend",
             one="to suspend",
             strategy=Strategy.SUSPEND,
+            cap=Cap("maxSuspensionsPerApply", "suspensions", lambda p: p.max_suspensions_per_apply),
         ),
         Action.CANCEL: Facts(
             symbol="x",
@@ -217,6 +236,9 @@ FACTS: Mapping[Action, Facts] = MappingProxyType(
             many="to cancel",
             one="to cancel",
             strategy=Strategy.CANCEL,
+            cap=Cap(
+                "maxCancellationsPerApply", "cancellations", lambda p: p.max_cancellations_per_apply
+            ),
         ),
         Action.DISABLE_AUTO_RENEW: Facts(
             symbol="/",

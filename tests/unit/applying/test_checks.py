@@ -9,7 +9,7 @@ from apply_fakes import CUST, create, plan_of, source_change
 
 from reconciler import errors, model
 from reconciler.applying import checks, ports
-from reconciler.planning import actions, sources
+from reconciler.planning import actions, ordering, sources
 
 A = actions.Action
 
@@ -64,3 +64,21 @@ def test_apply_counts_the_seats_of_held_sources_but_not_of_kept_or_transferred_o
     assert checks.required_seats(plan_of(me, held, kept, moved), me, 5) == 11
     pairs = [(5, actions.Strategy.SUSPEND), (6, actions.Strategy.HOLD), (7, actions.Strategy.KEEP)]
     assert sources.seats_to_cover(pairs) == 11
+
+
+def test_each_capped_action_is_deferred_and_refused_by_its_own_cap() -> None:
+    """The caps come from the action facts: planning defers, apply refuses, both by name."""
+    changes = [
+        source_change("s1", A.SUSPEND, "a", 1),
+        source_change("s2", A.SUSPEND, "b", 1),
+        source_change("c1", A.CANCEL, "c", 1),
+        source_change("c2", A.CANCEL, "d", 1),
+    ]
+    policy = model.Policy(max_suspensions_per_apply=1, max_cancellations_per_apply=1)
+    kept, deferred, summary = ordering.apply_caps(changes, policy)
+    assert [c.id for c in kept] == ["s1", "c1"] and [c.id for c in deferred] == ["s2", "c2"]
+    assert summary == "1 by maxCancellationsPerApply=1, 1 by maxSuspensionsPerApply=1"
+    assert checks.cap_violations(plan_of(*changes), policy) == [
+        "2 suspensions (the policy allows 1 per apply)",
+        "2 cancellations (the policy allows 1 per apply)",
+    ]
