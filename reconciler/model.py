@@ -213,6 +213,9 @@ class DesiredSubscription:
     offer_alias: str | None = None
     #: An existing target subscription explicitly adopted for this entry (strongest match).
     target_subscription_id: str | None = None
+    #: False (manifest ``adopt: never``): never adopt a subscription by offer or product;
+    #: buy anew even when the customer already holds the product in the target.
+    adopt_existing: bool = True
 
 
 @dataclass(frozen=True, slots=True)

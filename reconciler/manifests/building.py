@@ -396,4 +396,5 @@ def _subscription(
         origin=located.origin(path),
         offer_alias=offer.alias if offer else None,
         target_subscription_id=(spec.get("targetSubscription") or "").lower() or None,
+        adopt_existing=spec.get("adopt", "auto") != "never",
     )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from reconciler import model
-from reconciler.planning import actions
+from reconciler.planning import actions, products
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -56,6 +56,7 @@ class Builder:
     blockers: dict[str, tuple[str, ...]] = field(default_factory=dict)
     gate_ids: set[str] = field(default_factory=set)
     _source_index: dict[str, model.LiveSubscription] | None = None
+    _families: products.Families | None = None
 
     def source_subscription(self, subscription_id: str) -> model.LiveSubscription | None:
         """The source subscription with this id (indexed once per customer)."""
@@ -81,6 +82,13 @@ class Builder:
             if t.source_partner_id == src and t.target_partner_id in (tgt, "")
         ]
         return sorted(found, key=lambda t: (t.created_at or _EPOCH, t.id), reverse=True)
+
+    @property
+    def families(self) -> products.Families:
+        """Which offers are one product (the consolidation's Offers entries), built once."""
+        if self._families is None:
+            self._families = products.families(self.consolidation.offers)
+        return self._families
 
     @property
     def policy(self) -> model.Policy:

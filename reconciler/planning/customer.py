@@ -178,7 +178,7 @@ def plan_customer(
     )
     b = Builder(customer, consolidation, now, src, target_subs, live.invitation_url)
     b.transfers = tgt.transfers or () if tgt.status is RS.OK else ()
-    result = matching.match_customer(customer, src, target_subs, _transferred(b))
+    result = matching.match_customer(customer, src, target_subs, _transferred(b), b.families)
     if result.problems:
         text = "; ".join(
             f"{p.key}: {p.message}"

@@ -9,9 +9,15 @@ The rule, applied per customer in this order, each live subscription claimed at 
    partner-to-partner transfer moved matches the target subscription the transfer created.
 2. Marker: a live subscription whose friendlyName carries ``[rc:<key>]`` (planning.markers)
    matches the desired subscription with that key; two such live subscriptions are a problem.
-3. Offer: otherwise, exactly one unclaimed live subscription with the same offer id is adopted;
-   more than one candidate (or several desired entries wanting the same offer) is a problem
-   that names the candidates. No candidate means the subscription does not exist yet.
+3. Offer or product: otherwise, exactly one unclaimed live subscription of the entry's
+   product is adopted: the same offer (new-commerce offers compare on product and SKU, never
+   on the availability part, which Microsoft reissues; rule "offer"), or the same product
+   under another offer (a legacy offer the entry's Offers entry ``replaces``; planning.products;
+   rule "product"), any term or billing cycle. More than one candidate (or several desired
+   entries wanting the same product) is a problem that names the candidates. No candidate
+   means the subscription does not exist yet. An entry with ``adopt: never`` skips this rule:
+   it is created even when the customer holds the product (the plan warns), which is how a
+   manifest asks for a second subscription of a product on purpose.
 
 Subscriptions that are deleted, expired or disabled never match (they cannot come back);
 pending and suspended ones do (they exist). Azure subscriptions are matched separately to the
@@ -25,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler import model
-from reconciler.planning import markers
+from reconciler.planning import markers, products
 
 GONE = frozenset(
     {
@@ -40,7 +46,8 @@ GONE = frozenset(
 class Match:
     desired: model.DesiredSubscription
     live: model.LiveSubscription | None
-    #: "pin", "transfer", "marker", "offer" or "none" (nothing matched: to be created).
+    #: "pin", "transfer", "marker", "offer", "product" or "none" (nothing matched: to be
+    #: created).
     rule: str
 
 
@@ -72,11 +79,13 @@ def match_licenses(
     desired: Sequence[model.DesiredSubscription],
     live: Sequence[model.LiveSubscription],
     transferred: Mapping[str, str] | None = None,
+    families: products.Families | None = None,
 ) -> tuple[dict[str, Match], list[MatchProblem], set[str]]:
     """Apply the rules; returns matches by key, problems and the claimed live ids.
 
     ``transferred`` maps source subscription ids to the target subscription ids completed
-    transfers created for them."""
+    transfers created for them; ``families`` says which offers are one product (the
+    consolidation's Offers entries; without it only the product key relates offers)."""
     pool = [s for s in live if s.status not in GONE and not s.commerce.is_azure]
     by_id = {s.id: s for s in pool}
     found: dict[str, Match] = {}
@@ -122,7 +131,11 @@ def match_licenses(
                     tuple(_describe(s) for s in hits),
                 )
             )
-    _match_offers(desired, pool, found, problems, claimed)
+    fam = families or products.families({})
+    _match_offers(desired, pool, found, problems, claimed, fam)
+    for ds in desired:
+        if ds.key not in found and ds.key not in {p.key for p in problems}:
+            found[ds.key] = Match(ds, None, "none")
     return found, problems, claimed
 
 
@@ -150,36 +163,45 @@ def _match_offers(
     found: dict[str, Match],
     problems: list[MatchProblem],
     claimed: set[str],
+    families: products.Families,
 ) -> None:
+    """Adopt the only unclaimed live subscription of an unmatched entry's product (rules 3 and
+    4 together: every offer of the family is a candidate, so a customer holding the product
+    twice is a problem, not a guess); several entries of one product are a problem too."""
     problem_keys = {p.key for p in problems}
     waiting: dict[str, list[model.DesiredSubscription]] = defaultdict(list)
     for ds in desired:
-        if ds.key not in found and ds.key not in problem_keys:
-            waiting[ds.offer_id.upper()].append(ds)
+        if ds.key not in found and ds.key not in problem_keys and ds.adopt_existing:
+            waiting[families.family(ds.offer_id)].append(ds)
     candidates: dict[str, list[model.LiveSubscription]] = defaultdict(list)
     for s in pool:
         if s.id not in claimed:
-            candidates[s.offer_id.upper()].append(s)
-    for offer, wanted in waiting.items():
-        hits = candidates.get(offer, [])
+            candidates[families.family(s.offer_id)].append(s)
+    for family, wanted in waiting.items():
+        hits = candidates.get(family, [])
         if not hits:
-            for ds in wanted:
-                found[ds.key] = Match(ds, None, "none")
-        elif len(hits) == 1 and len(wanted) == 1:
-            found[wanted[0].key] = Match(wanted[0], hits[0], "offer")
+            continue
+        if len(hits) == 1 and len(wanted) == 1:
+            same = products.product_key(hits[0].offer_id) == products.product_key(
+                wanted[0].offer_id
+            )
+            rule = "offer" if same else "product"
+            found[wanted[0].key] = Match(wanted[0], hits[0], rule)
             claimed.add(hits[0].id)
-        else:
-            keys = ", ".join(ds.key for ds in wanted)
-            for ds in wanted:
-                problems.append(
-                    MatchProblem(
-                        ds.key,
-                        f"{len(hits)} unmarked target subscriptions of offer {offer} could be "
-                        f"{keys}; add the marker {markers.marker(ds.key)} to the right one's "
-                        "friendly name (or pin it) so the plan does not guess",
-                        tuple(_describe(s) for s in hits),
-                    )
+            continue
+        keys = ", ".join(ds.key for ds in wanted)
+        what = f"of the product {products.product_key(wanted[0].offer_id)}"
+        for ds in wanted:
+            problems.append(
+                MatchProblem(
+                    ds.key,
+                    f"{len(hits)} unmarked target subscriptions {what} could be {keys}; add the "
+                    f"marker {markers.marker(ds.key)} to the right one's friendly name (or pin "
+                    "it with targetSubscription), or set adopt: never on an entry that must be "
+                    "bought anew, so the plan does not guess",
+                    tuple(_describe(s) for s in hits),
                 )
+            )
 
 
 def match_azure(
@@ -211,10 +233,11 @@ def match_customer(
     source: model.CustomerView,
     target_subscriptions: Sequence[model.LiveSubscription],
     transferred: Mapping[str, str] | None = None,
+    families: products.Families | None = None,
 ) -> MatchResult:
     """Every pairing for one customer: license matches, Azure matches, unmanaged, problems."""
     found, problems, claimed = match_licenses(
-        customer.subscriptions, target_subscriptions, transferred
+        customer.subscriptions, target_subscriptions, transferred, families
     )
     handoffs = [(h, source.subscription(h.source_subscription_id)) for h in customer.azure]
     azure, azure_claimed = match_azure(handoffs, target_subscriptions)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from reconciler import model
 from reconciler.planning import actions, billing, markers
 from reconciler.planning.builder import Builder, Outlook, subscription_fields
-from reconciler.planning.matching import Match
+from reconciler.planning.matching import GONE, Match
 from reconciler.planning.strategy import Strategy
 
 A = actions.Action
@@ -26,7 +26,31 @@ def _friendly(ds: model.DesiredSubscription, b: Builder) -> str:
     return markers.with_marker(name, ds.key)
 
 
+def _held(b: Builder, ds: model.DesiredSubscription) -> list[model.LiveSubscription]:
+    """Target subscriptions of the customer that are ``ds``'s product (any offer of its family,
+    any term or cycle) and still exist."""
+    return [
+        s
+        for s in b.target_subscriptions
+        if s.status not in GONE
+        and not s.commerce.is_azure
+        and b.families.same_product(s.offer_id, ds.offer_id)
+    ]
+
+
 def _create(b: Builder, ds: model.DesiredSubscription) -> Outlook:
+    held = _held(b, ds)
+    if held:
+        why = (
+            "the manifest says adopt: never"
+            if not ds.adopt_existing
+            else "each already serves another entry of this customer"
+        )
+        b.warn(
+            "buys-held-product",
+            f"{b.who()}: the plan buys {ds.offer_id} for {ds.key} although the customer already "
+            f"holds that product in {b.target_name} ({', '.join(s.id for s in held)}): {why}",
+        )
     channel = "cart" if ds.commerce is model.CommerceModel.NCE_LICENSE else "order"
     after: dict[str, actions.Scalar] = {
         "offer_id": ds.offer_id,
@@ -232,18 +256,47 @@ def _until_active(
     return None
 
 
+def _adoption(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscription) -> str:
+    """Words that explain adopting ``t`` (same product, other offer/term/cycle) for ``ds``, and
+    warnings for what can only change at renewal; ``""`` when ``t`` is exactly what is wanted."""
+    words = ""
+    if b.families.is_replaced_offer(ds.offer_id, t.offer_id):
+        kind = "legacy offer" if t.commerce is model.CommerceModel.LEGACY_LICENSE else "offer"
+        name = t.offer_name or t.friendly_name or t.offer_id
+        words = f"adopted existing {name} ({kind} {t.offer_id}) {t.id} instead of buying; "
+        b.warn(
+            "adopted-other-offer",
+            f"{b.who()}: {ds.key} wants {ds.offer_id} and the customer already holds {name} "
+            f"({kind} {t.offer_id}) as {t.id} in {b.target_name}; the plan adopts it instead of "
+            "buying a second one (set adopt: never on the entry to buy anew)",
+        )
+    wanted = (ds.term_duration, ds.billing_cycle.lower())
+    held = (t.term_duration, t.billing_cycle.lower())
+    if ds.term_duration and t.term_duration and wanted != held:
+        words = words or f"adopted existing {t.id} ({held[0]}, {held[1]}) instead of buying; "
+        b.warn(
+            "adopted-other-term",
+            f"{b.who()}: target subscription {t.id} serves {ds.key} on term {held[0]} billed "
+            f"{held[1]}; the manifest wants {wanted[0]} billed {wanted[1]}, which Partner Center "
+            "changes only at renewal (schedule the change on the subscription); nothing is "
+            "bought anew",
+        )
+    return words
+
+
 def plan_existing(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscription) -> Outlook:
     """Changes for a matched target subscription ``t``."""
     address = b.address(b.target_name, t.id, ds.key)
     before = subscription_fields(t)
-    if t.offer_id != ds.offer_id.upper():
+    if not b.families.same_product(t.offer_id, ds.offer_id):
         b.warn(
             "offer-mismatch",
-            f"{b.who()}: target subscription {t.id} matched {ds.key} but has offer "
-            f"{t.offer_id}, not {ds.offer_id}; offers can't be changed in place, so nothing is "
-            "planned for it",
+            f"{b.who()}: target subscription {t.id} matched {ds.key} but is another product "
+            f"(offer {t.offer_id}, not {ds.offer_id}); offers can't be changed in place, so "
+            "nothing is planned for it",
         )
         return Outlook(False, t.quantity, (), t.creation_date, "its offer differs")
+    adopted = _adoption(b, ds, t)
     deps = _until_active(b, t, address, before)
     if deps is None:
         b.warn(
@@ -265,7 +318,7 @@ def plan_existing(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscr
                     A.RESIZE,
                     address,
                     R.QUANTITY_DIFFERS,
-                    f"set {ds.key} from {t.quantity} to {ds.quantity} seats",
+                    f"{adopted}set {ds.key} from {t.quantity} to {ds.quantity} seats",
                     depends_on=tuple(deps),
                     before=before,
                     after={"quantity": ds.quantity},
@@ -273,7 +326,9 @@ def plan_existing(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscr
             )
             quantity = ds.quantity
     if not deps:
-        b.add(A.NOOP, address, R.IN_SYNC, f"{ds.key} is as the manifest wants", before=before)
+        b.add(
+            A.NOOP, address, R.IN_SYNC, f"{adopted}{ds.key} is as the manifest wants", before=before
+        )
     return Outlook(True, quantity, tuple(deps), t.creation_date or b.now)
 
 
