@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from reconciler import model
 from reconciler.applying import steps
-from reconciler.planning import actions, markers
+from reconciler.planning import actions, customer
 
 A = actions.Action
 _STOPPED = frozenset(
@@ -42,23 +42,26 @@ def _fraction(done: int, total: int) -> str:
     return "-" if total == 0 else f"{done}/{total}"
 
 
-def _target_done(c: model.DesiredCustomer, view: model.CustomerView) -> int:
-    done = 0
-    for ds in c.subscriptions:
-        for s in view.subscriptions:
-            ours = (
-                s.id == (ds.target_subscription_id or "").lower()
-                or markers.parse_marker(s.friendly_name) == ds.key
-            )
-            if ours and s.status is model.SubscriptionStatus.ACTIVE and s.quantity >= ds.quantity:
-                done += 1
-                break
-    return done
+def _target_done(
+    c: model.DesiredCustomer, view: model.CustomerView, consolidation: model.Consolidation
+) -> int:
+    """Entries whose target subscription, found by the plan's own matching rules, is active
+    with at least the wanted seats."""
+    found = customer.matched_targets(c, consolidation, view)
+    return sum(
+        1
+        for ds in c.subscriptions
+        if (s := found.get(ds.key)) is not None
+        and s.status is model.SubscriptionStatus.ACTIVE
+        and s.quantity >= ds.quantity
+    )
 
 
-def customer_state(c: model.DesiredCustomer, live: model.LiveState, target: str) -> CustomerState:
+def customer_state(
+    c: model.DesiredCustomer, live: model.LiveState, consolidation: model.Consolidation
+) -> CustomerState:
     """How far ``c`` is, read from ``live`` (a fresh read after the run)."""
-    tv = live.view(target)
+    tv = live.view(consolidation.target.name)
     sv = live.view(c.source)
     t = tv.customer(c.tenant_id) if tv else None
     s = sv.customer(c.tenant_id) if sv else None
@@ -67,7 +70,7 @@ def customer_state(c: model.DesiredCustomer, live: model.LiveState, target: str)
         invited = t.status is model.ReadStatus.OK
     target_active = "?"
     if t is not None and t.status is model.ReadStatus.OK:
-        target_active = _fraction(_target_done(c, t), len(c.subscriptions))
+        target_active = _fraction(_target_done(c, t, consolidation), len(c.subscriptions))
     elif invited is False:
         target_active = _fraction(0, len(c.subscriptions))
     stopped = azure = "?"
@@ -93,8 +96,8 @@ def states(
     desired: model.DesiredState, live: model.LiveState, customers: Collection[str]
 ) -> list[CustomerState]:
     """``customer_state`` for every desired customer whose tenant id is in ``customers``."""
-    target = desired.consolidation.target.name
-    return [customer_state(c, live, target) for c in desired.customers if c.tenant_id in customers]
+    cons = desired.consolidation
+    return [customer_state(c, live, cons) for c in desired.customers if c.tenant_id in customers]
 
 
 def overlap_lines(results: Sequence[steps.StepResult]) -> list[str]:

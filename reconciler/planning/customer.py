@@ -11,7 +11,7 @@ unknown (a pending request must never look like "none"). Pure: values in, values
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from reconciler import model
 from reconciler.planning import actions, azure, matching, sources, targets
@@ -73,6 +73,29 @@ def _transferred(b: Builder) -> dict[str, str]:
         for line in t.lines
         if line.target_subscription_id
     }
+
+
+def matched_targets(
+    customer: model.DesiredCustomer,
+    consolidation: model.Consolidation,
+    target: model.CustomerView,
+) -> dict[str, model.LiveSubscription]:
+    """The live target subscription serving each of ``customer``'s entries, by exactly the
+    rules the plan matches with (pin, transfer, marker, offer, product); an entry that matches
+    nothing, or ambiguously, is absent. For reports after the fact (``apply``'s verification)."""
+    b = Builder(
+        customer,
+        consolidation,
+        datetime.fromtimestamp(0, UTC),
+        model.CustomerView(customer.tenant_id, RS.OK),
+        tuple(sorted(target.subscriptions, key=lambda x: x.id)),
+        None,
+    )
+    b.transfers = target.transfers or ()
+    found, _, _ = matching.match_licenses(
+        customer.subscriptions, b.target_subscriptions, _transferred(b), b.families
+    )
+    return {key: m.live for key, m in found.items() if m.live is not None}
 
 
 def _invitation(b: Builder) -> None:

@@ -3,6 +3,7 @@ the run ended or left open."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from types import MappingProxyType
 
@@ -101,3 +102,40 @@ def test_overlap_lines_say_what_ended_and_what_stays_open() -> None:
     )
     assert lines[0].startswith("ended:") and "src1" in lines[0]
     assert lines[1].startswith("open:") and "src2" in lines[1]
+
+
+def _with_offers(state: model.DesiredState, wanted: str, replaces: tuple[str, ...]):
+    """``state`` whose entry wants ``wanted``, an Offers entry that replaces ``replaces``."""
+    (cust,) = state.customers
+    ds = dataclasses.replace(cust.subscriptions[0], offer_id=wanted, offer_alias="e3")
+    offer = model.Offer("e3", wanted, "Office 365 E3", model.CommerceModel.NCE_LICENSE, replaces)
+    cons = dataclasses.replace(state.consolidation, offers=MappingProxyType({"e3": offer}))
+    return model.DesiredState(cons, (dataclasses.replace(cust, subscriptions=(ds,)),))
+
+
+def test_a_target_adopted_by_offer_without_marker_counts_as_active() -> None:
+    target = model.CustomerView(
+        CUST, model.ReadStatus.OK, subscriptions=(_sub("t1", "active", "bought by hand"),)
+    )
+    source = model.CustomerView(
+        CUST, model.ReadStatus.OK, subscriptions=(_sub("src1", "suspended"),)
+    )
+    (row,) = verify.states(_desired(), _live(target, source), {CUST})
+    assert (row.target_active, row.source_stopped) == ("1/1", "1/1")
+
+
+def test_a_target_adopted_by_product_counts_and_a_short_one_does_not() -> None:
+    state = _with_offers(_desired(), "CFQ7TTC0LF8Q:0001:CFQ7TTC0HD0R", ("X",))
+    source = model.CustomerView(
+        CUST, model.ReadStatus.OK, subscriptions=(_sub("src1", "suspended"),)
+    )
+    legacy = model.CustomerView(
+        CUST, model.ReadStatus.OK, subscriptions=(_sub("t1", "active", "E3 by hand"),)
+    )
+    (row,) = verify.states(state, _live(legacy, source), {CUST})
+    assert row.target_active == "1/1"
+    short = model.CustomerView(
+        CUST, model.ReadStatus.OK, subscriptions=(_sub("t1", "active", "E3 by hand", qty=4),)
+    )
+    (row,) = verify.states(state, _live(short, source), {CUST})
+    assert row.target_active == "0/1"

@@ -240,3 +240,20 @@ def test_a_windows_path_is_shown_with_forward_slashes() -> None:
     assert loading.display_name(relative) == "manifests/customers/fabrikam.yaml"
     outside = PureWindowsPath(r"D:\elsewhere\a.yaml")
     assert loading.display_name(outside, cwd=repo) == r"D:\elsewhere\a.yaml"
+
+
+def test_adopt_never_reaches_the_desired_state_and_other_values_are_refused(
+    tree: Path, run_cli
+) -> None:
+    path = tree / "customers" / "tailspin.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("    quantity: 30\n", "    quantity: 30\n    adopt: never\n"))
+    state = manifests.load([tree])
+    tailspin = next(c for c in state.customers if c.name.startswith("Tailspin"))
+    assert [s.adopt_existing for s in tailspin.subscriptions] == [False, True]
+    path.write_text(text.replace("    quantity: 30\n", "    quantity: 30\n    adopt: maybe\n"))
+    result = run_cli("validate")
+    assert result.code == 1
+    [line] = [ln for ln in result.out.splitlines() if ".adopt" in ln]
+    assert line.startswith("manifests/customers/tailspin.yaml:")
+    assert "$.subscriptions[0].adopt" in line
