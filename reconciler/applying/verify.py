@@ -103,6 +103,7 @@ def states(
 def overlap_lines(results: Sequence[steps.StepResult]) -> list[str]:
     """One sentence per step that ended or opened a billing overlap."""
     out = []
+    by_id = {r.change.id: r for r in results}
     for r in results:
         c = r.change
         ov = c.overlap
@@ -116,9 +117,14 @@ def overlap_lines(results: Sequence[steps.StepResult]) -> list[str]:
         elif c.action is A.CREATE and (r.outcome is not steps.Outcome.SUCCEEDED or not r.active):
             continue
         elif c.action in (A.SUSPEND, A.CANCEL) and r.outcome is not steps.Outcome.SUCCEEDED:
+            ready = all(
+                d.outcome is steps.Outcome.SUCCEEDED and d.active
+                for d in (by_id[i] for i in c.depends_on if i in by_id)
+            )
+            where = "next to its replacement" if ready else "(its replacement is not active yet)"
             out.append(
-                f"open: {c.address} still bills next to its replacement; run `reconciler "
-                "apply` again once the reason above is resolved"
+                f"open: {c.address} still bills {where}; run `reconciler apply` again once the "
+                "reason above is resolved"
             )
     return out
 

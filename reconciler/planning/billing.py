@@ -39,21 +39,23 @@ def overlap(
 ) -> actions.Overlap:
     """Overlap for a source subscription whose replacement bills from ``target_from``.
 
-    ``strategy`` None means the source is held (protect flag) and keeps billing.
+    Only days this plan causes or could avoid count: from today (or from the day the target
+    starts billing, if later) to the day the source stops. Days both tenants billed before
+    today are past and are only mentioned in the note. ``strategy`` None means the source is
+    held (protect flag) and keeps billing.
     """
-    start = target_from or now
+    start = max(target_from or now, now)
+    past = _days(target_from, now) if target_from is not None and target_from < now else 0
     end = _term_end(source)
     nce = source.commerce is model.CommerceModel.NCE_LICENSE
     if strategy is Strategy.TRANSFER:
         return actions.Overlap(0, start, start, "billing moves with the transfer: no overlap")
     if strategy is Strategy.CANCEL:
-        return actions.Overlap(
-            _days(start, now), start, now, "cancelled inside the window: prorated refund"
-        )
+        note = "cancelled inside the window: prorated refund"
+        return actions.Overlap(_days(start, now), start, now, _past(note, past))
     if strategy is Strategy.SUSPEND and not nce:
-        return actions.Overlap(
-            _days(start, now), start, now, "legacy suspension stops billing the same day"
-        )
+        note = "legacy suspension stops billing the same day"
+        return actions.Overlap(_days(start, now), start, now, _past(note, past))
     if strategy is Strategy.SUSPEND:
         note = "new-commerce suspension keeps billing until the term ends"
     elif strategy is Strategy.EXPIRE:
@@ -62,9 +64,20 @@ def overlap(
         note = "kept by the manifest: the source keeps billing"
     else:
         note = "held by a protect flag: the source keeps billing"
+    if end is not None and end <= now:
+        when = end.date().isoformat()
+        return actions.Overlap(
+            None, start, None, _past(f"{note} (its recorded term end, {when}, has passed)", past)
+        )
     if end is None:
-        return actions.Overlap(None, start, None, note + " (no term end known)")
-    return actions.Overlap(_days(start, end), start, end, note)
+        return actions.Overlap(None, start, None, _past(note + " (no term end known)", past))
+    return actions.Overlap(_days(start, end), start, end, _past(note, past))
+
+
+def _past(note: str, days: int | None) -> str:
+    if not days:
+        return note
+    return f"{note}; both tenants already billed {days} day{'s' if days != 1 else ''} before today"
 
 
 def deadlines(
@@ -76,7 +89,7 @@ def deadlines(
     if until is not None and until > now:
         found.append(actions.Deadline("cancellation-window", until, "last moment to cancel"))
     end = _term_end(source)
-    if end is not None:
+    if end is not None and end > now:  # a recorded end in the past is no deadline
         if strategy in (Strategy.SUSPEND, Strategy.CANCEL, Strategy.EXPIRE) and source.auto_renew:
             # Suspending (new commerce) and auto-renew off stop the renewal; a legacy
             # subscription still suspended at its term end is deleted.

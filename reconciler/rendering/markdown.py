@@ -53,14 +53,17 @@ def _risk(plan: actions.Plan) -> list[str]:
     items = []
     if cut:
         n_now = sum(1 for c in cut if c.applicable)
+        subs = "source subscription" + ("s" if len(cut) != 1 else "")
         items.append(
-            f"**{len(cut)} source subscriptions will be suspended or cancelled** "
+            f"**{len(cut)} {subs} will be suspended or cancelled** "
             f"({n_now} in this apply, each only after its replacement is active)."
         )
     if overlaps:
-        items.append(f"**{len(overlaps)} pairs bill twice beyond the tolerance** (see warnings).")
+        pairs = "1 pair bills" if len(overlaps) == 1 else f"{len(overlaps)} pairs bill"
+        items.append(f"**{pairs} twice beyond the tolerance** (see warnings).")
     if errors:
-        items.append(f"**{len(errors)} customers could not be planned** (see errors).")
+        who = "1 customer" if len(errors) == 1 else f"{len(errors)} customers"
+        items.append(f"**{who} could not be planned** (see errors).")
     if not items:
         return []
     return ["> [!WARNING]", *(f"> - {i}" for i in items), ""]

@@ -139,3 +139,26 @@ def test_a_target_adopted_by_product_counts_and_a_short_one_does_not() -> None:
     )
     (row,) = verify.states(state, _live(short, source), {CUST})
     assert row.target_active == "0/1"
+
+
+def test_a_source_left_billing_says_whether_its_replacement_exists() -> None:
+    create = source_change("c1", A.CREATE, "t1", 10)
+    waiting = source_change("s1", A.SUSPEND, "src1", 10, deps=("c1",))
+    alone = source_change("s2", A.SUSPEND, "src2", 10)
+    lines = verify.overlap_lines(
+        [
+            executor.StepResult(create, executor.Outcome.FAILED, "500600"),
+            executor.StepResult(waiting, executor.Outcome.SKIPPED, "its target failed"),
+            executor.StepResult(alone, executor.Outcome.FAILED, "409"),
+        ]
+    )
+    assert lines == [
+        "open: "
+        + str(waiting.address)
+        + " still bills (its replacement is not active yet); run `reconciler apply` again once "
+        "the reason above is resolved",
+        "open: "
+        + str(alone.address)
+        + " still bills next to its replacement; run `reconciler apply` again once the reason "
+        "above is resolved",
+    ]

@@ -49,7 +49,9 @@ def test_nce_suspension_says_billing_continues_and_counts_the_days():
     overlap = billing.overlap(S.SUSPEND, NCE_OLD, w.NOW, w.NOW)
     assert overlap.days == (NCE_OLD.commitment_end_date.date() - w.NOW.date()).days
     legacy = billing.overlap(S.SUSPEND, LEGACY, w.NOW - timedelta(days=2), w.NOW)
-    assert legacy.days == 2
+    # Only days this plan causes count; the two already billed are past, told in the note.
+    assert legacy.days == 0
+    assert legacy.note.endswith("both tenants already billed 2 days before today")
 
 
 def test_deadlines_are_the_subscriptions_own():
@@ -199,3 +201,11 @@ def test_target_shrunk_below_sources_already_suspended_is_called_out():
     [short] = [d for d in plan.diagnostics if d.code == "seats-below-sources"]
     assert "25 seats but its sources had 30" in short.message
     assert "5 licences short" in short.message
+
+
+def test_a_term_end_in_the_past_is_neither_a_deadline_nor_a_count_of_days():
+    stale = dataclasses.replace(NCE_OLD, commitment_end_date=w.NOW - timedelta(days=30))
+    assert [d.kind for d in billing.deadlines(stale, S.SUSPEND, w.NOW)] == []
+    overlap = billing.overlap(S.SUSPEND, stale, w.NOW, w.NOW)
+    assert overlap.days is None
+    assert "has passed" in overlap.note

@@ -169,3 +169,19 @@ def test_messages_give_each_customer_its_invitation_and_support_the_ready_names(
     for name in ("Fabrikam GmbH", "Northwind Traders AG", "Tailspin Toys SAS"):
         assert name in support
     assert "Adatum SARL" not in support  # no Azure subscription to move
+
+
+def test_markdown_risk_counts_of_one_read_in_the_singular():
+    state = w.desired()
+    plan = planner.build_plan(state, w.accepted(state), now=w.NOW)
+    one_cut = next(c for c in plan.changes if c.action is actions.Action.SUSPEND)
+    rest = tuple(
+        c for c in plan.changes if c.action not in (actions.Action.SUSPEND, actions.Action.CANCEL)
+    )
+    overlap = actions.Diagnostic(actions.Severity.WARNING, "billing-overlap", "x")
+    error = actions.Diagnostic(actions.Severity.ERROR, "state-unknown", "y")
+    single = dataclasses.replace(plan, changes=(*rest, one_cut), diagnostics=(overlap, error))
+    md = markdown.render(single)
+    assert "**1 source subscription will be suspended or cancelled**" in md
+    assert "**1 pair bills twice beyond the tolerance**" in md
+    assert "**1 customer could not be planned**" in md
