@@ -12,7 +12,7 @@ from collections.abc import Collection
 from datetime import datetime
 from types import MappingProxyType
 
-from reconciler import __version__, model
+from reconciler import __version__, errors, model
 from reconciler.planning import actions, customer, fingerprint, gcpause, ordering, staleness
 
 
@@ -25,10 +25,21 @@ def select_customers(
 ) -> tuple[model.DesiredCustomer, ...]:
     """The customers in scope, sorted by name then tenant id (the plan's customer order).
 
-    ``include``/``exclude`` accept tenant ids or customer names (case-insensitive).
+    ``include``/``exclude`` accept tenant ids or customer names (case-insensitive); a value
+    that names no manifest customer is a ``UsageError`` naming every such value, so a typo
+    never silently narrows (or widens) what is planned.
     """
     inc = {s.lower() for s in include}
     exc = {s.lower() for s in exclude}
+    known = {c.tenant_id for c in desired.customers} | {c.name.lower() for c in desired.customers}
+    for option, values in (("--customer", include), ("--exclude-customer", exclude)):
+        unknown = [v for v in values if v.lower() not in known]
+        if unknown:
+            raise errors.UsageError(
+                f"{option} {', '.join(unknown)}: no manifest customer has that tenant id or "
+                "name, so nothing was planned; run `reconciler validate` to list the customers "
+                "and correct or drop the value."
+            )
 
     def wanted(c: model.DesiredCustomer) -> bool:
         ids = {c.tenant_id, c.name.lower()}
