@@ -153,6 +153,9 @@ class Policy:
     billing_overlap_tolerance_days: int = 1
     nce_strategy: NceStrategy = NceStrategy.CANCEL_OR_EXPIRE
     activation_timeout_minutes: int = 30
+    #: Deadlines (cancellation windows, term ends, transfer expiry) closing within this many
+    #: days are warnings at the top of the plan.
+    deadline_warning_days: int = 7
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,6 +145,7 @@ def _consolidation(
         billing_overlap_tolerance_days=policy_data.get("billingOverlapToleranceDays", 1),
         nce_strategy=model.NceStrategy(policy_data.get("nceSourceStrategy", "cancel-or-expire")),
         activation_timeout_minutes=policy_data.get("activationTimeoutMinutes", 30),
+        deadline_warning_days=policy_data.get("deadlineWarningDays", 7),
     )
     name = (data.get("metadata") or {}).get("name") or "consolidation"
     return model.Consolidation(

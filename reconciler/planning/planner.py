@@ -13,7 +13,15 @@ from datetime import datetime
 from types import MappingProxyType
 
 from reconciler import __version__, errors, model
-from reconciler.planning import actions, customer, fingerprint, gcpause, ordering, staleness
+from reconciler.planning import (
+    actions,
+    customer,
+    deadlines,
+    fingerprint,
+    gcpause,
+    ordering,
+    staleness,
+)
 
 
 def select_customers(
@@ -123,6 +131,9 @@ def _build(
                 f"({summary}); plan again after this apply",
             )
         )
+    diagnostics.extend(
+        deadlines.soon((*kept, *deferred), now, consolidation.policy.deadline_warning_days)
+    )
     # Errors first, then warnings; each group in customer order (stable sort).
     diagnostics.sort(
         key=lambda d: (d.severity is not actions.Severity.ERROR, rank.get(d.customer_id or "", -1))

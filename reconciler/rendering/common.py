@@ -139,3 +139,8 @@ def first(items: Iterable[str], n: int) -> tuple[list[str], int]:
     """At most ``n`` items and how many were left out."""
     seq = list(items)
     return seq[:n], max(len(seq) - n, 0)
+
+
+def count(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1 ("1 customer", "6 customers")."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -31,7 +31,8 @@ def _header(plan: actions.Plan) -> list[str]:
     lines = [
         f"### reconciler plan: `{plan.consolidation}` → `{plan.target}`",
         "",
-        f"**{common.OUTCOMES[plan.outcome].capitalize()}.** {len(plan.customers)} customers, "
+        f"**{common.OUTCOMES[plan.outcome].capitalize()}.** "
+        f"{common.count(len(plan.customers), 'customer')}, "
         f"live state read {common.stamp(plan.live_read_at)}, manifests "
         f"`{plan.inputs_digest[:19]}`, reconciler {plan.tool_version}.",
         "",

@@ -114,7 +114,8 @@ def render(plan: actions.Plan, *, color: bool = False) -> str:
     names = common.labels(plan)
     lines = [
         paint(f"Plan for {plan.consolidation} -> {plan.target}", "1")
-        + f" ({len(plan.customers)} customers, live state read {common.stamp(plan.live_read_at)})",
+        + f" ({common.count(len(plan.customers), 'customer')}, "
+        f"live state read {common.stamp(plan.live_read_at)})",
         "",
     ]
     lines += _diagnostics(plan, paint)

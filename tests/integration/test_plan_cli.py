@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,33 @@ def test_plan_out_onto_a_directory_is_one_paragraph_and_leaves_no_temporary(
 def test_bad_format_is_a_usage_error(run_cli, tmp_path):
     result = run_cli("show", str(tmp_path / "x.json"), "--format", "yaml")
     assert result.code == 1 and "--format" in result.err
+
+
+def test_a_cancellation_window_closing_soon_is_a_warning_at_the_top_with_its_cost(
+    emu, run_cli, monkeypatch
+):
+    """Northwind's new-commerce source bought 5 days ago (by the emulator's clock): its 7-day
+    window closes in 2 days, which the plan puts first, in text and in Markdown."""
+    import yaml
+
+    world = yaml.safe_load((ROOT / "reconciler" / "emulator" / "worlds" / "demo.yaml").read_text())
+    northwind = next(c for c in world["customers"] if c["companyName"].startswith("Northwind"))
+    basic = next(s for s in northwind["subscriptions"] if s["id"].endswith("d003"))
+    basic["created"] = "-5d"
+    emu.control.reset(world)
+    emu.control.accept_invitation(CUSTOMERS[1], "central")
+    monkeypatch.chdir(ROOT)
+    conn = str(emu.connection_file)
+    text = run_cli("plan", "--connection", conn, "--customer", "Northwind Traders AG")
+    assert text.code == 0, text.output
+    closes = (emu.control.now() + timedelta(days=2)).date().isoformat()
+    warning = next(ln for ln in text.out.splitlines() if "cancellation window" in ln)
+    assert f"of 5b1e0a40-0000-4000-8000-00000000d003 closes {closes} (in 2 days)" in warning
+    assert "missing it leaves 40 seats billing until" in warning
+    # Warnings come before the changes.
+    assert text.out.index("cancellation window") < text.out.index("+ create")
+    assert text.out.startswith("Plan for contoso-emea -> central (1 customer, live state read")
+    md = run_cli(
+        "plan", "--connection", conn, "--customer", "Northwind Traders AG", "--format", "markdown"
+    )
+    assert f"closes {closes} (in 2 days)" in md.out
