@@ -143,7 +143,7 @@ def _credential_failure(creds: pc_config.TenantCredentials, detail: str) -> erro
     return errors.ConfigError(
         f"Could not get a Partner Center token for tenant '{creds.name}' "
         f"({creds.tenant_id}) with its {creds.kind.describe()}: {api_errors.redact(detail)}. "
-        f"Check {pc_config.variables_hint(creds.name, creds.kind)} (docs/configuration.md)."
+        f"Check {pc_config.credential_origin(creds)} (docs/configuration.md)."
     )
 
 

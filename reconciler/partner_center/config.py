@@ -58,8 +58,26 @@ class TenantCredentials:
     certificate_thumbprint: str | None = None
     federated_token_file: str | None = None
     github: GithubOidc | None = None
-    #: Where the credential came from, for messages: "environment", a file path, ...
+    #: Where the credential and the client id came from, for messages: ``ENVIRONMENT``, "the
+    #: [tenants.de] table of <file>", "the emulator's connection file <file>".
     source: str = ""
+    client_id_source: str = ""
+
+
+#: The ``source`` of a value read from environment variables.
+ENVIRONMENT = "the environment"
+
+
+def credential_origin(creds: TenantCredentials) -> str:
+    """Where the failing values came from, for "check ..." hints: the variables when they came
+    from the environment, else the file and table (never the values themselves)."""
+    what = f"the client id and {creds.kind.describe()} of tenant '{creds.name}'"
+    env = f"the environment ({variables_hint(creds.name, creds.kind)})"
+    places = [
+        env if p == ENVIRONMENT else p
+        for p in dict.fromkeys(p for p in (creds.client_id_source, creds.source) if p)
+    ]
+    return f"{what}, set in {' and '.join(places) or 'the configuration'}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,9 +211,12 @@ class _Sources:
             {},
         )
         return [
-            ("the environment", _env_slice(self.environ, tenant.name)),
-            (str(self.credentials_path), _from_mapping(file_tenants.get(tenant.name, {}))),
-            (str(self.connection_path), _from_mapping(conn)),
+            (ENVIRONMENT, _env_slice(self.environ, tenant.name)),
+            (
+                f"the [tenants.{tenant.name}] table of {self.credentials_path}",
+                _from_mapping(file_tenants.get(tenant.name, {})),
+            ),
+            (f"the emulator's connection file {self.connection_path}", _from_mapping(conn)),
         ]
 
     def github(self) -> GithubOidc | None:
@@ -211,7 +232,9 @@ class _Sources:
 
 def _tenant_credentials(tenant: model.Tenant, src: _Sources) -> TenantCredentials:
     layers = src.layers(tenant)
-    client_id = next((v["client_id"] for _, v in layers if v.get("client_id")), None)
+    client_id, id_source = next(
+        ((v["client_id"], name) for name, v in layers if v.get("client_id")), (None, "")
+    )
     chosen = next(((name, v) for name, v in layers if _kind(v) is not None), None)
     if client_id is None or chosen is None:
         missing = "client id" if client_id is None else "credential"
@@ -244,6 +267,7 @@ def _tenant_credentials(tenant: model.Tenant, src: _Sources) -> TenantCredential
         federated_token_file=values.get("federated_token_file"),
         github=github,
         source=source,
+        client_id_source=id_source,
     )
 
 

@@ -25,6 +25,16 @@ def _term_end(sub: model.LiveSubscription) -> datetime | None:
     return end if end is not None and end.year < _NO_END_YEAR else None
 
 
+#: Marks a one-month term in a term-end note: it renews every month, so it is routine, not a
+#: deadline worth a warning (planning.deadlines).
+MONTHLY = "monthly"
+
+
+def _monthly(sub: model.LiveSubscription) -> bool:
+    """A one-month commitment (``P1M``); a monthly *billing cycle* can carry a yearly term."""
+    return (sub.term_duration or "").upper() == "P1M"
+
+
 def _days(start: datetime | None, end: datetime | None) -> int | None:
     if start is None or end is None:
         return None
@@ -90,12 +100,13 @@ def deadlines(
         found.append(actions.Deadline("cancellation-window", until, "last moment to cancel"))
     end = _term_end(source)
     if end is not None and end > now:  # a recorded end in the past is no deadline
+        term = f"the {MONTHLY} term" if _monthly(source) else "the term"
         if strategy in (Strategy.SUSPEND, Strategy.CANCEL, Strategy.EXPIRE) and source.auto_renew:
             # Suspending (new commerce) and auto-renew off stop the renewal; a legacy
             # subscription still suspended at its term end is deleted.
-            note = "the term ends; this change stops its renewal"
+            note = f"{term} ends; this change stops its renewal"
         else:
-            note = f"the term {'renews' if source.auto_renew else 'ends'}"
+            note = f"{term} {'renews' if source.auto_renew else 'ends'}"
         found.append(actions.Deadline("term-end", end, note))
     if strategy is Strategy.TRANSFER:
         found.append(

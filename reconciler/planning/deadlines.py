@@ -13,13 +13,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from reconciler.planning import actions
+from reconciler.planning import actions, billing
 
 _WHAT = {
     "cancellation-window": "the cancellation window",
     "term-end": "the term",
     "transfer-expiry": "the transfer request",
 }
+
+
+def _routine(d: actions.Deadline) -> bool:
+    """A monthly term's end comes every month: not a deadline to warn about."""
+    return d.kind == "term-end" and d.note.startswith(f"the {billing.MONTHLY} term")
 
 
 def _days(n: int) -> str:
@@ -57,7 +62,7 @@ def soon(
         a = c.address
         for d in c.deadlines:
             key = (a.customer_id, a.subscription_id or a.key or "", d.kind)
-            if not now < d.at <= horizon or key in seen:
+            if not now < d.at <= horizon or key in seen or _routine(d):
                 continue
             seen.add(key)
             left = (d.at.date() - now.date()).days

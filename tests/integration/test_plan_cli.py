@@ -37,7 +37,7 @@ def test_plan_waits_on_invitations_then_has_changes_once_accepted(emu, run_cli, 
     assert "? invite" not in second.out
     assert "Ready for Microsoft support's Azure hand-off" in second.out
     # Suspensions are listed after the create they depend on, customer by customer.
-    fabrikam = second.out.split("Fabrikam GmbH (")[1].split("\n\n")[0]
+    fabrikam = second.out.split("\nFabrikam GmbH (")[1].split("\n\n")[0]
     assert fabrikam.index("+ create") < fabrikam.index("- suspend")
 
 

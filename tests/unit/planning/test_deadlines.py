@@ -61,3 +61,11 @@ def test_far_past_duplicate_and_disabled_deadlines_are_not_warnings() -> None:
     assert deadlines.soon([change(far, past)], NOW, 7) == []
     assert len(deadlines.soon([change(soon), change(soon)], NOW, 7)) == 1
     assert deadlines.soon([change(soon)], NOW, 0) == []
+
+
+def test_a_monthly_term_renewing_is_routine_not_a_warning() -> None:
+    monthly = actions.Deadline("term-end", NOW + timedelta(days=2), "the monthly term renews")
+    stops = actions.Deadline(
+        "term-end", NOW + timedelta(days=2), "the monthly term ends; this change stops its renewal"
+    )
+    assert deadlines.soon([change(monthly), change(stops)], NOW, 7) == []
