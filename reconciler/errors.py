@@ -101,6 +101,20 @@ class ConfigError(ReconcilerError):
     """Credentials, endpoints or the connection file are missing or wrong."""
 
 
+class TenantAccessError(ConfigError):
+    """A partner tenant cannot be used at all (sign-in refused, sign-in service down, TLS
+    verification failed): reported once for the tenant, never once per customer."""
+
+
+class SignInError(TenantAccessError):
+    """No token for a partner tenant: its credentials were refused, or the sign-in service
+    (the authority) kept failing."""
+
+
+class TlsError(TenantAccessError):
+    """A host's TLS certificate did not verify against the configured CA bundle."""
+
+
 class PlanError(ReconcilerError):
     """The planner refused to guess (for example an ambiguous match of target subscriptions)."""
 

@@ -88,6 +88,8 @@ class Endpoints:
     authority_host: str = DEFAULT_AUTHORITY_HOST
     #: A PEM bundle to trust instead of the system store; ``None`` means the default store.
     ca_bundle: str | None = None
+    #: Where ``ca_bundle`` was set (for messages): an environment variable, a file's table.
+    ca_bundle_source: str = ""
 
     @property
     def verify(self) -> str | bool:

@@ -75,6 +75,11 @@ class PartnerCenterClient:
     def stats(self) -> http.Stats:
         return self.transport.stats
 
+    def sign_in(self) -> None:
+        """Get (or reuse) the app-only token; raises ``SignInError`` / ``TlsError`` when the
+        tenant cannot be used at all."""
+        self.transport.tokens.token()
+
     @property
     def has_delegated(self) -> bool:
         """Whether an App+User sign-in is configured (needed for the invitation URL)."""

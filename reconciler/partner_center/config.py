@@ -335,6 +335,13 @@ def _endpoints(src: _Sources) -> settings.Endpoints:
     def pick(env_name: str, file_key: str, conn_key: str, default: str | None) -> str | None:
         return (env.get(env_name) or file.get(file_key) or conn.get(conn_key) or default) or None
 
+    def origin(env_name: str, file_key: str, conn_key: str) -> str:
+        if env.get(env_name):
+            return env_name
+        if file.get(file_key):
+            return f"{file_key} in the [endpoints] table of {src.credentials_path}"
+        return f"{conn_key} in the emulator's connection file {src.connection_path}"
+
     api = pick(settings.ENV_API_ROOT, "api_root", "apiRoot", settings.DEFAULT_API_ROOT)
     auth = pick(
         settings.ENV_AUTHORITY_HOST,
@@ -357,6 +364,7 @@ def _endpoints(src: _Sources) -> settings.Endpoints:
         api_root=str(api).rstrip("/"),
         authority_host=str(auth).rstrip("/"),
         ca_bundle=str(Path(ca).expanduser()) if ca else None,
+        ca_bundle_source=origin(settings.ENV_CA_BUNDLE, "ca_bundle", "caBundle") if ca else "",
     )
 
 

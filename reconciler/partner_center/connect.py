@@ -48,7 +48,13 @@ def token_provider(
 ) -> auth.CachingTokenProvider:
     """App-only tokens for one tenant, cached and refreshed before expiry."""
     session = http.new_session(pool_size=2)
-    msal_http = auth.MsalHttpClient(session, verify=endpoints.verify, timeout=timeout)
+    msal_http = auth.MsalHttpClient(
+        session,
+        verify=endpoints.verify,
+        timeout=timeout,
+        tenant=creds.name,
+        ca_source=endpoints.ca_bundle_source,
+    )
     acquire = auth.confidential_acquirer(
         creds, endpoints, msal_http, assertion=_assertion(creds, session, endpoints)
     )
@@ -60,7 +66,11 @@ def delegated_provider(
 ) -> auth.CachingTokenProvider:
     """App+User tokens for one tenant from its ``reconciler login`` cache."""
     msal_http = auth.MsalHttpClient(
-        http.new_session(pool_size=2), verify=endpoints.verify, timeout=timeout
+        http.new_session(pool_size=2),
+        verify=endpoints.verify,
+        timeout=timeout,
+        tenant=creds.name,
+        ca_source=endpoints.ca_bundle_source,
     )
     return auth.CachingTokenProvider(auth.delegated_acquirer(creds, endpoints, msal_http))
 
@@ -110,6 +120,7 @@ def build_clients(
                 api_root=endpoints.api_root,
                 tokens=tokens,
                 verify=endpoints.verify,
+                ca_source=endpoints.ca_bundle_source,
                 session=sess,
                 policy=policy,
                 bucket=b,

@@ -12,8 +12,10 @@ token, a secret or a full response body into a message.
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Mapping
 
+from reconciler import settings
 from reconciler.errors import (
     MAX_DESCRIPTION,
     ApiAuthError,
@@ -26,6 +28,7 @@ from reconciler.errors import (
     ApiNotFound,
     ApiServerError,
     ApiThrottled,
+    TlsError,
     UnknownOutcome,
     redact,
 )
@@ -51,6 +54,7 @@ __all__ = [
     "from_response",
     "parse_error_body",
     "redact",
+    "tls_failure",
 ]
 
 #: Codes meaning "this partner has no commerce relationship with the customer" (§3.2).
@@ -136,3 +140,37 @@ def error_class(status: int, code: int | None) -> type[ApiError]:
     if status == 408 or status >= 500:
         return ApiServerError
     return ApiBusinessError
+
+
+def certificate_rejected(exc: BaseException) -> bool:
+    """Whether ``exc`` (a requests ``SSLError``) is a certificate that did not verify, as
+    opposed to a connection torn down mid-handshake or mid-response (an ``SSLEOFError``,
+    which is a transient network failure and retried like one)."""
+    seen: set[int] = set()
+    stack: list[object] = [exc]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ssl.SSLCertVerificationError):
+            return True
+        stack.extend([item.__cause__, item.__context__, getattr(item, "reason", None), *item.args])
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
+def tls_failure(tenant: str, host: str, verify: str | bool, source: str = "") -> TlsError:
+    """The one paragraph for a certificate that did not verify: the host, what we trusted,
+    and the setting that changes it (an ambient ``REQUESTS_CA_BUNDLE`` is honoured only when
+    no CA bundle is configured)."""
+    if isinstance(verify, str):
+        trusted = f"the CA bundle {verify}" + (f" (set by {source})" if source else "")
+    else:
+        trusted = "the default trust store (REQUESTS_CA_BUNDLE when it is set, else certifi's)"
+    return TlsError(
+        f"The TLS certificate of {host} did not verify against {trusted}, so partner tenant "
+        f"'{tenant}' cannot be reached. If a proxy inspects TLS on your network, or {host} is "
+        f"the emulator, set {settings.ENV_CA_BUNDLE} (or ca_bundle in the [endpoints] table of "
+        "the credentials file) to the PEM file of the CA that signs it; check the system clock "
+        "too (docs/configuration.md)."
+    )

@@ -161,8 +161,11 @@ class Transport:
         sleep: Callable[[float], None] = time.sleep,
         unit_random: Callable[[], float] = random.random,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        ca_source: str = "",
     ) -> None:
         self.tenant = tenant
+        #: Where the CA bundle was configured, for the message when a certificate fails.
+        self.ca_source = ca_source
         self.api_root = api_root.rstrip("/")
         self.tokens = tokens
         self.verify = verify
@@ -204,6 +207,14 @@ class Transport:
             headers["Content-Type"] = "application/json"
         headers.update(extra or {})
         return headers
+
+    def _refuse_certificate(self, exc: requests.RequestException, url: str) -> None:
+        """Raise ``TlsError`` when ``exc`` is a certificate that did not verify: retrying
+        cannot fix it, the whole tenant is unusable, and the request never left (the handshake
+        failed). Any other failure returns, to be retried."""
+        if api_errors.certificate_rejected(exc):
+            host = urlsplit(url).hostname or url
+            raise api_errors.tls_failure(self.tenant, host, self.verify, self.ca_source) from None
 
     def call(
         self,
@@ -257,6 +268,7 @@ class Transport:
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
+                self._refuse_certificate(exc, url)
                 not_sent = _not_sent(exc)
                 delivered = delivered or not not_sent
                 self._log(method, path, f"{type(exc).__name__}", start, rid, attempt)

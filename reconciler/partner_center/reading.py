@@ -88,6 +88,8 @@ def read_transfers(
     try:
         items = client.list_transfers(view.tenant_id)
         found = tuple(sorted((wire.to_live_transfer(t) for t in items), key=lambda t: t.id))
+    except errors.TenantAccessError:
+        raise  # the tenant as a whole, reported once, never per customer
     except errors.ReconcilerError as exc:
         log.warning("transfers of %s in %s unreadable: %s", view.tenant_id, client.name, exc)
         return replace(view, transfers=None, transfers_reason=_reason(exc))
@@ -105,6 +107,8 @@ def read_subscriptions(
         subs = tuple(sorted((wire.to_live_subscription(s) for s in items), key=lambda s: s.id))
     except api_errors.ApiNoRelationship as exc:
         return _absent(tid, _reason(exc))
+    except errors.TenantAccessError:
+        raise  # the tenant as a whole, reported once, never per customer
     except errors.ReconcilerError as exc:
         return _unknown(tid, f"subscriptions could not be read: {_reason(exc)}", doc)
     view = _view_from_customer(doc, model.ReadStatus.OK, subscriptions=subs)
@@ -122,6 +126,8 @@ def read_customer(
         wire.customer_tenant_id(doc)
     except (api_errors.ApiNoRelationship, api_errors.ApiNotFound) as exc:
         return _absent(tid, _reason(exc))
+    except errors.TenantAccessError:
+        raise  # the tenant as a whole, reported once, never per customer
     except errors.ReconcilerError as exc:
         return _unknown(tid, f"the customer could not be read: {_reason(exc)}")
     return read_subscriptions(client, doc, transfers=transfers)
@@ -175,6 +181,8 @@ def read_tenant(
     if wanted is None or len(wanted) > LIST_THRESHOLD:
         try:
             listed = _list_all(client)
+        except errors.TenantAccessError:
+            raise  # the tenant as a whole, reported once, never per customer
         except errors.ReconcilerError as exc:
             if wanted is None:
                 raise errors.ReadError(
@@ -244,11 +252,32 @@ def _invitation(client: pc_client.PartnerCenterClient) -> str | None:
         return None
     try:
         return client.get_invitation_url()
+    except errors.TenantAccessError:
+        raise  # the tenant as a whole, reported once, never per customer
     except errors.ReconcilerError as exc:
         # The URL is a convenience for the plan's "awaiting invitation" lines; its absence
         # must not hide the state we did read.
         log.warning("the invitation URL of %s could not be read: %s", client.name, _reason(exc))
         return None
+
+
+def _sign_in(clients: Collection[pc_client.PartnerCenterClient]) -> None:
+    """A token for every tenant first, in parallel, so that refused credentials, a sign-in
+    service that is down or a CA that does not verify are one paragraph per tenant, raised
+    before any customer is read, instead of an "unknown" per customer."""
+    with ThreadPoolExecutor(max_workers=max(1, len(clients)), thread_name_prefix="sign-in") as pool:
+        futures = [pool.submit(c.sign_in) for c in clients]
+    failed: list[errors.TenantAccessError] = []
+    for future in futures:
+        exc = future.exception()
+        if isinstance(exc, errors.TenantAccessError):
+            failed.append(exc)
+        elif exc is not None:
+            raise exc
+    if len(failed) == 1:
+        raise failed[0]
+    if failed:
+        raise errors.TenantAccessError("\n\n".join(str(e) for e in failed))
 
 
 def read_live_state(
@@ -287,6 +316,7 @@ def read_live_state(
             return customers
         return customers.get(tenant.name, ())
 
+    _sign_in([clients[t.name] for t in tenants])
     read_at = now()
     target_client = clients[consolidation.target.name]
     with ThreadPoolExecutor(max_workers=len(tenants) + 1, thread_name_prefix="tenant") as pool:
