@@ -45,8 +45,10 @@ def token_provider(
     *,
     timeout: float = 30.0,
     clock: Callable[[], float] = time.monotonic,
+    backoff: float = 1.0,
 ) -> auth.CachingTokenProvider:
-    """App-only tokens for one tenant, cached and refreshed before expiry."""
+    """App-only tokens for one tenant, cached and refreshed before expiry; the sign-in
+    service's failures are retried from ``backoff`` seconds, doubling."""
     session = http.new_session(pool_size=2)
     msal_http = auth.MsalHttpClient(
         session,
@@ -54,6 +56,7 @@ def token_provider(
         timeout=timeout,
         tenant=creds.name,
         ca_source=endpoints.ca_bundle_source,
+        backoff=backoff,
     )
     acquire = auth.confidential_acquirer(
         creds, endpoints, msal_http, assertion=_assertion(creds, session, endpoints)
@@ -131,7 +134,14 @@ def build_clients(
                 sleep=sleep,
             )
 
-        app = transport(token_provider(creds, endpoints, timeout=pace.timeout_seconds, clock=clock))
+        tokens = token_provider(
+            creds,
+            endpoints,
+            timeout=pace.timeout_seconds,
+            clock=clock,
+            backoff=pace.retry_backoff_seconds,
+        )
+        app = transport(tokens)
         user = None
         delegated = connection.delegated.get(tenant.name)
         if tenant.name in wants_user and delegated is not None and delegated.signed_in:
