@@ -65,7 +65,7 @@ def emu(tmp_path: Path) -> Iterator[Emulator]:
 
 
 def _block(out: str, name: str) -> str:
-    return out.split(f"\n{name} (")[1].split("\n\n")[0]
+    return out.split(f"\n{name} (")[1].split("\n\n", maxsplit=1)[0]
 
 
 def test_export_validate_plan_apply_adopts_what_the_target_already_holds(
