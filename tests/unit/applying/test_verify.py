@@ -147,9 +147,9 @@ def test_a_source_left_billing_says_whether_its_replacement_exists() -> None:
     alone = source_change("s2", A.SUSPEND, "src2", 10)
     lines = verify.overlap_lines(
         [
-            executor.StepResult(create, executor.Outcome.FAILED, "500600"),
-            executor.StepResult(waiting, executor.Outcome.SKIPPED, "its target failed"),
-            executor.StepResult(alone, executor.Outcome.FAILED, "409"),
+            steps.StepResult(create, steps.Outcome.FAILED, "500600"),
+            steps.StepResult(waiting, steps.Outcome.SKIPPED, "its target failed"),
+            steps.StepResult(alone, steps.Outcome.FAILED, "409"),
         ]
     )
     assert lines == [
