@@ -104,6 +104,8 @@ def apply(request: ApplyRequest, observer: live.Observer, hooks: Hooks) -> Apply
     saved, desired = load(request.paths, request.manifests)
     if saved is not None:
         refuse_twice(request.state_dir, saved)
+    else:  # a --customer that names nobody is refused before any sign-in or read
+        planner.select_customers(desired, include=request.customers)
     cons = desired.consolidation
     clients = live.connect_all(cons, request.access, observer)
     run = _Run(

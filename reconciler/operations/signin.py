@@ -63,6 +63,8 @@ def sign_in(who: model.Tenant, access: live.Access, show: Callable[[str], None])
         http.new_session(pool_size=2),
         verify=endpoints.verify,
         timeout=settings.DEFAULT_TIMEOUT_SECONDS,
+        tenant=who.name,
+        ca_source=endpoints.ca_bundle_source,
     )
     user = auth.device_code_login(delegated, endpoints, msal_http, show=show)
     return SignedIn(user, delegated.cache_path)

@@ -13,7 +13,7 @@ from reconciler.planning import planner
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("command", ["plan"])
+@pytest.mark.parametrize("command", ["plan", "apply"])
 def test_one_unknown_customer_among_several_is_an_error_naming_it(
     run_cli, monkeypatch, command
 ) -> None:
