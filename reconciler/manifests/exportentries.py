@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler import model
 from reconciler.manifests import building, exportyaml
+from reconciler.planning import products
 
 KEY_MAX = 41  # the schema's key pattern: ^[a-z0-9][a-z0-9-]{0,40}$
 QUANTITY_MAX = 100_000  # the schema's maximum
@@ -36,6 +37,9 @@ class License:
     friendly_name: str | None
     source_id: str
     note: str
+    #: The target subscription already serving this product, to adopt (``targetSubscription``).
+    target_id: str | None = None
+    target_note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +65,17 @@ def slug(text: str, *, limit: int = KEY_MAX) -> str:
 
 
 def plan(
-    subscriptions: Iterable[model.LiveSubscription], offers: Mapping[str, model.Offer]
+    subscriptions: Iterable[model.LiveSubscription],
+    offers: Mapping[str, model.Offer],
+    held: Sequence[model.LiveSubscription] = (),
+    target: str = "the target",
 ) -> Plan:
-    """Which live subscriptions become which entries, with deduplicated stable keys."""
+    """Which live subscriptions become which entries, with deduplicated stable keys.
+
+    ``held``: the customer's subscriptions already in the ``target`` tenant. An entry whose
+    product (planning.products: any offer of its family, any term) the target holds exactly
+    once, unclaimed by another entry, adopts it with ``targetSubscription`` instead of
+    leaving it to look like a purchase."""
     licenses: list[tuple[str, model.LiveSubscription, model.Offer | None, tuple[str | None, ...]]]
     licenses = []
     azure: list[tuple[str, model.LiveSubscription]] = []
@@ -90,7 +102,9 @@ def plan(
             )
     keys: set[str] = set()
     out_licenses = []
+    adopt = _Adoption(held, offers, target)
     for base, sub, offer, (cycle, term) in sorted(licenses, key=lambda e: (e[0], e[1].id)):
+        pin, pin_note = adopt.pick(offer.offer_id if offer else sub.offer_id)
         out_licenses.append(
             License(
                 key=_claim(base, keys),
@@ -101,6 +115,8 @@ def plan(
                 friendly_name=_friendly(sub.friendly_name),
                 source_id=sub.id,
                 note=_note(sub, offer),
+                target_id=pin,
+                target_note=pin_note,
             )
         )
     handoffs = [
@@ -108,6 +124,34 @@ def plan(
         for base, sub in sorted(azure, key=lambda e: (e[0], e[1].id))
     ]
     return Plan(tuple(out_licenses), tuple(handoffs), tuple(sorted(left)))
+
+
+class _Adoption:
+    """Which held target subscription each exported entry adopts: the only one of its product
+    that no earlier entry took; none when the product is held several times (plan then asks
+    which one, naming them)."""
+
+    def __init__(
+        self, held: Sequence[model.LiveSubscription], offers: Mapping[str, model.Offer], where: str
+    ) -> None:
+        self.families = products.families(offers)
+        self.where = where
+        self.pool = [
+            s
+            for s in held
+            if s.commerce.is_license
+            and s.status not in (model.SubscriptionStatus.DELETED, model.SubscriptionStatus.EXPIRED)
+        ]
+        self.taken: set[str] = set()
+
+    def pick(self, offer_id: str) -> tuple[str | None, str]:
+        same = [s for s in self.pool if self.families.same_product(s.offer_id, offer_id)]
+        if len(same) != 1 or same[0].id in self.taken:
+            return None, ""
+        held = same[0]
+        self.taken.add(held.id)
+        name = held.friendly_name or held.offer_name or held.offer_id
+        return held.id, f"already in {self.where}: {name} ({held.offer_id}), {held.quantity} seats"
 
 
 def _describe(sub: model.LiveSubscription) -> str:
@@ -201,6 +245,10 @@ def render(entries: Plan) -> Iterator[str]:
             yield f"    termDuration: {e.term_duration}\n"
         if e.friendly_name:
             yield f"    friendlyName: {exportyaml.scalar(e.friendly_name)}\n"
+        if e.target_id:
+            yield (
+                f"    targetSubscription: {e.target_id}  # {exportyaml.comment(e.target_note)}\n"
+            )
         yield f"    replaces:\n      - subscription: {e.source_id}\n"
     if entries.handoffs:
         yield "azure:\n"

@@ -91,6 +91,8 @@ def export(
     sources: Collection[str] | None = None,
     overwrite: bool = False,
 ) -> Export:
+    # ``live`` may hold the target's view of the same customers: what they already have there
+    # is adopted by the entries (``targetSubscription``) instead of looking like a purchase.
     """Customer manifests for the source tenants' customers in ``live``.
 
     ``only``: tenant ids or company names (case-insensitive) to export; empty means all.
@@ -118,13 +120,22 @@ def export(
     skipped: list[Skipped] = []
     taken = {t.lower() for t in have.taken}
     for tid in sorted(found, key=lambda t: (_display(found[t]).lower(), t)):
-        outcome = _one(tid, found[tid], consolidation.offers, have, taken, overwrite)
+        held = _held(live, consolidation.target.name, tid)
+        outcome = _one(tid, found[tid], consolidation.offers, have, taken, overwrite, held)
         if isinstance(outcome, Skipped):
             skipped.append(outcome)
         else:
             files.append(outcome)
     unmatched = tuple(w for w in sorted(wanted - seen_tokens) if w)
     return Export(files=tuple(files), skipped=tuple(skipped), unmatched=unmatched)
+
+
+def _held(live: model.LiveState, target: str, tid: str) -> tuple[model.LiveSubscription, ...]:
+    """The customer's subscriptions in the target tenant, when the target was read and knows
+    the customer (nothing otherwise: the plan matches again on fresh state anyway)."""
+    view = live.view(target)
+    cust = view.customer(tid) if view is not None else None
+    return cust.subscriptions if cust is not None and cust.status is model.ReadStatus.OK else ()
 
 
 def _customers(view: model.TenantView | None) -> Iterator[model.CustomerView]:
@@ -144,6 +155,7 @@ def _one(
     have: Existing,
     taken: set[str],
     overwrite: bool,
+    held: tuple[model.LiveSubscription, ...] = (),
 ) -> ExportedFile | Skipped:
     name = _display(views)
     names = ", ".join(t.name for t, _ in views)
@@ -181,7 +193,7 @@ def _one(
     else:
         path = _free_path(view, taken)
         taken.add(path.rsplit("/", 1)[-1])
-    body = _Body(view, tenant, offers, protect=tid in have.protected)
+    body = _Body(view, tenant, offers, protect=tid in have.protected, held=held)
     return ExportedFile(
         path=path,
         text=body.text(),
@@ -224,9 +236,10 @@ class _Body:
         offers: Mapping[str, model.Offer],
         *,
         protect: bool,
+        held: tuple[model.LiveSubscription, ...] = (),
     ) -> None:
         self.view, self.tenant, self.protect = view, tenant, protect
-        self.plan = exportentries.plan(view.subscriptions, offers)
+        self.plan = exportentries.plan(view.subscriptions, offers, held, "the target tenant")
         self.subscriptions = len(self.plan.licenses)
         self.azure = len(self.plan.handoffs)
         self.left_out = len(self.plan.left_out)

@@ -1,21 +1,26 @@
 """The export use case: customer manifests generated from the live source tenants.
 
 Load the manifest directory (its Consolidation names the source tenants, its Offers the
-offers), read every customer of the chosen source tenants (read-only; the target is never
-asked), let the pure generator (``manifests.exporting``) produce the files, and write each one
+offers), read every customer of the chosen source tenants, then those customers in the target
+(read-only; what they already hold there is adopted by the entries), let the pure generator
+(``manifests.exporting``) produce the files, and write each one
 atomically. It must NOT hold generation logic, write a file for a customer whose reads failed,
 or replace an existing file without ``overwrite``.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from reconciler import errors, files, manifests, model
 from reconciler.manifests import exporting
 from reconciler.operations import live
+
+_log = logging.getLogger("reconciler.export")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +45,7 @@ def generate(request: ExportRequest, observer: live.Observer) -> exporting.Expor
     tenants = _sources(cons, request.source)
     wanted = tuple(request.customers)
     live_state = live.read_sources(tenants, _ids(wanted), request.access, observer)
+    live_state = _with_target(cons, live_state, request.access, observer)
     result = exporting.export(
         cons,
         live_state,
@@ -90,6 +96,30 @@ def check_complete(result: exporting.Export) -> None:
             "The other files are complete; run `reconciler export --customer ID` again for "
             "these once Partner Center answers."
         )
+
+
+def _with_target(
+    cons: model.Consolidation, state: model.LiveState, access: live.Access, observer: live.Observer
+) -> model.LiveState:
+    """``state`` plus the target's view of the customers found in the sources, so that entries
+    adopt what the target already holds (a read failure there only means no adoption: plan
+    matches again on fresh state)."""
+    ids = sorted({tid for view in state.tenants.values() for tid in view.customers})
+    if not ids:
+        return state
+    try:
+        target = live.read_sources([cons.target], ids, access, observer)
+    except errors.ConfigError as exc:  # no target credentials, or the target cannot be used
+        _log.warning("the target tenant was not read, nothing is adopted: %s", exc)
+        return state
+    except errors.ReadError as exc:
+        _log.warning("the target tenant's customers were not read, nothing is adopted: %s", exc)
+        return state
+    return model.LiveState(
+        read_at=state.read_at,
+        tenants=MappingProxyType({**state.tenants, **target.tenants}),
+        invitation_url=state.invitation_url,
+    )
 
 
 def _sources(cons: model.Consolidation, source: str | None) -> list[model.Tenant]:

@@ -79,6 +79,14 @@ def test_export_validate_plan_apply_adopts_what_the_target_already_holds(
     assert exported.code == 0, exported.output
     valid = run_cli("validate", "manifests")
     assert valid.code == 0, valid.output
+    # export read the target too: the entries adopt what is already there, explicitly.
+    customers = tmp_path / "manifests" / "customers"
+    fabrikam_file = next(p for p in customers.iterdir() if "fabrikam" in p.name).read_text()
+    assert f"targetSubscription: {HELD_E3}  # already in the target tenant: E3 bought" in (
+        fabrikam_file
+    )
+    adatum_file = next(p for p in customers.iterdir() if "adatum" in p.name).read_text()
+    assert f"targetSubscription: {HELD_EXO}" in adatum_file
 
     plan = run_cli("plan", "manifests", "--connection", conn, "--out", "plan.json")
     assert plan.code == 0, plan.output

@@ -301,3 +301,38 @@ def test_export_always_validates_is_deterministic_and_loses_nothing(
             assert s.id in f.text
     written = {f.tenant_id for f in out.files} | {s.tenant_id for s in out.skipped}
     assert written == {c.tenant_id for c in de} | {c.tenant_id for c in fr}
+
+
+def _with_target(state: model.LiveState, *views: model.CustomerView) -> model.LiveState:
+    target = model.TenantView(CONS.target, MappingProxyType({v.tenant_id: v for v in views}))
+    return replace(state, tenants=MappingProxyType({**state.tenants, CONS.target.name: target}))
+
+
+def test_what_the_target_already_holds_is_adopted_explicitly_and_validates(
+    tmp_path: Path,
+) -> None:
+    nce_e3 = "CFQ7TTC0LF8Q:0001:CFQ7TTC0HD0R"
+    source = customer(7, "Proseware Inc", sub(6, LEGACY_E3, qty=25, cycle="annual", term="P1Y"))
+    held = replace(
+        sub(90, nce_e3, qty=20, term="P1M", friendly="E3 by hand"),
+        id="7e1d0000-0000-4000-8000-0000000000e3",
+    )
+    target = customer(7, "Proseware Inc", held)
+    out = exporting.export(CONS, _with_target(live([source]), target))
+    text = out.files[0].text
+    assert (
+        f"    targetSubscription: {held.id}  # already in the target tenant: E3 by hand "
+        f"({nce_e3}), 20 seats\n" in text
+    )
+    report = validate(tmp_path, out.files)
+    assert report.problems == ()
+    assert report.state is not None
+    (entry,) = report.state.customers[0].subscriptions
+    assert entry.target_subscription_id == held.id
+
+
+def test_a_product_held_twice_in_the_target_is_not_guessed() -> None:
+    source = customer(7, "Proseware Inc", sub(6, LEGACY_E3, qty=25, cycle="annual", term="P1Y"))
+    twice = customer(7, "Proseware Inc", sub(90, LEGACY_E3, qty=20), sub(91, LEGACY_E3, qty=5))
+    out = exporting.export(CONS, _with_target(live([source]), twice))
+    assert "targetSubscription" not in out.files[0].text
