@@ -12,6 +12,7 @@ bottom layer.
 from __future__ import annotations
 
 import enum
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -82,3 +83,10 @@ class SubscriptionPatch:
             ("auto_renew", self.auto_renew),
         )
         return ", ".join(f"{name} -> {value}" for name, value in fields if value is not None)
+
+
+def cart_request_id(request_id: str) -> str:
+    """The MS-RequestId of the cart a cart-channel order creates before its checkout (which
+    carries ``request_id``): derived, so a resend of the same logical order reuses the same
+    cart request too, and the journal can record both ids before anything is sent."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{request_id}/cart"))

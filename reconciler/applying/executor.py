@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Unpack
 
-from reconciler import errors
+from reconciler import errors, writes
 from reconciler.applying import checks, journal, ports
 from reconciler.applying import transfers as guards
 from reconciler.applying.steps import ApplyReport, Options, Outcome, StepResult
@@ -170,7 +170,7 @@ class Executor:
         if found is not None:
             return self._activated(c, found, "already ordered by an earlier run (marker found)")
         rid = self.new_id()
-        self._event(c, Phase.STARTED, request_id=rid)
+        self._event(c, Phase.STARTED, **_ids(spec, rid))
         try:
             ordered = self._send_order(a.customer_id, spec, rid)
         except errors.OutcomeUnknown as exc:
@@ -182,7 +182,7 @@ class Executor:
             if isinstance(exc, errors.OrderInProgress):
                 return self._in_progress(c, exc)
             rid = self.new_id()
-            self._event(c, Phase.STARTED, request_id=rid, reason="nothing found: ordering anew")
+            self._event(c, Phase.STARTED, **_ids(spec, rid, "nothing found: ordering anew"))
             ordered = self._send_order(a.customer_id, spec, rid)
         return self._activated(c, ordered, "ordered", request_id=rid)
 
@@ -388,3 +388,14 @@ HANDLERS: Mapping[actions.Action, Handler] = {
     A.DISABLE_AUTO_RENEW: Executor._source,
     A.TRANSFER: Executor._transfer,
 }
+
+
+def _ids(spec: ports.OrderSpec, rid: str, reason: str = "") -> journal.Details:
+    """The request ids an order will be sent with: the checkout's and, through a cart, the
+    cart's (so the journal holds every MS-RequestId that leaves this machine)."""
+    found: journal.Details = {"request_id": rid}
+    if spec.channel is ports.OrderChannel.CART:
+        found["cart_request_id"] = writes.cart_request_id(rid)
+    if reason:
+        found["reason"] = reason
+    return found

@@ -53,6 +53,9 @@ class Details(TypedDict, total=False):
     subscription_id: str | None
     #: The MS-RequestId the write was (or will be) sent with.
     request_id: str
+    #: For a create through a cart: the MS-RequestId of the cart created before the checkout
+    #: (``request_id`` is the checkout's, the write that orders).
+    cart_request_id: str
     reason: str
     #: What Partner Center answered (status and seats, order and subscription id, transfer id).
     result: Mapping[str, actions.Scalar]

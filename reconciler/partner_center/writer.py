@@ -11,7 +11,6 @@ anything (the executor does) nor retry beyond what the client and the executor a
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,12 +42,6 @@ def to_sub(doc: Any) -> writes.Sub:
 
 #: 409 codes saying an order (800060) or a cart checkout (800064) is still being processed.
 IN_PROGRESS = frozenset({800060, 800064})
-
-
-def _derived(request_id: str, step: str) -> str:
-    """A second request id derived from the first, so a resend of the same logical order
-    reuses the same MS-RequestId for its cart too."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{request_id}/{step}"))
 
 
 def patch_fields(patch: writes.SubscriptionPatch) -> dict[str, object]:
@@ -137,7 +130,9 @@ class ClientWriter:
             line["termDuration"] = spec.term_duration
         # The checkout is the write that orders, so it carries the journalled request id; the
         # cart gets one derived from it, so a resend reuses the same cart too.
-        cart = client.create_cart(customer_id, [line], request_id=_derived(request_id, "cart"))
+        cart = client.create_cart(
+            customer_id, [line], request_id=writes.cart_request_id(request_id)
+        )
         cart_id = str(cart.get("id"))
         try:
             result = client.checkout_cart(customer_id, cart_id, request_id=request_id)

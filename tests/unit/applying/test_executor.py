@@ -279,3 +279,17 @@ def test_a_transfer_is_requested_once_then_awaited_not_requested_again(tmp_path:
     ).run()
     assert "transfer t-src1 from de is already pending" in again.steps[0].message
     assert [x[0] for x in w.writes] == ["transfer"]
+
+
+def test_a_cart_create_journals_the_cart_request_id_it_will_be_sent_with(tmp_path: Path) -> None:
+    """The cart is the first request that leaves for a cart-channel create: its MS-RequestId
+    is in the journal's started line next to the checkout's (the adapter derives it the same
+    way, tests/unit/partner_center/test_pc_writer.py)."""
+    from reconciler import writes
+
+    clock = FakeClock()
+    w = world(clock)
+    run(plan_of(create("c1")), w, clock, tmp_path)
+    (started,) = [e for e in journal.read_records(tmp_path) if e["phase"] == "started"]
+    assert started["cart_request_id"] == writes.cart_request_id(started["request_id"])
+    assert started["cart_request_id"] != started["request_id"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from reconciler import errors, model
+from reconciler import errors, model, writes
 from reconciler.applying import ports
 from reconciler.partner_center import errors as api_errors
 from reconciler.partner_center import writer as apply_writer
@@ -64,6 +64,8 @@ def test_the_checkout_carries_the_journalled_request_id() -> None:
     got = _writer(client).order("central", "c", SPEC, request_id="rid-1")
     assert got == ports.Ordered("o1", "abc")
     assert client.calls[1] == ("checkout", "rid-1") and client.calls[0][1] != "rid-1"
+    # The cart's id is the one the executor journals before sending (writes.cart_request_id).
+    assert client.calls[0] == ("cart", writes.cart_request_id("rid-1"))
 
 
 def test_a_lost_checkout_of_an_ordered_cart_is_found_by_its_friendly_name() -> None:
