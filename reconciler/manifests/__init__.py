@@ -30,20 +30,22 @@ def check(paths: Sequence[Path]) -> Report:
     read = loading.read(paths)
     problems = list(read.problems)
     valid: list[building.Located] = []
+    invalid: list[building.Located] = []
     for file in read.files:
         for doc in file.documents:
             found = validation.validate_document(file.display, doc)
             problems.extend(found)
-            if not found:
-                valid.append(building.Located(file.display, doc))
+            (invalid if found else valid).append(building.Located(file.display, doc))
     state = None
     if read.files and not problems:
         built = building.build(valid)
         problems.extend(built.problems)
         state = built.state
     elif read.files and valid:
-        # Cross-file rules still run on the valid documents, so one run shows everything.
+        # Cross-file rules still run on the valid documents, and reference rules on the
+        # invalid ones, so one run shows everything.
         problems.extend(building.build(valid).problems)
+        problems.extend(building.references(invalid, valid))
     ordered = sorted(set(problems), key=lambda p: (p.file, p.line, p.column, p.path, p.message))
     return Report(files=len(read.files), problems=tuple(ordered), state=state)
 

@@ -26,7 +26,7 @@ TERMS_BY_CYCLE = {"triennial": {"P3Y"}, "annual": {"P1Y", "P3Y"}, "monthly": {"P
 
 @dataclass(slots=True)
 class Located:
-    """A schema-valid document with where it came from."""
+    """A document with where it came from (schema-valid, except in ``references``)."""
 
     shown: str
     doc: yamlsafe.Document
@@ -399,3 +399,36 @@ def _subscription(
         target_subscription_id=(spec.get("targetSubscription") or "").lower() or None,
         adopt_existing=spec.get("adopt", "auto") != "never",
     )
+
+
+def references(invalid: list[Located], valid: list[Located]) -> list[Problem]:
+    """Reference problems inside documents that failed the schema, so that one run of
+    ``validate`` shows every problem of every kind: an unknown offer in a customer file is
+    reported even when the same file also has a schema error. Only what can be read safely
+    from a partly wrong document is checked (a subscription's ``offer`` given as text), against
+    the names of the schema-valid Offers documents; nothing is said when an Offers document is
+    itself invalid (its names are not known)."""
+    offers_docs = [d for d in valid if d.doc.data.get("kind") == "Offers"]
+    if any(isinstance(d.doc.data, dict) and d.doc.data.get("kind") == "Offers" for d in invalid):
+        return []
+    offers = _offers(offers_docs, [])
+    problems: list[Problem] = []
+    for located in invalid:
+        data = located.doc.data
+        if not isinstance(data, dict) or data.get("kind") != "Customer":
+            continue
+        entries = data.get("subscriptions")
+        for i, spec in enumerate(entries if isinstance(entries, list) else []):
+            raw = spec.get("offer") if isinstance(spec, dict) else None
+            if not isinstance(raw, str) or not raw or raw in offers:
+                continue
+            if model.classify_offer(_canonical_offer(raw)) is model.CommerceModel.UNKNOWN:
+                known = ", ".join(sorted(offers)) or "none declared"
+                problems.append(
+                    located.at(
+                        ("subscriptions", i, "offer"),
+                        f"unknown offer '{raw}': not a name from an Offers file ({known}) nor "
+                        "an offer id",
+                    )
+                )
+    return problems

@@ -257,3 +257,18 @@ def test_adopt_never_reaches_the_desired_state_and_other_values_are_refused(
     [line] = [ln for ln in result.out.splitlines() if ".adopt" in ln]
     assert line.startswith("manifests/customers/tailspin.yaml:")
     assert "$.subscriptions[0].adopt" in line
+
+
+def test_a_schema_error_does_not_hide_an_unknown_offer_in_the_same_file(
+    tree: Path, run_cli
+) -> None:
+    path = tree / "customers" / "tailspin.yaml"
+    text = path.read_text().replace("    quantity: 30\n", "    quantity: 0\n", 1)
+    path.write_text(text.replace("offer: exchange-online-plan-1", "offer: exchange-plan-one", 1))
+    result = run_cli("validate")
+    assert result.code == 1
+    lines = [ln for ln in result.out.splitlines() if ln.startswith("manifests/customers/tail")]
+    assert any("$.subscriptions[0].quantity" in ln for ln in lines), result.out
+    assert any(
+        "$.subscriptions[" in ln and "unknown offer 'exchange-plan-one'" in ln for ln in lines
+    ), result.out
