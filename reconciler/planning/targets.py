@@ -262,7 +262,9 @@ def _adoption(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscripti
     words = ""
     if b.families.is_replaced_offer(ds.offer_id, t.offer_id):
         kind = "legacy offer" if t.commerce is model.CommerceModel.LEGACY_LICENSE else "offer"
-        name = t.offer_name or t.friendly_name or t.offer_id
+        offer = b.consolidation.offers.get(ds.offer_alias or "")
+        named = t.offer_name if t.offer_name.upper() != t.offer_id.upper() else ""
+        name = named or (offer.name if offer else "") or t.friendly_name or t.offer_id
         words = f"adopted existing {name} ({kind} {t.offer_id}) {t.id} instead of buying; "
         b.warn(
             "adopted-other-offer",

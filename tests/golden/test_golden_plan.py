@@ -4,8 +4,10 @@ tool version). After an intended change, regenerate with
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import demo_world as w
@@ -58,3 +60,37 @@ def test_renderings_differ_only_through_the_document():
     again = planfile.from_dict(json.loads(jsondoc.render(plan)))
     for render in RENDERERS.values():
         assert render(again) == render(plan)
+
+
+def held_plan() -> actions.Plan:
+    """Fabrikam alone (counts of one), its central tenant already holding Office 365 E3 on the
+    legacy offer for 30 days (adopted and resized; the days already billed twice are told
+    apart from the plan's own), and its Visio source with a recorded term end in the past
+    (no deadline, no count of days)."""
+    state = w.desired()
+    fabrikam = w.C + "c001"
+    held = w.sub("7e1d0000-0000-4000-8000-0000000000e3", w.E3_LEGACY, 20, age_days=30,
+                 cycle="annual", friendly="E3 bought by hand")  # fmt: skip
+    sources = w.source_views()
+    view = sources["de"][fabrikam]
+    subs = tuple(
+        dataclasses.replace(s, commitment_end_date=w.NOW - timedelta(days=3))
+        if s.id.endswith("d002")
+        else s
+        for s in view.subscriptions
+    )
+    sources["de"][fabrikam] = dataclasses.replace(view, subscriptions=subs)
+    live = w.live_state(state, target={fabrikam: w.view(fabrikam, (held,))}, sources=sources)
+    return planner.build_plan(
+        state, live, now=w.NOW, tool_version="0.0.0-golden", include=("Fabrikam GmbH",)
+    )
+
+
+@pytest.mark.parametrize("ext", ["txt", "md"])
+def test_wording_of_an_adopted_target_past_dates_and_counts_of_one(ext):
+    rendered = RENDERERS[ext](held_plan())
+    golden = HERE / f"held_plan.{ext}"
+    if UPDATE:
+        golden.write_text(rendered, encoding="utf-8")
+    assert golden.exists(), f"missing {golden.name}: run with RECONCILER_UPDATE_GOLDEN=1"
+    assert rendered == golden.read_text(encoding="utf-8")
