@@ -30,6 +30,7 @@ from reconciler.cli import (
     login,
     plan,
     runtime,
+    status,
     validate,
 )
 from reconciler.exitcodes import ExitCode
@@ -74,7 +75,7 @@ def _register_commands() -> None:
     """Add every command module's commands to ``app``, in help order. Plain imports (above):
     import-linter sees every arrow. Each module imports its heavy dependencies inside its
     command functions, so ``--help`` and ``--version`` stay fast."""
-    for module in (validate, export, plan, apply, login):
+    for module in (validate, export, plan, apply, status, login):
         module.register(app)
     emulator_control.register(emulator.register(app))
     demo.register(app)

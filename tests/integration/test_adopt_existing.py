@@ -109,6 +109,15 @@ def test_export_validate_plan_apply_adopts_what_the_target_already_holds(
     bought_exo = [s for s in central if s["customerId"] == ADATUM and s["id"] != HELD_EXO]
     assert bought_e3 == [] and not any("LH16" in s["offerId"] for s in bought_exo)
     # The report counts the adopted targets: no customer reads as having lost service.
-    rows = {ln.split(" (")[0]: ln for ln in applied.out.splitlines() if "(3f2c6d55" in ln}
+    rows = {
+        ln.split(" (")[0]: ln
+        for ln in applied.out.splitlines()
+        if "(3f2c6d55" in ln and not ln.startswith(" ")
+    }
     assert " 2/2 " in rows["Fabrikam GmbH"] + " ", rows["Fabrikam GmbH"]
     assert " 2/2 " in rows["Adatum SARL"] + " ", rows["Adatum SARL"]
+    # `status` reads the same truth afresh, row for row.
+    status = run_cli("status", "manifests", "--connection", conn)
+    assert status.code == 0, status.output
+    again = {ln.split(" (")[0]: ln for ln in status.out.splitlines() if "(3f2c6d55" in ln}
+    assert again == rows

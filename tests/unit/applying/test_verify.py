@@ -162,3 +162,27 @@ def test_a_source_left_billing_says_whether_its_replacement_exists() -> None:
         + " still bills next to its replacement; run `reconciler apply` again once the reason "
         "above is resolved",
     ]
+
+
+def test_a_target_arrived_by_transfer_counts_without_marker_or_pin() -> None:
+    arrived = _sub("t9", "active", "moved by transfer")
+    twin = _sub("t8", "active", "bought by hand")  # same offer: by offer alone, ambiguous
+    transfer = model.LiveTransfer(
+        "tr-1",
+        model.TransferStatus.COMPLETED,
+        "d",
+        "t",
+        NOW,
+        None,
+        (model.LiveTransferLine("src1", "t9", "complete"),),
+    )
+    target = model.CustomerView(
+        CUST, model.ReadStatus.OK, subscriptions=(twin, arrived), transfers=(transfer,)
+    )
+    source = model.CustomerView(CUST, model.ReadStatus.OK, subscriptions=())
+    (row,) = verify.states(_desired(), _live(target, source), {CUST})
+    assert (row.target_active, row.source_stopped) == ("1/1", "1/1")
+    # Without the transfer the plan could not tell the two apart, and neither does the report.
+    no_transfer = dataclasses.replace(target, transfers=())
+    (row,) = verify.states(_desired(), _live(no_transfer, source), {CUST})
+    assert row.target_active == "0/1"
