@@ -8,7 +8,7 @@ writer or read the journal.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from reconciler import errors, model
 from reconciler.applying import ports
@@ -142,3 +142,41 @@ def target_blocks(target: ports.Sub | None, required: int) -> str | None:
             f"than the {required} it must cover"
         )
     return None
+
+
+def check_rederived(saved: actions.Plan, fresh: actions.Plan) -> None:
+    """Refuse (``ApplyRefusedError``) a saved plan that asks for any write a plan made now,
+    from the same manifests and fresh live state, does not also make: same change (action and
+    address), same values (``after``) and the same dependencies. A saved plan is a promise
+    reviewed in a pull request, not an instruction: a file edited by hand (a source cut to one
+    seat, a suspended source re-activated, 300 seats ordered instead of 25, another offer)
+    is refused here with nothing written."""
+    made = {c.id: c for c in (*fresh.changes, *fresh.deferred)}
+    found = [why for c in saved.changes if c.applicable and (why := _unsupported(c, made))]
+    if found:
+        raise errors.ApplyRefusedError(
+            "The saved plan asks for writes that the manifests and live state do not support: "
+            + "; ".join(found)
+            + ". Nothing was changed. The file may have been edited after review: run "
+            "`reconciler plan --out FILE` again, review it, and apply the new file."
+        )
+
+
+def _unsupported(c: actions.Change, made: Mapping[str, actions.Change]) -> str:
+    """Why ``c`` is not a change of the fresh plan ``made`` (by id), or ``""``."""
+    f = made.get(c.id)
+    if f is None or f.action is not c.action or f.address != c.address:
+        return f"{c.action.value} {c.address}: a plan made now has no such change"
+    mine, theirs = c.after or {}, f.after or {}
+    moved = sorted(k for k in {*mine, *theirs} if mine.get(k) != theirs.get(k))
+    if moved:
+        said = ", ".join(
+            f"{k} {mine.get(k)!r} where a plan made now says {theirs.get(k)!r}" for k in moved
+        )
+        return f"{c.action.value} {c.address}: {said}"
+    if set(c.depends_on) != set(f.depends_on):
+        return f"{c.action.value} {c.address}: its dependencies differ from a plan made now"
+    if not f.applicable:
+        waits = ", ".join(f.blocked_by) or "nothing it may do now"
+        return f"{c.action.value} {c.address}: a plan made now waits on {waits} first"
+    return ""

@@ -282,6 +282,13 @@ class Executor:
     def _target_update(self, c: actions.Change) -> StepResult:
         a, after = c.address, c.after or {}
         sid = a.subscription_id or ""
+        if a.tenant != self.plan.target:
+            # The procedure's last rule: nothing is ever added back in a source tenant (no
+            # seats, no re-activation), whatever a plan file says.
+            raise errors.ApplyRefusedError(
+                f"{c.action.value} of {sid} in source tenant '{a.tenant}' refused: seats are "
+                "never added and subscriptions never re-activated in a source tenant"
+            )
         fresh = self._fresh(a.tenant, a.customer_id, sid)
         if c.action is A.RESIZE:
             want = int(str(after["quantity"]))

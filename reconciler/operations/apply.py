@@ -151,7 +151,12 @@ class _Run:
         if saved is not None:
             plan = checks.narrow(saved, customers)
             checks.check_manifests(plan, self.desired)
-            _stale(plan, self.read([(c.tenant_id, c.source) for c in plan.customers]))
+            fresh_live = self.read([(c.tenant_id, c.source) for c in plan.customers])
+            _stale(plan, fresh_live)
+            # Re-derive: carry out only what a plan made now would also do.
+            ids = tuple(c.tenant_id for c in plan.customers)
+            fresh = planner.build_plan(self.desired, fresh_live, now=_now(), include=ids)
+            checks.check_rederived(plan, fresh)
             return plan
         chosen = planner.select_customers(self.desired, include=customers)
         if customers and not chosen:

@@ -3,8 +3,10 @@ re-checked right before its write; unknown outcomes never become duplicate order
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+import pytest
 from apply_fakes import (
     CUST,
     FakeClock,
@@ -293,3 +295,19 @@ def test_a_cart_create_journals_the_cart_request_id_it_will_be_sent_with(tmp_pat
     (started,) = [e for e in journal.read_records(tmp_path) if e["phase"] == "started"]
     assert started["cart_request_id"] == writes.cart_request_id(started["request_id"])
     assert started["cart_request_id"] != started["request_id"]
+
+
+@pytest.mark.parametrize("action", [A.RESIZE, A.REACTIVATE])
+def test_nothing_is_ever_added_back_in_a_source_tenant(tmp_path: Path, action) -> None:
+    """Whatever a plan file says: a resize or re-activation addressed to a source tenant
+    fails with the reason, and nothing is written."""
+    clock = FakeClock()
+    w = world(clock)
+    forged = dataclasses.replace(
+        source_change("s1", A.SUSPEND, "src1", 10), action=action, after={"quantity": 40}
+    )
+    report = run(plan_of(forged), w, clock, tmp_path)
+    assert w.writes == []
+    (step,) = report.steps
+    assert step.outcome is Out.FAILED
+    assert "never added and subscriptions never re-activated in a source tenant" in step.message
