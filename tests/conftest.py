@@ -21,6 +21,17 @@ settings.register_profile("reconciler", deadline=None)
 settings.load_profile("reconciler")
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def private_lock_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Each test its own machine-wide apply lock directory (the real default is one per user,
+    which parallel test workers applying to the same demo tenants would share)."""
+    path = tmp_path_factory.mktemp("lock-dir")
+    monkeypatch.setenv("RECONCILER_LOCK_DIR", str(path))
+    return path
+
+
 EXAMPLE_MANIFESTS = ROOT / "manifests"
 
 

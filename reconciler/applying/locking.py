@@ -1,12 +1,13 @@
-"""One writer per target tenant: a lock file under ``<state dir>/locks/<tenant>.json`` that
+"""One writer per target tenant: a lock file under ``<lock dir>/locks/<tenant>.json`` that
 says who holds it (user, host, CI run, pid, since, plan id) and expires when its holder died
 (pid gone on the same host) or its TTL passed. ``unlock`` removes a lock by id for the rest.
 
 Check-and-take happens under a guard (``filelock``: ``flock`` on POSIX, ``msvcrt`` locking on
 Windows, an exclusive-create file where neither exists) so two starting applies cannot both
-win; whether a holder's pid is alive is asked through ``psutil`` on every platform. The lock is
-as wide as the state dir: CI runners that do not share it must also serialise applies (a
-concurrency group). This module must NOT decide anything about the plan.
+win; whether a holder's pid is alive is asked through ``psutil`` on every platform. ``apply``
+passes the machine's lock directory (``operations.statedir.lock_dir``), so the lock holds for
+every apply on the machine whatever its state directory; CI runners on different machines must
+still serialise applies (a concurrency group). This module must NOT decide anything about the plan.
 """
 
 from __future__ import annotations
@@ -122,7 +123,8 @@ def _write(path: Path, info: LockInfo) -> None:
         path,
         json.dumps(asdict(info), indent=2) + "\n",
         what="the apply lock",
-        hint="Check that the state directory (--state-dir) is writable; nothing was applied.",
+        hint="Check that the lock directory (RECONCILER_LOCK_DIR) is writable; nothing was "
+        "applied.",
     )
 
 

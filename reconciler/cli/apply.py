@@ -199,12 +199,15 @@ def _register_state(app: typer.Typer) -> None:
     def unlock(
         ctx: typer.Context,
         lock_id: Annotated[str, typer.Argument(metavar="LOCK_ID", help="Id from the refusal.")],
-        state_opt: StateOpt = None,
     ) -> int:
-        """Remove an apply lock whose holder is gone (only when you are sure it is)."""
+        """Remove an apply lock whose holder is gone (only when you are sure it is).
+
+        Locks live in the machine's lock directory (RECONCILER_LOCK_DIR, else
+        ~/.local/state/reconciler), one per target tenant, whatever --state-dir an apply used.
+        """
         from reconciler.operations import statedir
 
-        info = statedir.unlock(runtime.of(ctx).state_dir(state_opt), lock_id)
+        info = statedir.unlock(runtime.of(ctx).environ, lock_id)
         typer.echo(f"Removed {info.describe()}.")
         return int(ExitCode.OK)
 

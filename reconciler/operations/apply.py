@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from reconciler import errors, manifests, model
 from reconciler.applying import checks, executor, journal, locking, ports, steps, verify
-from reconciler.operations import live, planfiles
+from reconciler.operations import live, planfiles, statedir
 from reconciler.planning import actions, planner, staleness
 
 if TYPE_CHECKING:
@@ -128,15 +128,18 @@ class _Run:
 
     def locked(self, saved: actions.Plan | None) -> ApplyResult:
         """Take the target tenant's lock, plan (or check the saved plan), then execute."""
+        # One lock per target tenant *id* in the machine's lock directory: two applies with
+        # different state directories (or manifests naming the tenant differently) still
+        # exclude each other.
         me = locking.holder(
-            tenant=self.desired.consolidation.target.name,
+            tenant=self.desired.consolidation.target.tenant_id,
             plan_id=journal.plan_id(saved) if saved is not None else "fresh",
             now=_now(),
             ttl=locking.DEFAULT_TTL,
             environ=self.request.access.environ,
         )
         lock = locking.acquire(
-            self.request.state_dir,
+            statedir.lock_dir(self.request.access.environ),
             me,
             timeout=self.request.lock_timeout,
             now=_now,

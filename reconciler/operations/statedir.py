@@ -1,13 +1,15 @@
-"""The state directory of ``apply`` read back: ``journal export`` (evidence for a billing
-dispute, from the journals) and ``unlock`` (remove the lock of an apply whose holder is gone)."""
+"""The state of ``apply`` read back: ``journal export`` (evidence for a billing dispute, from
+the journals in the state directory) and ``unlock`` (remove the lock of an apply whose holder
+is gone, from the machine's lock directory, ``lock_dir``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler import files
+from reconciler import files, settings
 from reconciler.applying import journal, locking
 
 FORMATS = ("csv", "json")
@@ -42,6 +44,21 @@ def write(doc: JournalExport, out: Path) -> None:
     )
 
 
-def unlock(state_dir: Path, lock_id: str) -> locking.LockInfo:
-    """Remove the lock with ``lock_id`` and return what it said."""
-    return locking.unlock(state_dir, lock_id)
+def lock_dir(environ: Mapping[str, str]) -> Path:
+    """Where ``apply`` takes its lock per target tenant (in its ``locks/`` folder): one place
+    for the whole machine (the user's), whatever ``--state-dir`` each run uses, so two applies
+    can never both write to one target tenant. ``RECONCILER_LOCK_DIR`` overrides it (point
+    every runner of a shared machine at one directory)."""
+    if environ.get(settings.ENV_LOCK_DIR):
+        return Path(environ[settings.ENV_LOCK_DIR]).expanduser()
+    if os.name == "nt":
+        base = Path(environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+        return base / "reconciler"
+    base = Path(environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return base / "reconciler"
+
+
+def unlock(environ: Mapping[str, str], lock_id: str) -> locking.LockInfo:
+    """Remove the lock with ``lock_id`` (in the machine's lock directory) and return what it
+    said."""
+    return locking.unlock(lock_dir(environ), lock_id)

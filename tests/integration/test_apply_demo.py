@@ -5,6 +5,7 @@ Billing and service are proven from the emulator's ledger, not from the tool's r
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import uuid
 from collections import defaultdict
@@ -230,15 +231,16 @@ def test_a_second_concurrent_apply_is_refused_naming_the_holder(
     monkeypatch.chdir(ROOT)
     emu.control.accept_invitation(CUSTOMERS[0], "central")
     state = tmp_path / "state"
+    lock_dir = Path(os.environ["RECONCILER_LOCK_DIR"])  # the machine's, not the state dir's
     me = locking.holder(
-        tenant="central",
+        tenant="0f6a1b8e-0000-4000-8000-000000000001",
         plan_id="plan-other",
         now=datetime.now(UTC),
         ttl=locking.DEFAULT_TTL,
         environ={"GITHUB_RUN_ID": "777"},
     )
     held = locking.acquire(
-        state, me, timeout=0, now=lambda: datetime.now(UTC), sleep=lambda s: None
+        lock_dir, me, timeout=0, now=lambda: datetime.now(UTC), sleep=lambda s: None
     )
     res = run_cli(
         "apply",
@@ -254,7 +256,7 @@ def test_a_second_concurrent_apply_is_refused_naming_the_holder(
     assert res.code == 1
     assert "GITHUB_RUN_ID=777" in res.err and f"reconciler unlock {me.id}" in res.err
     assert _api_writes(emu) == []
-    assert run_cli("unlock", me.id, "--state-dir", str(state)).code == 0
+    assert run_cli("unlock", me.id).code == 0
     held.release()
 
 

@@ -37,7 +37,7 @@ HOLDER = NO_FCNTL + textwrap.dedent(
     from reconciler.applying import locking
     assert "fcntl" not in sys.modules or sys.modules["fcntl"] is None
     now = lambda: datetime.now(UTC)
-    me = locking.holder(tenant="central", plan_id="plan-other", now=now(),
+    me = locking.holder(tenant="0f6a1b8e-0000-4000-8000-000000000001", plan_id="plan-other", now=now(),
                         ttl=locking.DEFAULT_TTL, environ={"GITHUB_RUN_ID": "4242"})
     held = locking.acquire(Path(sys.argv[1]), me, timeout=0, now=now, sleep=lambda s: None)
     print(me.id, flush=True)
@@ -100,7 +100,8 @@ def test_help_validate_plan_and_apply_work_without_fcntl(
     )
     assert applied.returncode in (0, 3), applied.stdout + applied.stderr
     assert [e for e in emu.control.history() if e.get("origin") != "control"]  # it wrote
-    assert not list((Path(state) / "locks").glob("*.json"))  # released after the run
+    locks = Path(env["RECONCILER_LOCK_DIR"]) / "locks"
+    assert not list(locks.glob("*.json"))  # released after the run
 
 
 def test_the_lock_keeps_a_second_writer_out_without_fcntl(
@@ -109,7 +110,7 @@ def test_the_lock_keeps_a_second_writer_out_without_fcntl(
     emu.control.accept_invitation(CUSTOMERS[0], "central")
     conn, state = str(emu.connection_file), tmp_path / "state"
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(state)],
+        [sys.executable, "-c", HOLDER, env["RECONCILER_LOCK_DIR"]],  # the machine's lock dir
         env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
