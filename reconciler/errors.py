@@ -202,14 +202,25 @@ _SECRET_PATTERNS = (
         r"(?i)(client_secret|client_assertion|access_token|refresh_token|id_token|password"
         r"|assertion|secret|token)([\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"
     ),
+    # user:password@ in a URL (``https://user:pass@host/``).
+    re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@\"'<>]+@"),
+    # Secrets carried in a query string (SAS ``sig=``, OAuth ``code=``, API keys ...).
+    re.compile(
+        r"(?i)([?&;](?:sig|signature|code|key|api[_-]?key|apikey|pwd|passwd|password|"
+        r"client_secret|secret|token|access_token|refresh_token|id_token|assertion"
+        r"|client_assertion|credential|auth)=)[^&#\s\"'<>]+"
+    ),
 )
 
 
 def redact(text: str) -> str:
-    """``text`` with bearer tokens, JWTs and ``secret=...``-style values replaced."""
+    """``text`` with bearer tokens, JWTs, ``secret=...``-style values, a URL's
+    ``user:password@`` and query-string secrets (``sig=``, ``code=``, ...) replaced."""
     out = _SECRET_PATTERNS[0].sub("Bearer [redacted]", text)
     out = _SECRET_PATTERNS[1].sub("[redacted-jwt]", out)
-    return _SECRET_PATTERNS[2].sub(lambda m: f"{m.group(1)}{m.group(2)}[redacted]", out)
+    out = _SECRET_PATTERNS[2].sub(lambda m: f"{m.group(1)}{m.group(2)}[redacted]", out)
+    out = _SECRET_PATTERNS[3].sub(lambda m: f"{m.group(1)}[redacted]@", out)
+    return _SECRET_PATTERNS[4].sub(lambda m: f"{m.group(1)}[redacted]", out)
 
 
 def _clip(text: str, limit: int = MAX_DESCRIPTION) -> str:

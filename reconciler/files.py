@@ -10,6 +10,7 @@ file. It sits in the bottom layer so that every layer may. It must NOT know what
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -65,3 +66,70 @@ def _publish(tmp: Path, path: Path, *, overwrite: bool, exists_hint: str) -> Non
         raise errors.FileWriteError(
             f"{path} already exists; it was left as it is. {exists_hint}".rstrip()
         ) from None
+
+
+# ------------------------------------------------------------------------------------ reading
+
+#: Largest files the tool reads back (bytes). Each read takes at most cap + 1 bytes, so a huge
+#: file, ``/dev/zero`` or a file that keeps growing costs no more memory than the cap.
+MAX_PLAN_BYTES = 64 * 1024 * 1024
+MAX_JOURNAL_BYTES = 64 * 1024 * 1024
+MAX_TOKEN_CACHE_BYTES = 4 * 1024 * 1024
+MAX_CREDENTIALS_BYTES = 1024 * 1024
+MAX_LOCK_BYTES = 64 * 1024
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1024 * 1024):g} MiB" if n >= 1024 * 1024 else f"{n} bytes"
+
+
+def read_bounded(
+    path: Path,
+    *,
+    cap: int,
+    what: str,
+    hint: str,
+    error: type[errors.ReconcilerError],
+) -> bytes:
+    """The bytes of ``path``, reading at most ``cap + 1`` of them.
+
+    A file larger than ``cap`` raises ``error`` naming ``what`` (``the plan file``), the path
+    and the cap; so does any ``OSError``. ``FileNotFoundError`` is passed through unchanged
+    for callers to whom a missing file means something (no token cache yet).
+    """
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(cap + 1)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise error(f"Cannot read {what} {path}: {exc.strerror or exc}. {hint}".rstrip()) from None
+    if len(data) > cap:
+        raise error(
+            f"{what[:1].upper()}{what[1:]} {path} is larger than {_mib(cap)}, more than it can "
+            f"legitimately be; it was not read. {hint}".rstrip()
+        )
+    return data
+
+
+def decode_utf8(
+    data: bytes, *, path: Path, what: str, hint: str, error: type[errors.ReconcilerError]
+) -> str:
+    """``data`` as text, or ``error`` naming the byte offset of the first invalid byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise error(
+            f"{what[:1].upper()}{what[1:]} {path} is not UTF-8 text (an invalid byte on line "
+            f"{line}, at byte offset {exc.start}). {hint}".rstrip()
+        ) from None
+
+
+def json_loads(text: str) -> object:
+    """``json.loads`` whose failures are all ``ValueError``: nesting too deep for the parser
+    (``RecursionError``) is reported as such instead of crashing the caller."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply to be a document of this tool") from None

@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypedDict, Unpack, cast
 
-from reconciler import errors
+from reconciler import errors, files
 from reconciler.planning import actions
 
 
@@ -181,29 +181,84 @@ def read_records(state_dir: Path) -> list[Record]:
     if not directory.is_dir():
         return out
     for path in sorted(directory.glob("*.jsonl")):
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = _lines(path)
         for n, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
-                out.append(_record(json.loads(line)))
-            except ValueError as exc:
+                out.append(_record(files.json_loads(line.decode("utf-8"))))
+            except ValueError as exc:  # UnicodeDecodeError is one too
                 if n == len(lines):
                     continue  # torn write of a killed run: the step stays "started"
                 raise errors.JournalError(
-                    f"Journal {path}:{n} is not a journal event ({exc}); move the file aside "
-                    "and run "
-                    "`reconciler apply` again (live state decides what is left to do)."
-                ) from exc
+                    f"Journal {path}:{n} is not a journal event ({_short(exc)}); move the file "
+                    "aside and run `reconciler apply` again (live state decides what is left "
+                    "to do)."
+                ) from None
     return out
 
 
+def _lines(path: Path) -> list[bytes]:
+    """The lines of one journal file (size-capped: a journal is never larger than the cap)."""
+    try:
+        data = files.read_bounded(
+            path,
+            cap=files.MAX_JOURNAL_BYTES,
+            what="the journal",
+            hint="Move the file aside; live state decides what is left to do.",
+            error=errors.JournalError,
+        )
+    except FileNotFoundError:
+        return []
+    return data.splitlines()
+
+
+def _short(exc: ValueError) -> str:
+    text = str(exc)
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
+#: Fields every reader relies on, and the types a line must give them when present.
+_TEXT_FIELDS = (
+    "ts",
+    "run_id",
+    "plan_id",
+    "step",
+    "action",
+    "tenant",
+    "customer_id",
+    "customer_name",
+    "request_id",
+    "cart_request_id",
+    "correlation_id",
+    "reason",
+)
+_OPTIONAL_TEXT = ("key", "subscription_id")
+_MAPPINGS = ("before", "after", "result")
+
+
 def _record(doc: object) -> Record:
-    """A parsed line as a ``Record`` (its phase as a ``Phase``); ValueError when it is none."""
+    """A parsed line as a ``Record`` (its phase as a ``Phase``); ValueError when it is none:
+    not an object, no ``ts`` or ``run_id``, a field of the wrong type, an unknown phase."""
     if not isinstance(doc, dict):
         raise ValueError("not a JSON object")
+    for name in ("ts", "run_id"):
+        if name not in doc:
+            raise ValueError(f"no {name!r}")
+    for name in _TEXT_FIELDS:
+        if name in doc and not isinstance(doc[name], str):
+            raise ValueError(f"{name!r} is not a string")
+    for name in _OPTIONAL_TEXT:
+        if doc.get(name) is not None and not isinstance(doc[name], str):
+            raise ValueError(f"{name!r} is not a string")
+    for name in _MAPPINGS:
+        if doc.get(name) is not None and not isinstance(doc[name], dict):
+            raise ValueError(f"{name!r} is not an object")
     if "phase" in doc:
-        doc["phase"] = Phase(doc["phase"])
+        try:
+            doc["phase"] = Phase(doc["phase"])
+        except (ValueError, TypeError):
+            raise ValueError(f"unknown phase {str(doc['phase'])[:40]!r}") from None
     return cast(Record, doc)
 
 
@@ -275,12 +330,19 @@ def applied_run(state_dir: Path, pid: str) -> str | None:
     path = _applied_path(state_dir)
     if not path.exists():
         return None
-    for line in path.read_text(encoding="utf-8").splitlines():
+    data = files.read_bounded(
+        path,
+        cap=files.MAX_JOURNAL_BYTES,
+        what="the record of applied plans",
+        hint="Move it aside; a plan applied before is then refused only by its staleness.",
+        error=errors.JournalError,
+    )
+    for line in data.splitlines():
         try:
-            doc = json.loads(line)
+            doc = files.json_loads(line.decode("utf-8"))
         except ValueError:
-            continue
-        if doc.get("plan_id") == pid:
+            continue  # a torn or edited line names no plan
+        if isinstance(doc, dict) and doc.get("plan_id") == pid:
             return str(doc.get("run_id"))
     return None
 

@@ -106,16 +106,80 @@ def _guard(state_dir: Path, *, timeout: float = GUARD_TIMEOUT) -> Iterator[None]
 
 
 def _read(path: Path) -> LockInfo | None:
+    """What the lock file at ``path`` says, or None when there is none.
+
+    A file that cannot be fully understood (not JSON, a field missing, unknown or of the wrong
+    type) is never read as "expired": what can be read of its holder (host, pid, expiry) is
+    kept, and whatever is missing counts as "may still be alive". Such a lock expires
+    ``DEFAULT_TTL`` after the file was last written, or by ``reconciler unlock``."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        return LockInfo(**doc)
+        data = files.read_bounded(
+            path,
+            cap=files.MAX_LOCK_BYTES,
+            what="the apply lock",
+            hint=f"Check that no apply is running, then delete {path}.",
+            error=errors.LockHeldError,
+        )
     except FileNotFoundError:
         return None
-    except (ValueError, TypeError):
-        # An unreadable lock (torn write) cannot name a holder: treat it as expired.
-        return LockInfo(
-            "unreadable", path.stem, "?", "?", 0, "", "", "1970-01-01T00:00:00+00:00", ""
-        )
+    try:
+        doc = files.json_loads(data.decode("utf-8"))
+    except ValueError:
+        doc = None
+    if isinstance(doc, dict):
+        with contextlib.suppress(TypeError, ValueError):
+            info = LockInfo(**doc)
+            understood = all(isinstance(getattr(info, f), str) for f in _TEXT)
+            if understood and _pid(info.pid) and _aware(info.expires_at):
+                return info
+    return _partial(path, doc if isinstance(doc, dict) else {})
+
+
+_TEXT = ("id", "tenant", "user", "host", "ci_run", "since", "expires_at", "plan_id")
+
+
+def _aware(text: str) -> bool:
+    try:
+        return datetime.fromisoformat(text).tzinfo is not None
+    except ValueError:
+        return False
+
+
+def _pid(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _partial(path: Path, doc: Mapping[str, object]) -> LockInfo:
+    """A lock file only partly understood, as a ``LockInfo`` that is never stale early: an
+    unknown host is nobody's (so the pid is not asked about), an unreadable expiry is the
+    file's last write plus ``DEFAULT_TTL``."""
+
+    def text(name: str, default: str) -> str:
+        value = doc.get(name)
+        return value if isinstance(value, str) and value else default
+
+    try:
+        written = datetime.fromtimestamp(path.stat().st_mtime).astimezone()
+    except OSError:
+        written = datetime.now().astimezone()
+    expires = text("expires_at", "")
+    if not _aware(expires):
+        expires = (written + DEFAULT_TTL).isoformat(timespec="seconds")
+    pid = _pid(doc.get("pid"))
+    host = text("host", "") if pid is not None else ""
+    return LockInfo(
+        id=text("id", "unreadable"),
+        tenant=path.stem,
+        user=text("user", "?"),
+        # An empty host never equals this host: the pid of an unknown holder is not asked
+        # about, so the lock is held until it expires (or is unlocked).
+        host=host or "an unknown host",
+        pid=pid or 0,
+        ci_run=text("ci_run", ""),
+        since=text("since", written.isoformat(timespec="seconds")),
+        expires_at=expires,
+        plan_id=text("plan_id", ""),
+    )
 
 
 def _write(path: Path, info: LockInfo) -> None:

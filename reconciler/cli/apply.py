@@ -10,6 +10,7 @@ and makes no journal or lock call: decisions live in ``reconciler.applying`` and
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -171,6 +172,7 @@ def _register_apply(app: typer.Typer) -> None:
         """
         from reconciler.operations import apply as applying
 
+        _check_lock_timeout(lock_timeout)
         run = runtime.of(ctx)
         request = applying.ApplyRequest(
             paths=paths or [],
@@ -192,6 +194,26 @@ def _register_apply(app: typer.Typer) -> None:
             result = applying.apply(request, observer, hooks)
             _render(result)
         return _exit_code(result)
+
+
+def _check_lock_timeout(seconds: float) -> None:
+    """``--lock-timeout`` must be a finite number of seconds, 0 or more (``nan`` never times
+    out and ``inf`` waits forever: both are refused before anything is read)."""
+    if not math.isfinite(seconds) or seconds < 0:
+        raise errors.UsageError(
+            f"--lock-timeout {seconds} is not a number of seconds to wait: give 0 or more "
+            f"(at most {MAX_LOCK_TIMEOUT_SECONDS:.0f}, a day), e.g. --lock-timeout 600."
+        )
+    if seconds > MAX_LOCK_TIMEOUT_SECONDS:
+        raise errors.UsageError(
+            f"--lock-timeout {seconds:g} is longer than a day ({MAX_LOCK_TIMEOUT_SECONDS:.0f} "
+            "seconds); no apply holds a lock that long. Give a shorter wait, e.g. "
+            "--lock-timeout 600."
+        )
+
+
+#: Longest ``--lock-timeout`` accepted (a day): longer waits are a typo, not a plan.
+MAX_LOCK_TIMEOUT_SECONDS = 86400.0
 
 
 def _register_state(app: typer.Typer) -> None:

@@ -3,7 +3,6 @@ written atomically (``reconciler.files``). Every failure names the file and what
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +23,29 @@ def write_plan(plan: actions.Plan, path: Path) -> None:
 
 def read_plan(path: Path) -> actions.Plan:
     """Load a saved plan; every failure is a PlanFileError naming the file."""
+    hint = "Check the path, or write one with `reconciler plan --out FILE`."
     try:
-        raw = path.read_text(encoding="utf-8")
-    except OSError as exc:
+        data_bytes = files.read_bounded(
+            path,
+            cap=files.MAX_PLAN_BYTES,
+            what="the plan file",
+            hint=hint,
+            error=errors.PlanFileError,
+        )
+    except FileNotFoundError:
         raise errors.PlanFileError(
-            f"Cannot read the plan file {path}: {exc.strerror or exc}. Check the path, or "
-            "write one with `reconciler plan --out FILE`."
+            f"Cannot read the plan file {path}: No such file or directory. {hint}"
         ) from None
+    raw = files.decode_utf8(
+        data_bytes,
+        path=path,
+        what="the plan file",
+        error=errors.PlanFileError,
+        hint="It was not written by `reconciler plan --out`; write it again.",
+    )
     try:
         with gcpause.paused():  # a large plan is millions of small objects
-            data: Any = json.loads(raw)
+            data: Any = files.json_loads(raw)
     except ValueError as exc:
         raise errors.PlanFileError(
             f"The plan file {path} is not valid JSON ({exc}); it may be truncated. Re-run "

@@ -312,11 +312,53 @@ def federated_file_assertion(path: str) -> Callable[[], str]:
 # Delegated (App+User): token cache file and device-code sign-in
 
 
-def load_token_cache(path: Path) -> msal.SerializableTokenCache:
+def load_token_cache(
+    path: Path, *, discard_unreadable: bool = False
+) -> msal.SerializableTokenCache:
+    """The token cache file at ``path`` (an empty cache when there is none).
+
+    The file is read up to ``files.MAX_TOKEN_CACHE_BYTES`` and checked to be MSAL's shape (an
+    object of sections of objects) before MSAL sees it. One that is not is a ``ConfigError``
+    naming the file, or, for ``login`` (``discard_unreadable``), replaced by a fresh sign-in."""
     cache = msal.SerializableTokenCache()
-    if path.exists():
-        cache.deserialize(path.read_text(encoding="utf-8"))
+    hint = f"Delete {path} and sign in again with `reconciler login`."
+    try:
+        raw = files.read_bounded(
+            path,
+            cap=files.MAX_TOKEN_CACHE_BYTES,
+            what="the token cache",
+            hint=hint,
+            error=errors.ConfigError,
+        )
+    except FileNotFoundError:
+        return cache
+    except errors.ConfigError:
+        if discard_unreadable:
+            return cache
+        raise
+    try:
+        text = raw.decode("utf-8")
+        _check_cache_shape(files.json_loads(text))
+    except ValueError as exc:  # UnicodeDecodeError is one too
+        if discard_unreadable:
+            return cache
+        raise errors.ConfigError(
+            f"The token cache {path} cannot be understood ({str(exc)[:120]}); it was not used. "
+            f"{hint}"
+        ) from None
+    cache.deserialize(text)
     return cache
+
+
+def _check_cache_shape(doc: object) -> None:
+    """ValueError unless ``doc`` is what MSAL serialises: sections of entries, all objects."""
+    if not isinstance(doc, dict):
+        raise ValueError("not a JSON object")
+    for name, section in doc.items():
+        if not isinstance(section, dict) or not all(
+            isinstance(entry, dict) for entry in section.values()
+        ):
+            raise ValueError(f"its {str(name)[:40]!r} section is not a table of entries")
 
 
 def save_token_cache(cache: msal.SerializableTokenCache, path: Path) -> None:
@@ -373,6 +415,8 @@ def delegated_acquirer(
                 requests.RequestException,
                 ValueError,
                 OSError,
+                KeyError,  # a hand-edited cache entry MSAL cannot read
+                TypeError,
                 msal.exceptions.MsalError,
             ) as exc:
                 raise _delegated_failure(creds, f"{type(exc).__name__}: {exc}") from None
@@ -405,7 +449,7 @@ def device_code_login(
     ``show`` receives the instructions to display (URL and code). Returns the signed-in
     user's name.
     """
-    cache = load_token_cache(creds.cache_path)
+    cache = load_token_cache(creds.cache_path, discard_unreadable=True)  # login replaces it
     try:
         app = public_app(creds.tenant_id, creds.public_client_id, endpoints, http_client, cache)
         flow = app.initiate_device_flow(scopes=[settings.USER_SCOPE])

@@ -13,12 +13,14 @@ every problem is a one-paragraph ``ConfigError`` naming the tenant and what to s
 from __future__ import annotations
 
 import enum
+import ipaddress
 import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from reconciler import errors, model, settings
 from reconciler.partner_center.configfiles import load_connection_file, load_credentials_file
@@ -223,11 +225,40 @@ class _Sources:
         url = self.environ.get(settings.ENV_GITHUB_REQUEST_URL, "")
         token = self.environ.get(settings.ENV_GITHUB_REQUEST_TOKEN, "")
         if url and token:
-            return GithubOidc(url, token)
+            return GithubOidc(secure_url(url, settings.ENV_GITHUB_REQUEST_URL), token)
         conn = self.connection.get("githubOidc") or {}
         if conn.get("requestUrl") and conn.get("requestToken"):
-            return GithubOidc(str(conn["requestUrl"]), str(conn["requestToken"]))
+            where = f"githubOidc.requestUrl in the connection file {self.connection_path}"
+            return GithubOidc(secure_url(str(conn["requestUrl"]), where), str(conn["requestToken"]))
         return None
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost``, 127.0.0.0/8 and ``::1``: addresses that never leave the machine."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def secure_url(url: str, where: str) -> str:
+    """``url`` when it is https (or plain http to a loopback address, as tests use); else a
+    ``ConfigError`` naming ``where`` it was set, showing the URL without its secrets."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        parts, host = None, ""
+    scheme = parts.scheme.lower() if parts else ""
+    if (scheme == "https" and bool(host)) or (scheme == "http" and is_loopback(host)):
+        return url
+    raise errors.ConfigError(
+        f"The URL {errors.redact(url)!r} ({where}) is not an https:// address; a token or "
+        "credential sent to it could be read on the way. Set it to the https address (plain "
+        "http is accepted only for localhost, 127.0.0.0/8 and ::1)."
+    )
 
 
 def _tenant_credentials(tenant: model.Tenant, src: _Sources) -> TenantCredentials:
@@ -351,9 +382,10 @@ def _endpoints(src: _Sources) -> settings.Endpoints:
     )
     ca = pick(settings.ENV_CA_BUNDLE, "ca_bundle", "caBundle", None)
     for what, url in (("API root", api), ("authority host", auth)):
-        if not str(url).startswith("https://"):
+        if not isinstance(url, str) or not url.startswith("https://"):
             raise errors.ConfigError(
-                f"The {what} {url!r} is not an https:// URL; set {settings.ENV_API_ROOT} / "
+                f"The {what} {errors.redact(str(url))!r} is not an https:// URL; set "
+                f"{settings.ENV_API_ROOT} / "
                 f"{settings.ENV_AUTHORITY_HOST} to the https address of Partner Center."
             )
     if ca is not None and not Path(ca).expanduser().is_file():

@@ -345,7 +345,7 @@ class Transport:
         log.info(
             "%s %s attempt %d failed (%s) on tenant %s; retrying in %.1fs",
             method,
-            path,
+            api_errors.redact(path),
             attempt,
             what,
             self.tenant,
@@ -376,7 +376,8 @@ class Transport:
         self, method: str, path: str, outcome: str, start: float, rid: str, attempt: int
     ) -> None:
         if log.isEnabledFor(logging.DEBUG):
-            host = urlsplit(self.api_root).netloc
+            host = urlsplit(self.api_root).netloc.rpartition("@")[2]  # never user:password@
+            path = api_errors.redact(path)
             log.debug(
                 "%s %s%s -> %s in %.3fs (tenant %s, attempt %d, MS-RequestId %s, "
                 "MS-CorrelationId %s)",

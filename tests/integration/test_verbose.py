@@ -201,3 +201,21 @@ def test_transfer_requests_are_read_only_for_customers_that_want_a_transfer(emu,
     assert result.code == 0, result.output
     paths = [m.group(2) for m in _requests(result.err) if m.group(2).endswith("/transfers")]
     assert paths == ["/v1/customers/3f2c6d55-0000-4000-8000-00000000c006/transfers"]
+
+
+def test_a_password_or_query_secret_in_the_api_root_is_never_printed(emu, run_cli, monkeypatch):
+    """Issue 11 point 9: ``user:password@`` and query-string secrets in a configured URL are
+    redacted in `-v` request logs and in errors alike."""
+    doc = json.loads(emu.connection_file.read_text())
+    root = doc["apiRoot"]
+    assert root.startswith("https://127.0.0.1:")
+    monkeypatch.setenv("RECONCILER_API_ROOT", root.replace("https://", "https://alice:Pa55word@"))
+    result = run_cli("plan", "manifests", "--connection", str(emu.connection_file), "-v")
+    assert "Traceback" not in result.output
+    assert "127.0.0.1" in result.err  # the requests were logged
+    assert "Pa55word" not in result.output and "alice:" not in result.output
+    monkeypatch.setenv("RECONCILER_API_ROOT", "http://bob:Hunter22@example.com/?sig=S1gSecret")
+    refused = run_cli("plan", "manifests", "--connection", str(emu.connection_file), "-v")
+    assert refused.code == 1 and "is not an https:// URL" in refused.err
+    assert "Hunter22" not in refused.output and "S1gSecret" not in refused.output
+    assert "[redacted]" in refused.err

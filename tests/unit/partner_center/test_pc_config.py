@@ -67,6 +67,7 @@ def test_credentials_file_and_environment_precedence(tmp_path: Path) -> None:
         'certificate_thumbprint = "AB:CD"\n',
         encoding="utf-8",
     )
+    cred.chmod(0o600)  # a credentials file others may read is refused
     conn = _resolve({}, tmp_path, credentials_path=cred)
     creds = conn.tenants["de"]
     assert creds.kind is config.CredentialKind.CERTIFICATE
@@ -90,6 +91,7 @@ def test_credentials_file_and_environment_precedence(tmp_path: Path) -> None:
 def test_broken_credentials_file_is_a_config_error(tmp_path: Path) -> None:
     cred = tmp_path / "c.toml"
     cred.write_text("[tenants.de\n", encoding="utf-8")
+    cred.chmod(0o600)
     with pytest.raises(errors.ConfigError, match=r"c\.toml cannot be read"):
         _resolve({}, tmp_path, credentials_path=cred)
 
@@ -221,6 +223,7 @@ def test_throughput_table_of_the_credentials_file_and_environment_precedence(
         "timeout_seconds = 45\nretry_backoff_seconds = 2\n",
         encoding="utf-8",
     )
+    path.chmod(0o600)
     pace = _resolve({**_CREDS, "RECONCILER_CREDENTIALS_FILE": str(path)}, tmp_path).throughput
     assert (pace.tenant_rate_per_minute, pace.customer_rate_per_minute) == (200, 30)
     assert (pace.concurrency_per_tenant, pace.timeout_seconds) == (4, 45)
@@ -232,6 +235,7 @@ def test_throughput_table_of_the_credentials_file_and_environment_precedence(
 def test_a_misspelt_throughput_key_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "credentials.toml"
     path.write_text("[throughput]\nconcurency = 4\n", encoding="utf-8")
+    path.chmod(0o600)
     with pytest.raises(errors.ConfigError, match="concurency") as info:
         _resolve({**_CREDS, "RECONCILER_CREDENTIALS_FILE": str(path)}, tmp_path)
     assert "concurrency" in str(info.value) and str(path) in str(info.value)
@@ -266,3 +270,54 @@ def test_any_positive_timeout_or_backoff_is_taken_as_written(value: float) -> No
     }
     pace = config.resolve([DE], environ=env).throughput
     assert pace.timeout_seconds == value and pace.retry_backoff_seconds == value
+
+
+_OIDC = {
+    "RECONCILER_DE_CLIENT_ID": "app",
+    "RECONCILER_DE_GITHUB_OIDC": "true",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "req-token-value",
+}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://token.actions.example/idtoken?api-version=2.0",
+        "http://10.0.0.8/x",
+        "ftp://token.actions.example/",
+        "https:///no-host",
+    ],
+)
+def test_a_github_oidc_request_url_that_is_not_https_is_refused_before_any_request(
+    url: str, tmp_path: Path
+) -> None:
+    with pytest.raises(errors.ConfigError) as info:
+        _resolve({**_OIDC, "ACTIONS_ID_TOKEN_REQUEST_URL": url}, tmp_path)
+    text = str(info.value)
+    assert "ACTIONS_ID_TOKEN_REQUEST_URL" in text and "not an https:// address" in text
+    assert "req-token-value" not in text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://token.actions.example/idtoken",
+        "http://127.0.0.1:8080/oidc",
+        "http://127.3.4.5/oidc",
+        "http://[::1]:9/oidc",
+        "http://localhost:9/oidc",
+    ],
+)
+def test_a_github_oidc_request_url_over_https_or_loopback_is_used(url: str, tmp_path: Path) -> None:
+    creds = _resolve({**_OIDC, "ACTIONS_ID_TOKEN_REQUEST_URL": url}, tmp_path).tenants["de"]
+    assert creds.github is not None and creds.github.request_url == url
+
+
+def test_a_password_in_a_refused_endpoint_is_not_shown(tmp_path: Path) -> None:
+    with pytest.raises(errors.ConfigError) as info:
+        _resolve(
+            {**_CREDS, "RECONCILER_AUTHORITY_HOST": "http://u:Secr3tPw@login.example/?code=abc1"},
+            tmp_path,
+        )
+    assert "Secr3tPw" not in str(info.value) and "abc1" not in str(info.value)
+    assert "login.example" in str(info.value)

@@ -120,3 +120,37 @@ def test_secrets_in_bodies_never_reach_the_message(leak: str) -> None:
 )
 def test_any_bearer_token_is_redacted(token: str) -> None:
     assert api_errors.redact(f"Bearer {token}") == "Bearer [redacted]"
+
+
+@pytest.mark.parametrize(
+    ("text", "kept", "gone"),
+    [
+        (
+            "GET https://alice:Pa55w0rd@pc.example/v1/x failed",
+            "https://[redacted]@pc.example/v1/x",
+            "Pa55w0rd",
+        ),
+        ("https://token-only@host.example/", "https://[redacted]@host.example/", "token-only"),
+        (
+            "blob https://acct.blob.example/c?sv=2024&sig=AbC%2Bd123&se=1",
+            "sig=[redacted]&se=1",
+            "AbC%2Bd123",
+        ),
+        (
+            "/callback?state=s1&code=0.AXoA-auth-code#frag",
+            "code=[redacted]#frag",
+            "0.AXoA-auth-code",
+        ),
+        ("https://h.example/?client_secret=shh42&x=1", "x=1", "shh42"),
+        ("https://h.example/?token=tok99", "https://h.example/?token=", "tok99"),
+        ("https://h.example/?api_key=k3y", "api_key=[redacted]", "k3y"),
+    ],
+)
+def test_urls_are_redacted_of_userinfo_and_query_secrets(text: str, kept: str, gone: str) -> None:
+    out = errors.redact(text)
+    assert kept in out and gone not in out
+
+
+def test_redaction_keeps_what_is_not_a_secret() -> None:
+    text = 'https://pc.example/v1/customers?size=500&offset=20 "code": 800060'
+    assert errors.redact(text) == text
