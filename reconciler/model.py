@@ -197,6 +197,9 @@ class Replacement:
     subscription_id: str
     becomes: SourceStrategy
     origin: Origin
+    #: The source tenant (``Tenant.name``) holding the subscription; ``None`` means the
+    #: customer's own ``source`` (``DesiredCustomer.source_of`` resolves it).
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,10 +232,15 @@ class AzureHandoff:
     source_subscription_id: str
     protect: bool
     origin: Origin
+    #: The source tenant holding the Azure subscription; ``None``: the customer's ``source``.
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class DesiredCustomer:
+    """One customer. ``source`` is its default source tenant; a customer held in several
+    source tenants names the others on the replaced subscriptions and hand-offs there."""
+
     tenant_id: str
     name: str
     domain: str
@@ -241,6 +249,18 @@ class DesiredCustomer:
     subscriptions: tuple[DesiredSubscription, ...]
     azure: tuple[AzureHandoff, ...]
     origin: Origin
+
+    def source_of(self, item: Replacement | AzureHandoff) -> str:
+        """The source tenant holding ``item``'s subscription."""
+        return item.source or self.source
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Every source tenant the customer is read in: its default ``source`` first, then
+        the others its replaced subscriptions and hand-offs name, sorted."""
+        named = {self.source_of(r) for ds in self.subscriptions for r in ds.replaces}
+        named |= {self.source_of(h) for h in self.azure}
+        return (self.source, *sorted(named - {self.source}))
 
 
 @dataclass(frozen=True, slots=True)

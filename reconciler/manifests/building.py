@@ -230,15 +230,19 @@ def _customer(
         )
     else:
         seen[tenant_id] = located
-    if consolidation is not None and consolidation.source(info["source"]) is None:
-        declared = ", ".join(t.name for t in consolidation.sources)
-        problems.append(
-            located.at(
-                ("customer", "source"),
-                f"source tenant '{info['source']}' is not declared in the Consolidation "
-                f"(declared: {declared})",
+
+    def check_source(path: yamlsafe.PathKey, name: str) -> None:
+        if consolidation is not None and consolidation.source(name) is None:
+            declared = ", ".join(t.name for t in consolidation.sources)
+            problems.append(
+                located.at(
+                    path,
+                    f"source tenant '{name}' is not declared in the Consolidation "
+                    f"(declared: {declared})",
+                )
             )
-        )
+
+    check_source(("customer", "source"), info["source"])
     keys: dict[str, str] = {}
 
     def claim_key(path: yamlsafe.PathKey, key: str) -> None:
@@ -282,7 +286,10 @@ def _customer(
             )
         elif pin:
             pins[pin] = located.where((*path, "targetSubscription"))
-        sub = _subscription(located, path, spec, offers, claim_source, problems)
+        sub = _subscription(located, path, spec, offers, claim_source, problems, info["source"])
+        for rindex, item in enumerate(spec.get("replaces") or []):
+            if "source" in item:
+                check_source((*path, "replaces", rindex, "source"), item["source"])
         if sub is not None:
             subscriptions.append(sub)
     handoffs = []
@@ -291,12 +298,15 @@ def _customer(
         claim_key((*path, "key"), spec["key"])
         sid = spec["subscription"].lower()
         claim_source((*path, "subscription"), sid)
+        if "source" in spec:
+            check_source((*path, "source"), spec["source"])
         handoffs.append(
             model.AzureHandoff(
                 key=spec["key"],
                 source_subscription_id=sid,
                 protect=spec.get("protect", False),
                 origin=located.origin(path),
+                source=spec.get("source", info["source"]),
             )
         )
     if len(problems) > count:
@@ -320,7 +330,9 @@ def _subscription(
     offers: dict[str, model.Offer],
     claim_source: Callable[[yamlsafe.PathKey, str], None],
     problems: list[Problem],
+    source: str,
 ) -> model.DesiredSubscription | None:
+    """One license entry; ``source`` is the customer's default source tenant."""
     raw_offer = spec["offer"]
     offer = offers.get(raw_offer)
     offer_id = offer.offer_id if offer else _canonical_offer(raw_offer)
@@ -380,6 +392,7 @@ def _subscription(
                 subscription_id=sid,
                 becomes=model.SourceStrategy(item.get("becomes", "auto")),
                 origin=located.origin(rpath),
+                source=item.get("source", source),
             )
         )
     if len(problems) > count:

@@ -40,6 +40,8 @@ class License:
     #: The target subscription already serving this product, to adopt (``targetSubscription``).
     target_id: str | None = None
     target_note: str = ""
+    #: The source tenant holding it, when not the customer's own ``source``.
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,7 @@ class Handoff:
     key: str
     source_id: str
     note: str
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,19 +72,24 @@ def plan(
     offers: Mapping[str, model.Offer],
     held: Sequence[model.LiveSubscription] = (),
     target: str = "the target",
+    *,
+    elsewhere: Mapping[str, str] | None = None,
 ) -> Plan:
     """Which live subscriptions become which entries, with deduplicated stable keys.
 
     ``held``: the customer's subscriptions already in the ``target`` tenant. An entry whose
     product (planning.products: any offer of its family, any term) the target holds exactly
     once, unclaimed by another entry, adopts it with ``targetSubscription`` instead of
-    leaving it to look like a purchase."""
+    leaving it to look like a purchase. ``elsewhere``: subscription id -> source tenant, for
+    subscriptions held in another source tenant than the customer's own (their entries and
+    comments name it)."""
+    away = elsewhere or {}
     licenses: list[tuple[str, model.LiveSubscription, model.Offer | None, tuple[str | None, ...]]]
     licenses = []
     azure: list[tuple[str, model.LiveSubscription]] = []
     left: list[str] = []
     for sub in subscriptions:
-        what = _describe(sub)
+        what = _describe(sub, away.get(sub.id))
         if sub.status not in _ENTRY_STATUSES:
             left.append(f"{what}: {sub.status.value}")
         elif sub.commerce.is_azure:
@@ -117,10 +125,16 @@ def plan(
                 note=_note(sub, offer),
                 target_id=pin,
                 target_note=pin_note,
+                source=away.get(sub.id),
             )
         )
     handoffs = [
-        Handoff(key=_claim(base, keys), source_id=sub.id, note=_note(sub, None))
+        Handoff(
+            key=_claim(base, keys),
+            source_id=sub.id,
+            note=_note(sub, None),
+            source=away.get(sub.id),
+        )
         for base, sub in sorted(azure, key=lambda e: (e[0], e[1].id))
     ]
     return Plan(tuple(out_licenses), tuple(handoffs), tuple(sorted(left)))
@@ -154,9 +168,10 @@ class _Adoption:
         return held.id, f"already in {self.where}: {name} ({held.offer_id}), {held.quantity} seats"
 
 
-def _describe(sub: model.LiveSubscription) -> str:
+def _describe(sub: model.LiveSubscription, tenant: str | None) -> str:
     label = sub.friendly_name or sub.offer_name or sub.offer_id
-    return f"{sub.id} {label} ({sub.offer_id}, {sub.quantity} licences)"
+    where = f" in source {tenant}" if tenant else ""
+    return f"{sub.id} {label} ({sub.offer_id}, {sub.quantity} licences){where}"
 
 
 def _note(sub: model.LiveSubscription, offer: model.Offer | None) -> str:
@@ -250,11 +265,15 @@ def render(entries: Plan) -> Iterator[str]:
                 f"    targetSubscription: {e.target_id}  # {exportyaml.comment(e.target_note)}\n"
             )
         yield f"    replaces:\n      - subscription: {e.source_id}\n"
+        if e.source:
+            yield f"        source: {exportyaml.scalar(e.source)}\n"
     if entries.handoffs:
         yield "azure:\n"
     for h in entries.handoffs:
         yield f"  - key: {exportyaml.scalar(h.key)}  # {exportyaml.comment(h.note)}\n"
         yield f"    subscription: {h.source_id}\n"
+        if h.source:
+            yield f"    source: {exportyaml.scalar(h.source)}\n"
     if entries.left_out:
         yield "# Left out (not active or suspended, or not exportable as is):\n"
         for line in entries.left_out:

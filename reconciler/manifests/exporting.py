@@ -43,11 +43,14 @@ class ExportedFile:
     text: str
     tenant_id: str
     name: str
+    #: The customer's (default) source tenant, as the file's ``customer.source`` says.
     source: str
     subscriptions: int
     azure: int
     left_out: int
     overwrites: bool = False
+    #: Every source tenant the file lists subscriptions of, ``source`` first.
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +161,6 @@ def _one(
     held: tuple[model.LiveSubscription, ...] = (),
 ) -> ExportedFile | Skipped:
     name = _display(views)
-    names = ", ".join(t.name for t, _ in views)
     unknown = [(t, v) for t, v in views if v.status is model.ReadStatus.UNKNOWN]
     if unknown:
         tenant, view = unknown[0]
@@ -172,14 +174,6 @@ def _one(
             failed=True,
         )
     tenant, view = views[0]
-    if len(views) > 1:
-        return Skipped(
-            tid,
-            name,
-            names,
-            f"it is a customer of several source tenants ({names}); a customer file names "
-            "one source: write its file by hand",
-        )
     declared = have.declared.get(tid)
     if declared is not None and not overwrite:
         return Skipped(
@@ -193,7 +187,7 @@ def _one(
     else:
         path = _free_path(view, taken)
         taken.add(path.rsplit("/", 1)[-1])
-    body = _Body(view, tenant, offers, protect=tid in have.protected, held=held)
+    body = _Body(views, offers, protect=tid in have.protected, held=held)
     return ExportedFile(
         path=path,
         text=body.text(),
@@ -204,6 +198,7 @@ def _one(
         azure=body.azure,
         left_out=body.left_out,
         overwrites=declared is not None,
+        sources=tuple(t.name for t, _ in views),
     )
 
 
@@ -227,19 +222,25 @@ def _free_path(view: model.CustomerView, taken: set[str]) -> str:
 
 
 class _Body:
-    """The text of one customer file; counts what it holds and what it leaves out."""
+    """The text of one customer file; counts what it holds and what it leaves out.
+
+    A customer held in several source tenants gets one file: the first tenant (in the
+    Consolidation's order) is its ``source``, and each subscription held in another names
+    that tenant as its own ``source``."""
 
     def __init__(
         self,
-        view: model.CustomerView,
-        tenant: model.Tenant,
+        views: list[tuple[model.Tenant, model.CustomerView]],
         offers: Mapping[str, model.Offer],
         *,
         protect: bool,
         held: tuple[model.LiveSubscription, ...] = (),
     ) -> None:
-        self.view, self.tenant, self.protect = view, tenant, protect
-        self.plan = exportentries.plan(view.subscriptions, offers, held, "the target tenant")
+        (self.tenant, self.view), self.protect = views[0], protect
+        self.tenants = [t.name for t, _ in views]
+        elsewhere = {s.id: t.name for t, v in views[1:] for s in v.subscriptions}
+        subs = [s for _, v in views for s in v.subscriptions]
+        self.plan = exportentries.plan(subs, offers, held, "the target tenant", elsewhere=elsewhere)
         self.subscriptions = len(self.plan.licenses)
         self.azure = len(self.plan.handoffs)
         self.left_out = len(self.plan.left_out)
@@ -249,9 +250,11 @@ class _Body:
 
     def _lines(self) -> Iterator[str]:
         v = self.view
+        where = " and ".join(f"'{t}'" for t in self.tenants)
+        plural = "s" if len(self.tenants) > 1 else ""
         yield SCHEMA_LINE + "\n#\n"
         yield (
-            f"# Exported by `reconciler export` from partner tenant '{self.tenant.name}'.\n"
+            f"# Exported by `reconciler export` from partner tenant{plural} {where}.\n"
             "# Review before committing: quantities are today's, and `becomes` defaults to\n"
             "# auto (the policy decides what becomes of each source subscription).\n"
         )
