@@ -193,6 +193,18 @@ class CustomerEntry:
     #: Those fields as JSON-ready values per tenant (planning.staleness), so a stale plan's
     #: refusal names what moved; ``None`` in plans written before snapshots existed.
     snapshot: Mapping[str, Any] | None = field(default=None, hash=False)
+    #: Every source tenant the customer was read in, ``source`` first, when it is held in
+    #: several; ``()`` means ``source`` alone.
+    sources: tuple[str, ...] = ()
+
+    @property
+    def source_tenants(self) -> tuple[str, ...]:
+        """The source tenants the customer is read in (and its fingerprint covers)."""
+        return self.sources or (self.source,)
+
+    def tenants(self, target: str) -> tuple[str, ...]:
+        """Every tenant the customer's fingerprint covers: its sources, then ``target``."""
+        return (*self.source_tenants, target)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,12 +18,16 @@ ST = model.SubscriptionStatus
 
 
 def support_message(b: Builder) -> str:
-    """What to send Microsoft support for this customer."""
+    """What to send Microsoft support for this customer (naming every source tenant that
+    holds one of its Azure subscriptions)."""
     c = b.customer
+    held = sorted({c.source_of(h) for h in c.azure}) or [c.source]
+    tenants = " and ".join(held)
     return (
         f"Please move the Azure subscriptions of {c.name} (tenant {c.tenant_id}, "
-        f"{c.domain}) from our partner tenant {b.customer.source} to {b.target_name} "
-        f"({b.consolidation.target.tenant_id}); the customer accepted our reseller relationship."
+        f"{c.domain}) from our partner tenant{'s' if len(held) > 1 else ''} {tenants} to "
+        f"{b.target_name} ({b.consolidation.target.tenant_id}); the customer accepted our "
+        "reseller relationship."
     )
 
 
@@ -34,9 +38,10 @@ def plan_handoff(
     protected: bool,
 ) -> None:
     """Gate, verify or no-op for one hand-off whose target match is ``target``."""
-    source = b.source_subscription(handoff.source_subscription_id)
+    tenant = b.customer.source_of(handoff)
+    source = b.source_subscription(handoff.source_subscription_id, tenant)
     sid = handoff.source_subscription_id
-    address = b.address(b.customer.source, sid, handoff.key)
+    address = b.address(tenant, sid, handoff.key)
     target_active = target is not None and target.status is ST.ACTIVE
     if source is None or source.status is not ST.ACTIVE:
         state = "gone" if source is None else source.status.value
@@ -49,7 +54,7 @@ def plan_handoff(
             b.warn(
                 "source-missing",
                 f"{b.who()}: Azure subscription {sid} named at "
-                f"{handoff.origin} is not in tenant {b.customer.source}",
+                f"{handoff.origin} is not in tenant {tenant}",
             )
             return
         b.warn(
@@ -97,7 +102,7 @@ def _verify(
         A.AZURE_VERIFY,
         address,
         R.AZURE_MOVE_IN_PROGRESS,
-        f"verify that Azure {source.id} shows suspended in {b.customer.source} and active in "
+        f"verify that Azure {source.id} shows suspended in {address.tenant} and active in "
         f"{b.target_name}",
         depends_on=deps,
         before=subscription_fields(source),

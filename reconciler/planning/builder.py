@@ -55,14 +55,37 @@ class Builder:
     #: Gates each change waits for (transitively), by change id.
     blockers: dict[str, tuple[str, ...]] = field(default_factory=dict)
     gate_ids: set[str] = field(default_factory=set)
-    _source_index: dict[str, model.LiveSubscription] | None = None
+    #: The customer's view in each of its other source tenants (``source`` is its view in
+    #: its default one), by tenant name: a customer may be held in several.
+    other_sources: Mapping[str, model.CustomerView] = field(default_factory=dict)
+    _source_index: dict[str, dict[str, model.LiveSubscription]] = field(default_factory=dict)
     _families: products.Families | None = None
 
-    def source_subscription(self, subscription_id: str) -> model.LiveSubscription | None:
-        """The source subscription with this id (indexed once per customer)."""
-        if self._source_index is None:
-            self._source_index = {s.id: s for s in self.source.subscriptions}
-        return self._source_index.get(subscription_id.lower())
+    def source_view(self, tenant: str) -> model.CustomerView | None:
+        """The customer as read in source ``tenant`` (None: not one of its sources)."""
+        if tenant == self.customer.source:
+            return self.source
+        return self.other_sources.get(tenant)
+
+    def source_subscription(
+        self, subscription_id: str, tenant: str | None = None
+    ) -> model.LiveSubscription | None:
+        """The subscription with this id in source ``tenant`` (default: the customer's own
+        source), indexed once per tenant."""
+        name = tenant or self.customer.source
+        index = self._source_index.get(name)
+        if index is None:
+            view = self.source_view(name)
+            index = {s.id: s for s in view.subscriptions} if view is not None else {}
+            self._source_index[name] = index
+        return index.get(subscription_id.lower())
+
+    def tenant_of(self, subscription_id: str) -> str:
+        """The source tenant holding ``subscription_id`` (the customer's own when none)."""
+        return next(
+            (n for n in self.customer.sources if self.source_subscription(subscription_id, n)),
+            self.customer.source,
+        )
 
     diagnostics: list[actions.Diagnostic] = field(default_factory=list)
     azure_ready: bool = False
@@ -70,9 +93,10 @@ class Builder:
     #: planning.customer refuses to plan a transfer whose requests could not be read).
     transfers: tuple[model.LiveTransfer, ...] = ()
 
-    def transfers_from_source(self) -> list[model.LiveTransfer]:
-        """Requests from the customer's source partner to the target, newest first."""
-        source = self.consolidation.source(self.customer.source)
+    def transfers_from_source(self, tenant: str | None = None) -> list[model.LiveTransfer]:
+        """Requests from source partner ``tenant`` (default: the customer's own source) to
+        the target, newest first."""
+        source = self.consolidation.source(tenant or self.customer.source)
         if source is None:
             return []
         src, tgt = source.tenant_id.lower(), self.consolidation.target.tenant_id.lower()

@@ -10,6 +10,7 @@ unknown (a pending request must never look like "none"). Pure: values in, values
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -65,10 +66,12 @@ def wants_transfer(customer: model.DesiredCustomer, policy: model.Policy) -> boo
 
 
 def _transferred(b: Builder) -> dict[str, str]:
-    """Source subscription id -> target subscription id, from completed transfers."""
+    """Source subscription id -> target subscription id, from completed transfers out of any
+    of the customer's source tenants."""
     return {
         line.source_subscription_id: line.target_subscription_id
-        for t in reversed(b.transfers_from_source())
+        for tenant in b.customer.sources
+        for t in reversed(b.transfers_from_source(tenant))
         if t.status is model.TransferStatus.COMPLETED
         for line in t.lines
         if line.target_subscription_id
@@ -96,6 +99,76 @@ def matched_targets(
         customer.subscriptions, b.target_subscriptions, _transferred(b), b.families
     )
     return {key: m.live for key, m in found.items() if m.live is not None}
+
+
+def _not_a_customer(
+    customer: model.DesiredCustomer,
+    own: model.CustomerView,
+    others: dict[str, model.CustomerView],
+) -> str:
+    """Why the customer cannot be planned because a source it is declared in has no
+    relationship with it, or "" when every one has."""
+    who = f"{customer.name} ({customer.tenant_id})"
+    if own.status is RS.NO_RELATIONSHIP:
+        return (
+            f"{who} is not a customer of source tenant {customer.source}; check "
+            f"customer.source at {customer.origin}"
+        )
+    for tenant, view in sorted(others.items()):
+        if view.status is RS.NO_RELATIONSHIP:
+            where = sorted({str(o) for o in _declared_in(customer, tenant)})
+            return (
+                f"{who} is not a customer of source tenant {tenant}, which "
+                f"{', '.join(where)} names as the source of its subscription; check that "
+                "`source:`"
+            )
+    return ""
+
+
+def _declared_in(customer: model.DesiredCustomer, tenant: str) -> list[model.Origin]:
+    """Where the customer's replaced subscriptions and hand-offs held in ``tenant`` are."""
+    found = [
+        r.origin
+        for ds in customer.subscriptions
+        for r in ds.replaces
+        if customer.source_of(r) == tenant
+    ]
+    return found + [h.origin for h in customer.azure if customer.source_of(h) == tenant]
+
+
+def _missing_sources(b: Builder) -> str:
+    """Replaced subscriptions that are not in the source tenant they are declared in, named
+    with the sources looked in (a typo or a wrong ``source`` must never read as "already
+    gone"), or "" when every one is there."""
+    c = b.customer
+    found = []
+    for ds in c.subscriptions:
+        for r in ds.replaces:
+            tenant = c.source_of(r)
+            if b.source_subscription(r.subscription_id, tenant) is not None:
+                continue
+            elsewhere = [
+                n for n in c.sources if b.source_subscription(r.subscription_id, n) is not None
+            ]
+            hint = (
+                f"it is in source tenant {elsewhere[0]}: write `source: {elsewhere[0]}` on it"
+                if elsewhere
+                else f"looked in source tenant(s) {', '.join(c.sources)}; check the id, or "
+                "name the source tenant holding it with `source:`"
+            )
+            found.append(
+                f"{b.who()}: source subscription {r.subscription_id} of {ds.key} (declared "
+                f"at {r.origin}) is not in source tenant {tenant}; {hint}"
+            )
+    return "; ".join(found)
+
+
+def _every_source(b: Builder) -> model.CustomerView:
+    """The customer as seen across all its source tenants: one view holding every source
+    subscription (ids are unique across Partner Center), for matching Azure hand-offs."""
+    views = [b.source_view(n) for n in b.customer.sources]
+    subs = [s for v in views if v is not None for s in v.subscriptions]
+    return dataclasses.replace(b.source, subscriptions=tuple(subs))
 
 
 def _invitation(b: Builder) -> None:
@@ -130,16 +203,18 @@ def _drift(b: Builder, matched: list[model.LiveSubscription]) -> None:
     since = min(started) if started else None
     named = {r.subscription_id for ds in b.customer.subscriptions for r in ds.replaces}
     named |= {h.source_subscription_id for h in b.customer.azure}
-    for s in sorted(b.source.subscriptions, key=lambda x: x.id):
-        if s.id in named or s.status is not model.SubscriptionStatus.ACTIVE:
-            continue
-        if since is None or s.creation_date is None or s.creation_date >= since:
-            b.warn(
-                "drift-added-back",
-                f"{b.who()}: subscription {s.id} ({s.offer_name or s.offer_id}, {s.quantity} "
-                f"seats) is active in source {b.customer.source} after the migration started "
-                "and no manifest names it",
-            )
+    for tenant in b.customer.sources:
+        view = b.source_view(tenant)
+        for s in sorted(view.subscriptions if view else (), key=lambda x: x.id):
+            if s.id in named or s.status is not model.SubscriptionStatus.ACTIVE:
+                continue
+            if since is None or s.creation_date is None or s.creation_date >= since:
+                b.warn(
+                    "drift-added-back",
+                    f"{b.who()}: subscription {s.id} ({s.offer_name or s.offer_id}, "
+                    f"{s.quantity} seats) is active in source {tenant} after the migration "
+                    "started and no manifest names it",
+                )
 
 
 def _unmanaged(
@@ -169,19 +244,15 @@ def plan_customer(
 ) -> CustomerPlan:
     """Every change, gate and warning for one customer."""
     target_name = consolidation.target.name
-    why = _unknown(customer, live, [customer.source, target_name])
+    why = _unknown(customer, live, [*customer.sources, target_name])
     if why:
         return _error(customer, "state-unknown", f"{why}; nothing is planned for this customer")
-    src = live.tenants[customer.source].customers[customer.tenant_id]
+    views = {n: live.tenants[n].customers[customer.tenant_id] for n in customer.sources}
+    src = views.pop(customer.source)
     tgt = live.tenants[target_name].customers[customer.tenant_id]
-    if src.status is RS.NO_RELATIONSHIP:
-        return _error(
-            customer,
-            "not-in-source",
-            f"{customer.name} ({customer.tenant_id}) is not a "
-            f"customer of source tenant {customer.source}; check customer.source at "
-            f"{customer.origin}",
-        )
+    outside = _not_a_customer(customer, src, views)
+    if outside:
+        return _error(customer, "not-in-source", outside)
     if (
         tgt.status is RS.OK
         and tgt.transfers is None
@@ -200,8 +271,14 @@ def plan_customer(
         tuple(sorted(tgt.subscriptions, key=lambda x: x.id)) if tgt.status is RS.OK else ()
     )
     b = Builder(customer, consolidation, now, src, target_subs, live.invitation_url)
+    b.other_sources = views
     b.transfers = tgt.transfers or () if tgt.status is RS.OK else ()
-    result = matching.match_customer(customer, src, target_subs, _transferred(b), b.families)
+    missing = _missing_sources(b)
+    if missing:
+        return _error(customer, "not-in-source", f"{missing}; nothing is planned for this customer")
+    result = matching.match_customer(
+        customer, _every_source(b), target_subs, _transferred(b), b.families
+    )
     if result.problems:
         text = "; ".join(
             f"{p.key}: {p.message}"

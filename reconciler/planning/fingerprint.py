@@ -76,5 +76,5 @@ def moved_customers(plan: actions.Plan, live: model.LiveState) -> tuple[actions.
     return tuple(
         c
         for c in plan.customers
-        if customer_fingerprint(c.tenant_id, (c.source, plan.target), live) != c.fingerprint
+        if customer_fingerprint(c.tenant_id, c.tenants(plan.target), live) != c.fingerprint
     )

@@ -104,6 +104,7 @@ def _to_dict(plan: actions.Plan) -> dict[str, Any]:
                 "source": c.source,
                 "status": c.status.value,
                 "fingerprint": c.fingerprint,
+                **({"sources": list(c.sources)} if c.sources else {}),
                 **({} if c.snapshot is None else {"snapshot": c.snapshot}),
             }
             for c in plan.customers
@@ -215,6 +216,13 @@ def _snapshot(data: Mapping[str, Any], where: str) -> Mapping[str, Any] | None:
     return raw
 
 
+def _sources(data: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    """The optional list of every source tenant of a customer held in several."""
+    if data.get("sources") is None:
+        return ()
+    return _strs(data, "sources", where)
+
+
 def _strs(data: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     raw = _get(data, key, list, where)
     if not all(isinstance(x, str) for x in raw):
@@ -292,6 +300,7 @@ def _read(data: Mapping[str, Any]) -> actions.Plan:
                 _enum(c, "status", actions.CustomerStatus, f"$.customers[{i}]"),
                 _get(c, "fingerprint", str, f"$.customers[{i}]"),
                 _snapshot(c, f"$.customers[{i}]"),
+                _sources(c, f"$.customers[{i}]"),
             )
             for i, c in enumerate(_get(data, "customers", list, w))
         ),

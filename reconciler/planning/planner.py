@@ -55,7 +55,7 @@ def select_customers(
             return False
         if ids & exc:
             return False
-        return source is None or c.source == source
+        return source is None or source in c.sources
 
     chosen = [c for c in desired.customers if wanted(c)]
     return tuple(sorted(chosen, key=lambda c: (c.name.casefold(), c.tenant_id)))
@@ -116,8 +116,9 @@ def _build(
                 c.name,
                 c.source,
                 result.status,
-                fingerprint.customer_fingerprint(c.tenant_id, (c.source, target), live),
-                staleness.customer_snapshot(c.tenant_id, (c.source, target), live),
+                fingerprint.customer_fingerprint(c.tenant_id, (*c.sources, target), live),
+                staleness.customer_snapshot(c.tenant_id, (*c.sources, target), live),
+                sources=c.sources if len(c.sources) > 1 else (),
             )
         )
     ordered = ordering.order(changes, rank)

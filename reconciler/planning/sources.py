@@ -28,18 +28,21 @@ class Source:
     replacement: model.Replacement
     live: model.LiveSubscription | None
     decision: strategy.Decision | None
+    #: The source tenant it is declared in, where it is read and handled.
+    tenant: str
 
 
 def resolve_sources(b: Builder, ds: model.DesiredSubscription) -> list[Source]:
-    """Read every replaced subscription and decide its strategy (None when nothing can be
-    decided: absent, already gone, or not a license subscription)."""
+    """Read every replaced subscription in its own source tenant and decide its strategy
+    (None when nothing can be decided: absent, already gone, or not a license subscription)."""
     found: list[Source] = []
     for r in ds.replaces:
-        live = b.source_subscription(r.subscription_id)
+        tenant = b.customer.source_of(r)
+        live = b.source_subscription(r.subscription_id, tenant)
         decision = None
         if live is not None and live.status not in GONE and live.commerce.is_license:
             decision = strategy.resolve(r.becomes, live, b.policy, b.now)
-        found.append(Source(r, live, decision))
+        found.append(Source(r, live, decision, tenant))
     return found
 
 
@@ -68,16 +71,9 @@ def _one(
     protected: bool,
 ) -> None:
     r, s, decision = src.replacement, src.live, src.decision
-    address = b.address(b.customer.source, r.subscription_id, ds.key)
+    address = b.address(src.tenant, r.subscription_id, ds.key)
     if s is None:
-        b.add(A.NOOP, address, R.SOURCE_GONE, f"{r.subscription_id} is no longer in the source")
-        if not outlook.usable:
-            b.warn(
-                "source-missing",
-                f"{b.who()}: source subscription {r.subscription_id} named at {r.origin} is "
-                f"not in tenant {b.customer.source}; check the id",
-            )
-        return
+        return  # never reached: planning.customer refuses a customer with a missing source
     if s.status in GONE:
         before = subscription_fields(s)
         b.add(A.NOOP, address, R.ALREADY_DONE, f"{s.id} is {s.status.value}", before=before)

@@ -186,7 +186,7 @@ def stale_message(plan: actions.Plan, live: model.LiveState) -> tuple[str, list[
     for c in moved:
         details: list[str] = []
         if c.snapshot is not None:
-            now = customer_snapshot(c.tenant_id, (c.source, plan.target), live)
+            now = customer_snapshot(c.tenant_id, c.tenants(plan.target), live)
             details = describe_moves(c.snapshot, now)
         what = "; ".join(details) if details else "live state moved"
         lines.append(f"  {c.name} ({c.tenant_id}): {what}")

@@ -89,7 +89,7 @@ def _accept_gate(
         depends_on=depends_on,
         gate=actions.Gate(
             "source-partner",
-            f"accept the transfer request in tenant {b.customer.source} "
+            f"accept the transfer request in tenant {address.tenant} "
             "(Partner Center > Customers > Transfers)",
         ),
         before=subscription_fields(s),
@@ -106,11 +106,11 @@ def _pending(
     if t.may_carry(s.id):
         detail = (
             f"transfer {t.id} (requested{since}) waits for the source partner "
-            f"{b.customer.source} to accept it with {s.id}"
+            f"{address.tenant} to accept it with {s.id}"
         )
     else:
         detail = (
-            f"transfer {t.id} from {b.customer.source} is still being carried out without "
+            f"transfer {t.id} from {address.tenant} is still being carried out without "
             f"{s.id}; a request for it can follow once that one is over"
         )
     found = list(billing.deadlines(s, None, b.now))
@@ -128,7 +128,12 @@ def _request(
 ) -> str:
     """A new TRANSFER (and its gate); says so when an earlier request for it has ended."""
     ended = next(
-        (t for t in b.transfers_from_source() if t.status.ended and t.may_carry(s.id)), None
+        (
+            t
+            for t in b.transfers_from_source(address.tenant)
+            if t.status.ended and t.may_carry(s.id)
+        ),
+        None,
     )
     reason, why = R.ARRIVES_BY_TRANSFER, ""
     if ended is not None:
@@ -141,7 +146,7 @@ def _request(
         address,
         reason,
         f"{ds.key} arrives through a partner-to-partner transfer of {s.id} "
-        f"({s.quantity} seats) from {b.customer.source}, requested by {b.target_name}{why}",
+        f"({s.quantity} seats) from {address.tenant}, requested by {b.target_name}{why}",
         depends_on=b.after_invite(),
         before=subscription_fields(s),
         after={"target_tenant": b.target_name, "quantity": s.quantity},
@@ -153,7 +158,7 @@ def _request(
         b,
         s,
         address,
-        f"the source partner {b.customer.source} must accept the transfer of {s.id}",
+        f"the source partner {address.tenant} must accept the transfer of {s.id}",
         depends_on=(tid,),
     )
 
@@ -175,8 +180,10 @@ def _transfer(
         return Outlook(False, 0, (), None, "its transfer is held by a protect flag")
     gates: list[str] = []
     for s in sources:
-        address = b.address(b.customer.source, s.id, ds.key)
-        history = b.transfers_from_source()
+        # A customer held in several sources: each subscription moves from its own tenant.
+        tenant = b.tenant_of(s.id)
+        address = b.address(tenant, s.id, ds.key)
+        history = b.transfers_from_source(tenant)
         open_ = next((t for t in history if t.is_open(b.now)), None)
         done = next(
             (t for t in history if t.status is model.TransferStatus.COMPLETED and t.names(s.id)),

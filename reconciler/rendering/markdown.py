@@ -120,7 +120,8 @@ def _customer(g: common.Group, names: dict[str, str]) -> str:
     )
     if any(d.severity is actions.Severity.ERROR for d in g.diagnostics):
         brief = "**not planned (error)**"
-    source = f" from `{g.entry.source}`" if g.entry is not None else ""
+    held = " and ".join(f"`{t}`" for t in g.entry.source_tenants) if g.entry else ""
+    source = f" from {held}" if held else ""
     lines = [
         f"<details><summary><b>{html.escape(g.name)}</b>{source} — {brief}</summary>",
         "",

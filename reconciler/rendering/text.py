@@ -66,7 +66,7 @@ def _change(c: actions.Change, names: dict[str, str], paint: _Paint) -> list[str
 
 def _customer(g: common.Group, names: dict[str, str], paint: _Paint) -> list[str]:
     status = g.entry.status.value if g.entry is not None else ""
-    source = f", from {g.entry.source}" if g.entry is not None else ""
+    source = f", from {' and '.join(g.entry.source_tenants)}" if g.entry is not None else ""
     title = paint(f"{g.name} ({g.customer_id}{source})", "1")
     if g.settled:
         return [f"{title}  nothing to do ({len(g.changes)} unchanged)", ""]

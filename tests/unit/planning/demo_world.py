@@ -122,6 +122,8 @@ def source_views() -> dict[str, dict[str, model.CustomerView]]:
             (sub(S + "d004", PREMIUM, 18, age_days=40), sub(S + "d005", EXCHANGE_LEGACY, 5)),
         ),
         C + "c007": view(C + "c007", (sub(S + "d006", E3_LEGACY, 2),)),
+        # Alpine Ski House is held in both sources (its Exchange seats are merged).
+        C + "c008": view(C + "c008", (sub(S + "d007", EXCHANGE_LEGACY, 15, age_days=220),)),
     }
     fr = {
         C + "c003": view(
@@ -138,6 +140,10 @@ def source_views() -> dict[str, dict[str, model.CustomerView]]:
             ),
         ),
         C + "c005": view(C + "c005", (sub(S + "f005", E3_LEGACY, 120, cycle="annual"),)),
+        C + "c008": view(
+            C + "c008",
+            (sub(S + "f006", EXCHANGE_LEGACY, 10, age_days=180), sub(S + "f007", VISIO, 2)),
+        ),
     }
     return {"de": de, "fr": fr}
 

@@ -135,8 +135,14 @@ def test_source_id_that_does_not_exist_is_reported():
         ),
     )
     plan = planner.build_plan(state, w.live_state(state, target=target, sources=srcs), now=w.NOW)
-    gone = [c for c in plan.changes if c.address.subscription_id == w.S + "d002"]
-    assert [c.reason for c in gone] == [actions.Reason.SOURCE_GONE]
+    # Never silently "no longer in the source": a plan error naming the tenant looked in,
+    # and nothing at all planned for that customer.
+    [err] = [d for d in plan.diagnostics if d.code == "not-in-source"]
+    assert err.severity is actions.Severity.ERROR and err.customer_id == w.C + "c001"
+    assert w.S + "d002" in err.message and "looked in source tenant(s) de" in err.message
+    assert "fabrikam.yaml" in err.message
+    assert not [c for c in plan.changes if c.address.customer_id == w.C + "c001"]
+    assert plan.customer(w.C + "c001").status is actions.CustomerStatus.SKIPPED  # type: ignore[union-attr]
 
 
 def test_new_commerce_picks_that_keep_billing_name_the_alternatives():
