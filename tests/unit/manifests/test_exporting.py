@@ -200,11 +200,41 @@ def test_selection_by_name_or_id_and_unmatched_values() -> None:
     assert [f.source for f in only_fr.files] == ["fr"]
 
 
-def test_customer_in_two_sources_is_not_guessed() -> None:
-    twice = customer(1, "Contoso", sub(1, BASIC, term="P1Y"))
-    out = exporting.export(CONS, live([twice], [twice]))
+def test_customer_in_two_sources_gets_one_file_naming_each_source(tmp_path: Path) -> None:
+    in_de = customer(
+        1, "Contoso", sub(1, LEGACY_EXCHANGE, qty=15, name="Exchange"), sub(3, "MS-AZR-0145P")
+    )
+    in_fr = customer(
+        1, "Contoso", sub(2, LEGACY_EXCHANGE, qty=10, name="Exchange"), sub(4, "MS-AZR-0145P")
+    )
+    out = exporting.export(CONS, live([in_de], [in_fr]))
+    assert out.skipped == ()
+    (f,) = out.files
+    assert (f.source, f.sources, f.subscriptions, f.azure) == ("de", ("de", "fr"), 2, 2)
+    assert "from partner tenants 'de' and 'fr'" in f.text and "  source: de\n" in f.text
+    # What the customer's own source holds names no source; what fr holds names fr.
+    assert "- subscription: 5b1e0a40-0000-4000-8000-000000000001\n  - key:" in f.text
+    assert "- subscription: 5b1e0a40-0000-4000-8000-000000000002\n        source: fr\n" in f.text
+    assert "subscription: 5b1e0a40-0000-4000-8000-000000000004\n    source: fr\n" in f.text
+    assert validate(tmp_path, out.files).problems == ()
+    (declared,) = manifests.load([tmp_path / "m"]).customers
+    assert declared.sources == ("de", "fr")
+    held = {r.subscription_id[-1]: declared.source_of(r) for ds in declared.subscriptions
+            for r in ds.replaces}  # fmt: skip
+    assert held == {"1": "de", "2": "fr"}
+    assert {h.source_subscription_id[-1]: declared.source_of(h) for h in declared.azure} == {
+        "3": "de",
+        "4": "fr",
+    }
+
+
+def test_customer_unreadable_in_one_of_its_sources_is_not_written() -> None:
+    in_de = customer(1, "Contoso", sub(1, BASIC, term="P1Y"))
+    in_fr = customer(1, "Contoso", status="unknown", reason="HTTP 500")
+    out = exporting.export(CONS, live([in_de], [in_fr]))
     assert out.files == ()
-    assert "several source tenants (de, fr)" in out.skipped[0].reason
+    (skipped,) = out.skipped
+    assert skipped.failed and "'fr' could not be read (HTTP 500)" in skipped.reason
 
 
 def test_what_cannot_be_written_validly_is_left_as_a_comment(tmp_path: Path) -> None:
@@ -282,10 +312,19 @@ def renumber(c: model.CustomerView, ids: Iterator[int]) -> model.CustomerView:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(customers, max_size=4), st.lists(customers, max_size=3))
+@given(
+    st.lists(customers, max_size=4),
+    st.lists(customers, max_size=3),
+    st.lists(st.tuples(customers, customers), max_size=2),
+)
 def test_export_always_validates_is_deterministic_and_loses_nothing(
-    tmp_path_factory: pytest.TempPathFactory, de: list, fr: list
+    tmp_path_factory: pytest.TempPathFactory, de: list, fr: list, both: list
 ) -> None:
+    # Some customers are held in both sources: the fr view is the same customer.
+    for in_de, in_fr in both:
+        de.append(in_de)
+        fr.append(replace(in_fr, tenant_id=in_de.tenant_id, name=in_de.name, domain=in_de.domain))
+    de, fr = ({c.tenant_id: c for c in cs}.values() for cs in (de, fr))
     # Partner Center subscription ids are unique across customers: renumber what was drawn.
     ids = iter(range(10**6))
     de, fr = ([renumber(c, ids) for c in cs] for cs in (de, fr))
@@ -295,10 +334,11 @@ def test_export_always_validates_is_deterministic_and_loses_nothing(
     report = validate(tmp_path_factory.mktemp("x"), out.files)
     assert report.problems == (), report.problems
     for f in out.files:
-        view = state.view(f.source).customer(f.tenant_id)  # type: ignore[union-attr]
-        # Every subscription is an entry or a comment: nothing disappears silently.
-        for s in view.subscriptions:
-            assert s.id in f.text
+        for tenant in f.sources:
+            view = state.view(tenant).customer(f.tenant_id)  # type: ignore[union-attr]
+            # Every subscription is an entry or a comment: nothing disappears silently.
+            for s in view.subscriptions:
+                assert s.id in f.text
     written = {f.tenant_id for f in out.files} | {s.tenant_id for s in out.skipped}
     assert written == {c.tenant_id for c in de} | {c.tenant_id for c in fr}
 

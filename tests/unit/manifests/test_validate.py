@@ -27,8 +27,8 @@ def test_example_manifests_are_valid_and_summarised(run_cli, monkeypatch) -> Non
     result = run_cli("validate")
     assert result.code == 0, result.output
     assert result.out.strip() == (
-        "Valid: 8 files; consolidation 'contoso-emea' (de, fr -> central); 6 customers, "
-        "10 target subscriptions replacing 10 source subscriptions, 3 Azure hand-offs."
+        "Valid: 9 files; consolidation 'contoso-emea' (de, fr -> central); 7 customers, "
+        "12 target subscriptions replacing 13 source subscriptions, 3 Azure hand-offs."
     )
 
 
@@ -46,6 +46,53 @@ def test_example_manifests_build_the_desired_state() -> None:
     assert office.replaces[0].becomes is model.SourceStrategy.SUSPENDED
     assert fabrikam.azure[0].source_subscription_id == "5b1e0a40-0000-4000-8000-00000000d0a1"
     assert state.digest.startswith("sha256:")
+
+
+def test_a_customer_held_in_two_sources_names_each_subscriptions_source() -> None:
+    state = manifests.load([EXAMPLES])
+    alpine = state.customer("3f2c6d55-0000-4000-8000-00000000c008")
+    assert alpine is not None and alpine.source == "de"
+    assert alpine.sources == ("de", "fr")
+    exchange = alpine.subscriptions[0]
+    assert [(r.subscription_id[-4:], alpine.source_of(r)) for r in exchange.replaces] == [
+        ("d007", "de"),
+        ("f006", "fr"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where"),
+    [
+        ("        source: fr\n", "        source: it\n", "$.subscriptions[0].replaces[1].source"),
+        (
+            "        source: fr\n",
+            "        source: central\n",
+            "$.subscriptions[0].replaces[1].source",
+        ),
+    ],
+)
+def test_a_subscriptions_source_must_be_a_declared_source(
+    tree: Path, run_cli, old: str, new: str, where: str
+) -> None:
+    path = tree / "customers" / "alpineskihouse.yaml"
+    path.write_text(path.read_text().replace(old, new, 1))
+    result = run_cli("validate")
+    assert result.code == 1
+    [line] = [ln for ln in result.out.splitlines() if "is not declared in the Consolidation" in ln]
+    # file:line:col of the offending `source:`, its JSON path, and the declared names.
+    assert line.startswith("manifests/customers/alpineskihouse.yaml:20:17: " + where)
+    assert "(declared: de, fr)" in line
+
+
+def test_an_azure_hand_offs_source_must_be_a_declared_source(tree: Path, run_cli) -> None:
+    path = tree / "customers" / "fabrikam.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("00000000d0a1\n", "00000000d0a1\n    source: ch\n"))
+    result = run_cli("validate")
+    assert result.code == 1
+    [line] = [ln for ln in result.out.splitlines() if "is not declared in the Consolidation" in ln]
+    assert line.startswith("manifests/customers/fabrikam.yaml:")
+    assert "$.azure[0].source" in line and "source tenant 'ch'" in line
 
 
 def test_same_customer_in_two_files_names_both_locations(tree: Path, run_cli) -> None:

@@ -42,7 +42,7 @@ def test_text_puts_warnings_first_and_ends_with_the_summary(pending):
         )
         > 3
     )
-    assert out[-1].startswith("Plan: 6 invitations pending, 9 to create,") and out[-1].endswith(
+    assert out[-1].startswith("Plan: 7 invitations pending, 11 to create,") and out[-1].endswith(
         "(nothing to apply now; waiting on others)."
     )
 
@@ -58,9 +58,11 @@ def test_markdown_calls_out_risk_and_folds_customers():
     plan = planner.build_plan(state, w.accepted(state), now=w.NOW)
     md = markdown.render(plan)
     assert (
-        "> [!WARNING]" in md and "**6 source subscriptions will be suspended or cancelled**" in md
+        "> [!WARNING]" in md and "**9 source subscriptions will be suspended or cancelled**" in md
     )
-    assert md.count("</b> from `") == 6
+    assert md.count("</b> from `") == 7
+    # A customer held in two sources says so in its heading.
+    assert "<b>Alpine Ski House SE</b> from `de` and `fr`" in md
     assert "| `-` | suspend |" in md
 
 
@@ -93,7 +95,7 @@ def test_json_is_the_plan_document(pending):
     doc = json.loads(jsondoc.render(pending))
     assert doc == json.loads(json.dumps(planfile.to_dict(pending)))
     assert doc["summary"]["outcome"] == "waiting"
-    assert doc["summary"]["by_action"]["invite"] == 6
+    assert doc["summary"]["by_action"]["invite"] == 7
     first = doc["changes"][0]
     assert first["action"] == "invite" and first["gate"]["url"] == w.INVITE_URL
 
