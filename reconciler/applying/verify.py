@@ -8,7 +8,7 @@ anything itself; the CLI does the reading and printing.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler import model
@@ -62,9 +62,7 @@ def customer_state(
 ) -> CustomerState:
     """How far ``c`` is, read from ``live`` (a fresh read after the run)."""
     tv = live.view(consolidation.target.name)
-    sv = live.view(c.source)
     t = tv.customer(c.tenant_id) if tv else None
-    s = sv.customer(c.tenant_id) if sv else None
     invited: bool | None = None
     if t is not None and t.status is not model.ReadStatus.UNKNOWN:
         invited = t.status is model.ReadStatus.OK
@@ -74,21 +72,27 @@ def customer_state(
     elif invited is False:
         target_active = _fraction(0, len(c.subscriptions))
     stopped = azure = "?"
-    if s is not None and s.status is model.ReadStatus.OK:
+    # A customer held in several sources: each subscription is looked up in its own.
+    views = {}
+    for name in c.sources:
+        sv = live.view(name)
+        views[name] = sv.customer(c.tenant_id) if sv else None
+    if all(v is not None and v.status is model.ReadStatus.OK for v in views.values()):
         wanted = [
-            r.subscription_id
+            (c.source_of(r), r.subscription_id)
             for ds in c.subscriptions
             for r in ds.replaces
             if r.becomes is not model.SourceStrategy.KEPT
         ]
-        stopped = _fraction(sum(1 for sid in wanted if _gone(s, sid)), len(wanted))
-        az = [a.source_subscription_id for a in c.azure]
-        azure = _fraction(sum(1 for sid in az if _gone(s, sid)), len(az))
+        stopped = _fraction(sum(1 for at in wanted if _gone(views, *at)), len(wanted))
+        az = [(c.source_of(a), a.source_subscription_id) for a in c.azure]
+        azure = _fraction(sum(1 for at in az if _gone(views, *at)), len(az))
     return CustomerState(c.tenant_id, c.name, invited, target_active, stopped, azure)
 
 
-def _gone(view: model.CustomerView, sid: str) -> bool:
-    sub = view.subscription(sid)
+def _gone(views: Mapping[str, model.CustomerView | None], tenant: str, sid: str) -> bool:
+    view = views.get(tenant)
+    sub = view.subscription(sid) if view is not None else None
     return sub is None or sub.status in _STOPPED
 
 

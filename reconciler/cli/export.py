@@ -84,7 +84,8 @@ def _emit(result: exporting.Export, root: Path, *, dry_run: bool) -> None:
             export.write(f, root)
         what = "overwrote" if f.overwrites and not dry_run else verb
         typer.echo(
-            f"{what} {target}: {f.name} ({f.source}), {_n(f.subscriptions, 'subscription')}, "
+            f"{what} {target}: {f.name} ({', '.join(f.sources) or f.source}), "
+            f"{_n(f.subscriptions, 'subscription')}, "
             f"{_n(f.azure, 'Azure hand-off')}, {f.left_out} left out as comments"
         )
     for s in result.skipped:

@@ -82,7 +82,7 @@ class Pipeline:
             return self._guard(lambda: oauth.github_oidc(self.engine, self.identity, req))
         if req.path.startswith("/_emulator/"):
             return control_http.handle(self.control, req)
-        fault = self.faults.pick(req.method, req.path)
+        fault = self.faults.pick(req.method, req.path, self._caller(req))
         if fault is not None and fault.kind not in ("drop_after_commit", "timeout_after_commit"):
             early = _early_fault(fault)
             if early is not None:
@@ -98,6 +98,20 @@ class Pipeline:
         if fault is not None and fault.kind == "timeout_after_commit":
             return ApiFault(504, 0, "Gateway timeout.").response()
         return outcome
+
+    def _caller(self, req: Request) -> tuple[str, ...]:
+        """The calling partner's name and tenant id, for fault rules limited to one partner
+        (``()`` when no rule is, or the call is not signed in as a partner)."""
+        if not self.faults.by_partner or not req.path.startswith("/v1/"):
+            return ()
+        engine = self.engine
+        with engine.lock:
+            try:
+                principal = self.identity.principal(req.header("Authorization"), engine.world)
+            except ApiFault:
+                return ()
+            found = engine.world.partner(principal.tenant_id)
+        return (found.name.lower(), principal.tenant_id) if found else (principal.tenant_id,)
 
     def _guard(self, call: Callable[[], Response]) -> Response:
         try:

@@ -50,12 +50,15 @@ class FaultRule:
     """Inject ``kind`` into requests matching ``method`` and the glob ``path``.
 
     ``probability`` (0..1) and ``count`` (how many times at most; None = unlimited) select
-    which matching requests are hit; ``after`` skips the first N matches.
+    which matching requests are hit; ``after`` skips the first N matches. ``partner`` (a
+    partner tenant's name or id) limits the rule to API calls signed in as that partner, so
+    one tenant can fail while another answers the same path.
     """
 
     kind: str
     path: str = "*"
     method: str = "*"
+    partner: str = "*"
     probability: float = 1.0
     count: int | None = None
     after: int = 0
@@ -107,8 +110,14 @@ class Faults:
                 self.seed = seed
             self._random.seed(self.seed)
 
-    def pick(self, method: str, path: str) -> FaultRule | None:
-        """The first rule that fires for this request, counting matches."""
+    @property
+    def by_partner(self) -> bool:
+        """True when some rule is limited to one partner (the caller must say who calls)."""
+        return any(rule.partner != "*" for rule in self.rules)
+
+    def pick(self, method: str, path: str, partner: tuple[str, ...] = ()) -> FaultRule | None:
+        """The first rule that fires for this request, counting matches. ``partner``: the
+        calling partner's name and tenant id, when known."""
         if not self.rules:
             return None
         with self._lock:
@@ -116,6 +125,8 @@ class Faults:
                 if rule.method not in ("*", method.upper()):
                     continue
                 if not fnmatch.fnmatchcase(path.lower(), rule.path.lower()):
+                    continue
+                if rule.partner != "*" and rule.partner.lower() not in partner:
                     continue
                 rule.seen += 1
                 if rule.seen <= rule.after or (rule.count is not None and rule.fired >= rule.count):

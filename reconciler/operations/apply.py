@@ -154,7 +154,7 @@ class _Run:
         if saved is not None:
             plan = checks.narrow(saved, customers)
             checks.check_manifests(plan, self.desired)
-            fresh_live = self.read([(c.tenant_id, c.source) for c in plan.customers])
+            fresh_live = self.read(_pairs(plan))
             _stale(plan, fresh_live)
             # Re-derive: carry out only what a plan made now would also do.
             ids = tuple(c.tenant_id for c in plan.customers)
@@ -216,7 +216,7 @@ class _Run:
         overlap = verify.overlap_lines(report.steps)
         ids = {c.tenant_id for c in plan.customers}
         try:
-            after = self.read([(c.tenant_id, c.source) for c in plan.customers])
+            after = self.read(_pairs(plan))
         except errors.ReconcilerError as exc:
             return ApplyResult(plan, report, verification_error=str(exc), overlap=overlap)
         states = verify.states(self.desired, after, ids)
@@ -228,3 +228,9 @@ def _stale(plan: actions.Plan, live_state: model.LiveState) -> None:
     if stale is not None:
         message, moved = stale
         raise errors.StalePlanError(message, customers=moved)
+
+
+def _pairs(plan: actions.Plan) -> list[tuple[str, str]]:
+    """(tenant id, source name) for every source tenant each customer of ``plan`` was read in
+    (a customer held in several is read in each), as ``live.read_customers`` wants them."""
+    return [(c.tenant_id, source) for c in plan.customers for source in c.source_tenants]

@@ -30,8 +30,8 @@ def outside_parties(emu: Any, state: model.DesiredState, access: live.Access) ->
     """What people outside the API do: Microsoft support, the source partner's staff."""
     target = state.consolidation.target.name
     for customer in state.customers:
-        if customer.azure:
-            emu.control.azure_handoff(customer.tenant_id, source=customer.source, target=target)
+        for held_in in sorted({customer.source_of(h) for h in customer.azure}):
+            emu.control.azure_handoff(customer.tenant_id, source=held_in, target=target)
     snapshot = emu.control.snapshot()
     pending = [t for t in snapshot["transfers"] if t.get("status") == "InProgress"]
     if not pending:

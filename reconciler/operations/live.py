@@ -86,8 +86,9 @@ def connect_all(
 
 
 def pairs(customers: Iterable[model.DesiredCustomer]) -> list[tuple[str, str]]:
-    """(tenant id, source name) of each customer: what ``read_customers`` reads."""
-    return [(c.tenant_id, c.source) for c in customers]
+    """(tenant id, source name) for every source tenant each customer is held in: what
+    ``read_customers`` reads."""
+    return [(c.tenant_id, source) for c in customers for source in c.sources]
 
 
 def read_customers(
@@ -96,14 +97,14 @@ def read_customers(
     customers: Sequence[tuple[str, str]],
     observer: Observer,
 ) -> model.LiveState:
-    """Live state of ``customers`` ((tenant id, source name) pairs): each in the target and
-    in its source, with transfer requests read for exactly the customers the planner needs
-    them for."""
+    """Live state of ``customers`` ((tenant id, source name) pairs, one per source tenant a
+    customer is held in): each in the target and in every source named for it, with transfer
+    requests read for exactly the customers the planner needs them for."""
     from reconciler.partner_center import reading
     from reconciler.planning import planner
 
     cons = desired.consolidation
-    wanted: dict[str, list[str]] = {cons.target.name: [cid for cid, _ in customers]}
+    wanted: dict[str, list[str]] = {cons.target.name: list(dict.fromkeys(c for c, _ in customers))}
     for cid, source in customers:
         wanted.setdefault(source, []).append(cid)
     ids = {cid for cid, _ in customers}

@@ -165,6 +165,16 @@ def test_faults_only_hit_matching_routes_and_can_skip_the_first_calls(world: Wor
     assert api.get(f"/customers/{FABRIKAM}").status_code == 200
 
 
+def test_a_fault_limited_to_one_partner_leaves_the_others_answering(world: World) -> None:
+    world.emu.control.set_fault({"kind": "error", "path": "/v1/customers", "partner": "fr"})
+    assert world.api("fr").get("/customers").status_code == 503
+    assert world.api("de").get("/customers").status_code == 200
+    tenant_id = world.tenant("de")["tenantId"]
+    world.emu.control.set_fault({"kind": "error", "path": "/v1/customers", "partner": tenant_id})
+    assert world.api("de").get("/customers").status_code == 503
+    assert world.api("fr").get("/customers").status_code == 200
+
+
 def test_probabilistic_faults_repeat_with_the_same_seed(world: World) -> None:
     def run() -> list[int]:
         world.emu.control.set_fault(
