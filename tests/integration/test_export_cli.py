@@ -43,7 +43,7 @@ def test_exports_only_the_customer_the_manifests_lack(emu, run_cli, tree):
     assert f"wrote {Path('manifests/customers/proseware-inc.yaml')}: Proseware Inc (de)" in (
         result.out
     )
-    assert result.out.count("skipped ") == 6
+    assert result.out.count("skipped ") == 7
     assert "already declared in manifests/customers/fabrikam.yaml" in result.out
     text = written.read_text()
     assert text.startswith("# yaml-language-server: $schema=../../schemas/customer.schema.json\n")
@@ -54,11 +54,11 @@ def test_exports_only_the_customer_the_manifests_lack(emu, run_cli, tree):
     assert {k: v for k, v in after.items() if k != "proseware-inc.yaml"} == before
     valid = run_cli("validate", "manifests")
     assert valid.code == 0, valid.output
-    assert "7 customers" in valid.out
+    assert "8 customers" in valid.out
     # Now declared: a second export writes nothing and says why.
     again = run_cli("export", "--connection", conn)
     assert again.code == 0, again.output
-    assert "Export: 0 customer files written, 7 skipped." in again.out
+    assert "Export: 0 customer files written, 8 skipped." in again.out
     assert snapshot(tree / "customers") == after
 
 
@@ -67,21 +67,21 @@ def test_into_an_empty_copy_every_customer_is_exported_and_plans(emu, run_cli, t
     shutil.rmtree(tree / "customers")
     result = run_cli("export", "manifests", "--connection", conn)
     assert result.code == 0, result.output
-    assert "Export: 7 customer files written, 0 skipped." in result.out
+    assert "Export: 8 customer files written, 0 skipped." in result.out
     files = snapshot(tree / "customers")
-    assert len(files) == 7
+    assert len(files) == 8
     valid = run_cli("validate", "manifests")
     assert valid.code == 0, valid.output
-    assert "7 customers, 11 target subscriptions replacing 11 source subscriptions, 3 Azure" in (
+    assert "8 customers, 14 target subscriptions replacing 14 source subscriptions, 3 Azure" in (
         valid.out
     )
     plan = run_cli("plan", "manifests", "--connection", conn, "--detailed-exitcode")
     assert plan.code == 3, plan.output
-    assert plan.out.count("? invite") == 7 and "error" not in plan.output.lower()
+    assert plan.out.count("? invite") == 8 and "error" not in plan.output.lower()
     # Same live state, byte-identical files: --overwrite regenerates them unchanged.
     redo = run_cli("export", "manifests", "--connection", conn, "--overwrite")
     assert redo.code == 0, redo.output
-    assert redo.out.count("overwrote ") == 7
+    assert redo.out.count("overwrote ") == 8
     assert snapshot(tree / "customers") == files
 
 
@@ -127,10 +127,10 @@ def test_a_customer_that_cannot_be_read_is_reported_not_written(emu, run_cli, tr
     finally:
         emu.control.set_fault()
     assert result.code == 1, result.output
-    assert "Export: 6 customer files written, 1 skipped." in result.out
+    assert "Export: 7 customer files written, 1 skipped." in result.out
     assert f"1 customer(s) could not be read and were not written: Proseware Inc ({PROSEWARE})" in (
         result.err
     )
     assert "Traceback" not in result.output
     assert not (tree / "customers" / "proseware-inc.yaml").exists()
-    assert len(snapshot(tree / "customers")) == 6
+    assert len(snapshot(tree / "customers")) == 7

@@ -177,3 +177,36 @@ def test_a_source_that_cannot_be_read_leaves_the_customer_unknown_and_untouched(
     assert any(e["customerId"].endswith("c003") for e in _api_writes(emu)), applied.output
     assert {s["status"] for s in emu.control.snapshot()["subscriptions"]
             if s["customerId"] == ALPINE} == {"active"}  # fmt: skip
+
+
+def test_export_validate_plan_round_trip_for_a_customer_in_two_sources(
+    emu, run_cli, monkeypatch, tmp_path
+):
+    conn = str(emu.connection_file)
+    root = tmp_path / "manifests"
+    shutil.copytree(ROOT / "manifests", root)
+    (root / "customers" / "alpineskihouse.yaml").unlink()
+    monkeypatch.chdir(tmp_path)
+    exported = run_cli("export", "manifests", "--connection", conn, "--customer", ALPINE)
+    assert exported.code == 0, exported.output
+    assert "Alpine Ski House SE (de, fr), 3 subscriptions" in exported.out
+    (written,) = (root / "customers").glob("alpine*.yaml")
+    text = written.read_text(encoding="utf-8")
+    # One file; fr's subscriptions name their tenant, de's (the customer's source) do not.
+    assert "  source: de\n" in text
+    assert f"- subscription: {FR_EXCHANGE}\n        source: fr\n" in text
+    assert f"- subscription: {FR_VISIO}\n        source: fr\n" in text
+    assert f"- subscription: {DE_EXCHANGE}\n  - key:" in text
+    valid = run_cli("validate", "manifests")
+    assert valid.code == 0, valid.output
+    emu.control.accept_invitation(ALPINE, "central")
+    plan = run_cli("plan", "manifests", "--connection", conn, "--customer", ALPINE,
+                   "--format", "json", "--detailed-exitcode")  # fmt: skip
+    assert plan.code == 2, plan.output
+    doc = json.loads(plan.out)
+    assert doc["diagnostics"] == []
+    suspends = {(c["address"]["tenant"], c["address"]["subscription_id"])
+                for c in doc["changes"] if c["action"] == "suspend"}  # fmt: skip
+    assert suspends == {("de", DE_EXCHANGE), ("fr", FR_EXCHANGE), ("fr", FR_VISIO)}
+    creates = sorted(c["after"]["quantity"] for c in doc["changes"] if c["action"] == "create")
+    assert creates == [2, 10, 15]  # export keeps one entry per source subscription
