@@ -4,7 +4,9 @@ Each generated world has a target and two sources, a few customers with desired 
 subscriptions replacing source subscriptions, and live state with every combination that
 matters: invitations pending or accepted, unknown reads, target subscriptions marked,
 unmarked, duplicated, suspended, pending or deleted, NCE and legacy sources inside and
-outside their cancellation windows, protect flags and every ``becomes``.
+outside their cancellation windows, protect flags and every ``becomes``. Some customers are
+held in both sources: their replaced subscriptions are split between ``de`` and ``fr``, each
+naming its own tenant.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler import model
-from reconciler.planning import actions, markers, matching, planfile, planner
+from reconciler.planning import actions, fingerprint, markers, matching, planfile, planner
 
 A = actions.Action
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -114,14 +116,19 @@ def worlds(draw) -> tuple[model.DesiredState, model.LiveState]:
     for ci in range(draw(st.integers(1, 4))):
         tid = guid("3f2c6d55", ci + 1)
         source = draw(st.sampled_from(["de", "fr"]))
-        source_subs, desired = [], []
+        # Held in both sources (sometimes): each subscription is in one of them.
+        held_in = [source, "fr" if source == "de" else "de"] if draw(st.booleans()) else [source]
+        source_subs: dict[str, list[model.LiveSubscription]] = {n: [] for n in held_in}
+        desired = []
         for ki in range(draw(st.integers(0, 3))):
             replaces = []
             for _ in range(draw(st.integers(0, 2))):
                 sid = guid("5b1e0a40", next(counter))
-                source_subs.append(live_sub(draw, sid, draw(st.sampled_from(SOURCE_OFFERS))))
+                where = draw(st.sampled_from(held_in))
+                source_subs[where].append(live_sub(draw, sid, draw(st.sampled_from(SOURCE_OFFERS))))
                 becomes = draw(st.sampled_from(list(model.SourceStrategy)))
-                replaces.append(model.Replacement(sid, becomes, ORIGIN))
+                named = where if where != source or draw(st.booleans()) else None
+                replaces.append(model.Replacement(sid, becomes, ORIGIN, source=named))
             offer = draw(st.sampled_from(OFFERS))
             desired.append(
                 model.DesiredSubscription(
@@ -138,7 +145,7 @@ def worlds(draw) -> tuple[model.DesiredState, model.LiveState]:
                 )
             )
         for _ in range(draw(st.integers(0, 2))):  # unnamed source subscriptions
-            source_subs.append(
+            source_subs[draw(st.sampled_from(held_in))].append(
                 live_sub(
                     draw, guid("6b1e0a40", next(counter)), draw(st.sampled_from(SOURCE_OFFERS))
                 )
@@ -155,12 +162,16 @@ def worlds(draw) -> tuple[model.DesiredState, model.LiveState]:
                 ORIGIN,
             )
         )
-        src_status = draw(st.sampled_from([model.ReadStatus.OK] * 6 + [model.ReadStatus.UNKNOWN]))
-        src_views[source][tid] = model.CustomerView(
-            tid,
-            src_status,
-            subscriptions=tuple(source_subs) if src_status is model.ReadStatus.OK else (),
-        )
+        for name in customers[-1].sources:  # those its replacements name, and its own
+            statuses = [model.ReadStatus.OK] * 10 + [model.ReadStatus.UNKNOWN]
+            src_status = draw(st.sampled_from(statuses))
+            src_views[name][tid] = model.CustomerView(
+                tid,
+                src_status,
+                subscriptions=tuple(source_subs.get(name, ()))
+                if src_status is model.ReadStatus.OK
+                else (),
+            )
         tgt_status = draw(st.sampled_from([model.ReadStatus.OK] * 4 + list(model.ReadStatus)))
         target_subs = []
         if tgt_status is model.ReadStatus.OK:
@@ -175,7 +186,8 @@ def worlds(draw) -> tuple[model.DesiredState, model.LiveState]:
                         friendly=friendly,
                     )
                 )
-        transfers = draw(requests(source, [s.id for s in source_subs], counter))
+        ids = [s.id for subs in source_subs.values() for s in subs]
+        transfers = draw(requests(source, ids, counter))
         tgt_views[tid] = model.CustomerView(
             tid,
             tgt_status,
@@ -263,8 +275,11 @@ def test_no_source_is_cut_unless_its_target_will_be_active_with_enough_seats(wor
         cust = by_cust[change.address.customer_id]
         ds = next(d for d in cust.subscriptions if d.key == change.address.key)
         assert not (cust.protect or ds.protect), "a protected subscription was changed"
+        # Handled in the source tenant its replacement names, where it was read.
+        r = next(r for r in ds.replaces if r.subscription_id == change.address.subscription_id)
+        assert change.address.tenant == cust.source_of(r)
         src = (
-            live.tenants[cust.source]
+            live.tenants[change.address.tenant]
             .customers[cust.tenant_id]
             .subscription(change.address.subscription_id)
         )
@@ -272,14 +287,16 @@ def test_no_source_is_cut_unless_its_target_will_be_active_with_enough_seats(wor
         if change.action is A.TRANSFER:
             continue
         cut_ids = {
-            c.address.subscription_id
+            (c.address.tenant, c.address.subscription_id)
             for c in everything.values()
             if c.action in CUTS
             and c.address.key == ds.key
             and c.address.customer_id == cust.tenant_id
         }
-        view = live.tenants[cust.source].customers[cust.tenant_id]
-        required = sum(view.subscription(s).quantity for s in cut_ids)
+        # Seats summed across sources where the entry merges several.
+        required = sum(
+            live.tenants[t].customers[cust.tenant_id].subscription(s).quantity for t, s in cut_ids
+        )
         active, seats = _target_after(state, live, cust, ds.key, _closure(everything, change))
         assert active and seats >= required, (change, active, seats, required)
 
@@ -432,3 +449,50 @@ def test_a_customer_wanting_a_transfer_with_unread_requests_gets_no_change(world
             assert not [c for c in plan.changes if c.address.customer_id == cust.tenant_id]
             entry = plan.customer(cust.tenant_id)
             assert entry is not None and entry.status is actions.CustomerStatus.SKIPPED
+
+
+@settings(max_examples=150, deadline=None)
+@given(worlds())
+def test_every_source_change_is_in_the_tenant_its_manifest_names(world):
+    state, live = world
+    plan = build(state, live)
+    by_cust = {c.tenant_id: c for c in state.customers}
+    for change in (*plan.changes, *plan.deferred):
+        a = change.address
+        if a.tenant == "central" or a.subscription_id is None:
+            continue
+        cust = by_cust[a.customer_id]
+        named = [
+            cust.source_of(r)
+            for ds in cust.subscriptions
+            for r in ds.replaces
+            if r.subscription_id == a.subscription_id
+        ]
+        assert named == [a.tenant], (change, named)
+        view = live.tenants[a.tenant].customers[a.customer_id]
+        assert view.subscription(a.subscription_id) is not None
+
+
+@settings(max_examples=100, deadline=None)
+@given(worlds())
+def test_fingerprints_cover_every_source_a_customer_is_held_in(world):
+    state, live = world
+    plan = build(state, live)
+    for cust in state.customers:
+        entry = plan.customer(cust.tenant_id)
+        assert entry is not None and entry.source_tenants == cust.sources
+        for name in cust.sources:
+            view = live.tenants[name].customers[cust.tenant_id]
+            if not view.subscriptions:
+                continue
+            first = view.subscriptions[0]
+            moved = dataclasses.replace(first, quantity=first.quantity + 1)
+            changed = dataclasses.replace(view, subscriptions=(moved, *view.subscriptions[1:]))
+            tenant = live.tenants[name]
+            customers = {**tenant.customers, cust.tenant_id: changed}
+            tenants = {
+                **live.tenants,
+                name: model.TenantView(tenant.tenant, MappingProxyType(customers)),
+            }
+            after = model.LiveState(live.read_at, MappingProxyType(tenants), live.invitation_url)
+            assert entry in fingerprint.moved_customers(plan, after), (cust.tenant_id, name)
