@@ -83,6 +83,8 @@ class Existing:
     taken: Collection[str] = ()
     #: tenant ids whose declaration says ``protect: true`` (kept when overwriting).
     protected: Collection[str] = ()
+    #: tenant id -> every source tenant its declaration names (``DesiredCustomer.sources``).
+    sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def export(
@@ -125,6 +127,16 @@ def export(
     for tid in sorted(found, key=lambda t: (_display(found[t]).lower(), t)):
         held = _held(live, consolidation.target.name, tid)
         outcome = _one(tid, found[tid], consolidation.offers, have, taken, overwrite, held)
+        unread = _unread(have.sources.get(tid, ()), sources)
+        if not isinstance(outcome, Skipped) and outcome.overwrites and unread:
+            outcome = Skipped(
+                tid,
+                outcome.name,
+                outcome.source,
+                f"its file {outcome.path} also declares subscriptions in source tenant(s) "
+                f"{', '.join(unread)}, which this export does not read (--source): run "
+                "export without --source to regenerate it",
+            )
         if isinstance(outcome, Skipped):
             skipped.append(outcome)
         else:
@@ -139,6 +151,12 @@ def _held(live: model.LiveState, target: str, tid: str) -> tuple[model.LiveSubsc
     view = live.view(target)
     cust = view.customer(tid) if view is not None else None
     return cust.subscriptions if cust is not None and cust.status is model.ReadStatus.OK else ()
+
+
+def _unread(declared: Collection[str], read: Collection[str] | None) -> list[str]:
+    """Source tenants a declaration names that an export limited to ``read`` does not read:
+    regenerating its file from the others would drop their subscriptions."""
+    return [] if read is None else sorted(set(declared) - set(read))
 
 
 def _customers(view: model.TenantView | None) -> Iterator[model.CustomerView]:

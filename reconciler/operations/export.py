@@ -149,4 +149,5 @@ def _existing(state: model.DesiredState, root: Path) -> exporting.Existing:
         declared={c.tenant_id: c.origin.file for c in state.customers},
         taken=taken,
         protected={c.tenant_id for c in state.customers if c.protect},
+        sources={c.tenant_id: c.sources for c in state.customers},
     )

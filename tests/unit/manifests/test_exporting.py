@@ -228,6 +228,24 @@ def test_customer_in_two_sources_gets_one_file_naming_each_source(tmp_path: Path
     }
 
 
+def test_overwriting_from_one_source_never_drops_another_sources_subscriptions() -> None:
+    in_de = customer(1, "Contoso", sub(1, BASIC, term="P1Y"))
+    in_fr = customer(1, "Contoso", sub(2, BASIC, term="P1Y"))
+    have = exporting.Existing(
+        declared={in_de.tenant_id: "customers/contoso.yaml"},
+        sources={in_de.tenant_id: ("de", "fr")},
+    )
+    only_fr = exporting.export(
+        CONS, live([in_de], [in_fr]), existing=have, sources=["fr"], overwrite=True
+    )
+    assert only_fr.files == ()
+    (skipped,) = only_fr.skipped
+    assert "source tenant(s) de, which this export does not read" in skipped.reason
+    both = exporting.export(CONS, live([in_de], [in_fr]), existing=have, overwrite=True)
+    (f,) = both.files
+    assert f.overwrites and f.sources == ("de", "fr") and f.path == "customers/contoso.yaml"
+
+
 def test_customer_unreadable_in_one_of_its_sources_is_not_written() -> None:
     in_de = customer(1, "Contoso", sub(1, BASIC, term="P1Y"))
     in_fr = customer(1, "Contoso", status="unknown", reason="HTTP 500")
