@@ -422,12 +422,13 @@ def test_no_plan_requests_a_transfer_while_one_is_open_or_unknown(world):
         cust = by_cust[change.address.customer_id]
         target = live.tenants["central"].customers[cust.tenant_id]
         if target.status is model.ReadStatus.OK:
-            # Requests were read (not unknown) and none from this source is still open.
+            # Requests were read (not unknown) and none from this source (the tenant holding
+            # the subscription, for a customer held in several) is still open.
             assert target.transfers is not None
             assert not [
                 t
                 for t in target.transfers
-                if t.is_open(NOW) and t.source_partner_id == sources[cust.source]
+                if t.is_open(NOW) and t.source_partner_id == sources[change.address.tenant]
             ]
         else:  # no relationship yet: the request waits behind the invitation gate
             assert change.blocked_by
