@@ -19,6 +19,7 @@ from urllib.parse import quote
 from reconciler import errors, model
 from reconciler.partner_center import errors as api_errors
 from reconciler.partner_center import http, wire
+from reconciler.partner_center.stats import Stats
 
 #: A cap on pages of one listing, so a server that keeps answering "next" cannot loop us.
 MAX_PAGES = 100_000
@@ -72,7 +73,7 @@ class PartnerCenterClient:
         return self.transport.tenant
 
     @property
-    def stats(self) -> http.Stats:
+    def stats(self) -> Stats:
         return self.transport.stats
 
     def sign_in(self) -> None:

@@ -3,7 +3,8 @@
 It resolves links (the /v1 rule), paces requests (token buckets), adds the bearer token and
 the MS-RequestId / MS-CorrelationId headers, passes ``verify=`` explicitly, retries per
 ``RetryPolicy`` (the same MS-RequestId on every attempt), maps errors to the
-``partner_center.errors`` tree, logs one line per attempt and counts what happened.
+``partner_center.errors`` tree, logs one line per attempt and counts what happened (``Stats``,
+kept in ``stats`` and importable from here).
 
 This module must NOT know Partner Center resources (``client`` does), log tokens, secrets or
 bodies, or let urllib3 retry on its own (retries would be doubled and invisible).
@@ -14,11 +15,10 @@ from __future__ import annotations
 import json
 import logging
 import random
-import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +29,7 @@ from requests.adapters import HTTPAdapter
 from reconciler import __version__
 from reconciler.partner_center import auth, retrying, throttle
 from reconciler.partner_center import errors as api_errors
+from reconciler.partner_center.stats import Stats
 
 log = logging.getLogger(__name__)
 
@@ -71,58 +72,6 @@ def new_session(*, pool_size: int = 16) -> requests.Session:
     return session
 
 
-@dataclass
-class Stats:
-    """What a client did; thread-safe. ``summary()`` is the line the CLI prints at the end."""
-
-    clock: Callable[[], float] = time.monotonic
-    requests: int = 0
-    retries: int = 0
-    throttled: int = 0
-    throttle_wait: float = 0.0
-    pacing_wait: float = 0.0
-    failures: int = 0
-    #: Clock readings of the first and the last request sent (for the achieved rate).
-    first_sent: float | None = None
-    last_sent: float | None = None
-    started: float = field(init=False)
-    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
-
-    def __post_init__(self) -> None:
-        self.started = self.clock()
-
-    def add(self, **deltas: float) -> None:
-        with self._lock:
-            for name, value in deltas.items():
-                setattr(self, name, getattr(self, name) + value)
-
-    def sent(self, now: float) -> None:
-        """Count one request sent at ``now``."""
-        with self._lock:
-            self.requests += 1
-            self.first_sent = now if self.first_sent is None else self.first_sent
-            self.last_sent = now
-
-    def rate_per_minute(self) -> float:
-        """Requests per minute between the first and the last request (0 if fewer than 2)."""
-        if self.first_sent is None or self.last_sent is None or self.requests < 2:
-            return 0.0
-        span = self.last_sent - self.first_sent
-        return (self.requests - 1) / span * 60.0 if span > 0 else 0.0
-
-    @property
-    def elapsed(self) -> float:
-        return self.clock() - self.started
-
-    def summary(self) -> str:
-        """One line: requests, retries, throttling and time."""
-        return (
-            f"{self.requests} requests, {self.retries} retries, {self.throttled} throttled "
-            f"(waited {self.throttle_wait:.1f}s), paced {self.pacing_wait:.1f}s, "
-            f"{self.elapsed:.1f}s"
-        )
-
-
 @dataclass(frozen=True, slots=True)
 class Reply:
     """A successful response, parsed; never a ``requests.Response`` outside this module."""
@@ -139,6 +88,27 @@ def _not_sent(exc: requests.RequestException) -> bool:
         return True
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
+@dataclass(slots=True)
+class _Call:
+    """One logical call across its attempts: what is sent (the same MS-RequestId every time)
+    and what the retry policy needs to know about the attempts so far."""
+
+    method: str
+    url: str
+    path: str
+    rid: str
+    data: bytes | None
+    headers: Mapping[str, str] | None
+    customer: str | None
+    is_write: bool
+    attempt: int = 0
+    throttled: int = 0
+    #: Whether the next attempt takes a fresh token (after a 401).
+    refresh: bool = False
+    #: Whether any attempt may have reached the service (decides "unknown" for a write).
+    delivered: bool = False
 
 
 class Transport:
@@ -246,91 +216,114 @@ class Transport:
                 path=link,
                 tenant=self.tenant,
             ) from None
-        path = url[len(self.api_root) :]
-        rid = request_id or self.new_id()
-        data = None if body is None else json.dumps(body).encode("utf-8")
-        attempt = throttled = 0
-        refresh = delivered = False
+        call = _Call(
+            method=method,
+            url=url,
+            path=url[len(self.api_root) :],
+            rid=request_id or self.new_id(),
+            data=None if body is None else json.dumps(body).encode("utf-8"),
+            headers=headers,
+            customer=customer,
+            is_write=is_write,
+        )
         while True:
-            attempt += 1
-            self._pace(customer)
-            token = self.tokens.token(force_refresh=refresh)
-            start = self.clock()
-            self.stats.sent(start)
-            try:
-                resp = self.session.request(
-                    method,
-                    url,
-                    data=data,
-                    headers=self._headers(token, rid, headers, data is not None),
-                    timeout=self.timeout,
-                    verify=self.verify,
-                    allow_redirects=False,
-                )
-            except requests.RequestException as exc:
-                self._refuse_certificate(exc, url)
-                not_sent = _not_sent(exc)
-                delivered = delivered or not not_sent
-                self._log(method, path, f"{type(exc).__name__}", start, rid, attempt)
-                failure = retrying.Failure(status=None, not_sent=not_sent)
-                error: api_errors.ApiError = api_errors.ApiServerError(
-                    status=0,
-                    code=None,
-                    description=f"connection failed ({type(exc).__name__})",
-                    method=method,
-                    path=path,
-                    request_id=rid,
-                    tenant=self.tenant,
-                )
-            else:
-                self._log(method, path, str(resp.status_code), start, rid, attempt)
-                if resp.status_code in SUCCESS:
-                    return self._reply(resp, method, path, rid)
-                delivered = delivered or resp.status_code != 429
-                error = api_errors.from_response(
-                    resp.status_code,
-                    resp.text,
-                    method=method,
-                    path=path,
-                    headers=resp.headers,
-                    request_id=rid,
-                    tenant=self.tenant,
-                )
-                retry_after = getattr(error, "retry_after", None)
-                failure = retrying.Failure(status=resp.status_code, retry_after=retry_after)
-                if resp.status_code == 429:
-                    throttled += 1
-                    self.stats.add(throttled=1)
-            decision = retrying.decide(
-                self.policy,
-                failure,
-                is_write=is_write,
-                attempt=attempt,
-                throttled_so_far=throttled,
-                token_refreshed=refresh,
-                possibly_delivered=delivered,
-                unit_random=self.unit_random(),
+            outcome = self._attempt(call)
+            if isinstance(outcome, Reply):
+                return outcome
+            self._decide_and_wait(call, *outcome)
+
+    def _attempt(self, call: _Call) -> Reply | tuple[api_errors.ApiError, retrying.Failure]:
+        """Send one attempt: the reply on success, else the error and what the policy needs.
+
+        Tracks on ``call`` whether the request may have reached the service (a refused
+        connection did not; anything but a 429 answer did) and counts 429s. A certificate that
+        does not verify raises ``TlsError`` here, never retried.
+        """
+        call.attempt += 1
+        self._pace(call.customer)
+        token = self.tokens.token(force_refresh=call.refresh)
+        start = self.clock()
+        self.stats.sent(start)
+        method, path, rid = call.method, call.path, call.rid
+        try:
+            resp = self.session.request(
+                method,
+                call.url,
+                data=call.data,
+                headers=self._headers(token, rid, call.headers, call.data is not None),
+                timeout=self.timeout,
+                verify=self.verify,
+                allow_redirects=False,
             )
-            if decision.verdict is retrying.Verdict.REFRESH_TOKEN:
-                refresh = True
-                self.stats.add(retries=1)
-                continue
-            if decision.verdict is retrying.Verdict.FAIL:
-                self.stats.add(failures=1)
-                raise error
-            if decision.verdict is retrying.Verdict.UNKNOWN:
-                self.stats.add(failures=1)
-                raise api_errors.UnknownOutcome(
-                    status=error.status,
-                    code=error.code,
-                    description=error.description,
-                    method=method,
-                    path=path,
-                    request_id=rid,
-                    tenant=self.tenant,
-                ) from error
-            refresh = False
-            self._wait(decision.delay, method, path, attempt, error, failure)
+        except requests.RequestException as exc:
+            self._refuse_certificate(exc, call.url)
+            not_sent = _not_sent(exc)
+            call.delivered = call.delivered or not not_sent
+            self._log(method, path, f"{type(exc).__name__}", start, rid, call.attempt)
+            error: api_errors.ApiError = api_errors.ApiServerError(
+                status=0,
+                code=None,
+                description=f"connection failed ({type(exc).__name__})",
+                method=method,
+                path=path,
+                request_id=rid,
+                tenant=self.tenant,
+            )
+            return error, retrying.Failure(status=None, not_sent=not_sent)
+        self._log(method, path, str(resp.status_code), start, rid, call.attempt)
+        if resp.status_code in SUCCESS:
+            return self._reply(resp, method, path, rid)
+        call.delivered = call.delivered or resp.status_code != 429
+        error = api_errors.from_response(
+            resp.status_code,
+            resp.text,
+            method=method,
+            path=path,
+            headers=resp.headers,
+            request_id=rid,
+            tenant=self.tenant,
+        )
+        retry_after = getattr(error, "retry_after", None)
+        if resp.status_code == 429:
+            call.throttled += 1
+            self.stats.add(throttled=1)
+        return error, retrying.Failure(status=resp.status_code, retry_after=retry_after)
+
+    def _decide_and_wait(
+        self, call: _Call, error: api_errors.ApiError, failure: retrying.Failure
+    ) -> None:
+        """Ask the policy about a failed attempt: return to try again (after a token refresh
+        or a wait), or raise the error (``UnknownOutcome`` when a write may have happened)."""
+        decision = retrying.decide(
+            self.policy,
+            failure,
+            is_write=call.is_write,
+            attempt=call.attempt,
+            throttled_so_far=call.throttled,
+            token_refreshed=call.refresh,
+            possibly_delivered=call.delivered,
+            unit_random=self.unit_random(),
+        )
+        if decision.verdict is retrying.Verdict.REFRESH_TOKEN:
+            call.refresh = True
+            self.stats.add(retries=1)
+            return
+        if decision.verdict is retrying.Verdict.FAIL:
+            self.stats.add(failures=1)
+            raise error
+        if decision.verdict is retrying.Verdict.UNKNOWN:
+            self.stats.add(failures=1)
+            raise api_errors.UnknownOutcome(
+                status=error.status,
+                code=error.code,
+                description=error.description,
+                method=call.method,
+                path=call.path,
+                request_id=call.rid,
+                tenant=self.tenant,
+            ) from error
+        call.refresh = False
+        self._wait(decision.delay, call.method, call.path, call.attempt, error, failure)
 
     def _wait(
         self,
