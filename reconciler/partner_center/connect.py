@@ -17,6 +17,7 @@ import requests
 
 from reconciler import model, settings
 from reconciler.partner_center import auth, client, config, http, retrying, throttle
+from reconciler.partner_center.stats import Stats
 
 #: The logger every Partner Center request and retry is logged on.
 _LOGGER = "reconciler.partner_center"
@@ -98,64 +99,79 @@ def build_clients(
     """One client per tenant. ``delegated_for`` names the tenants that get an App+User
     transport when their user is signed in (the target, for the invitation URL). Without
     ``policy``, retries follow the connection's throughput settings (``retry_policy``)."""
-    endpoints, pace = connection.endpoints, connection.throughput
-    policy = policy if policy is not None else retry_policy(pace)
+    policy = policy if policy is not None else retry_policy(connection.throughput)
     wants_user = set(delegated_for)
-    out: dict[str, client.PartnerCenterClient] = {}
-    for tenant in tenants:
-        creds = connection.tenants[tenant.name]
-        session = http.new_session(pool_size=max(4, pace.concurrency_per_tenant + 2))
-        bucket = throttle.TokenBucket(pace.tenant_rate_per_minute, clock=clock, sleep=sleep)
-        per_customer = throttle.BucketSet(pace.customer_rate_per_minute, clock=clock, sleep=sleep)
-        stats = http.Stats(clock=clock)
-
-        def transport(
-            tokens: auth.TokenProvider,
-            *,
-            s: http.Stats = stats,
-            b: throttle.TokenBucket = bucket,
-            c: throttle.BucketSet = per_customer,
-            sess: requests.Session = session,
-            name: str = tenant.name,
-        ) -> http.Transport:
-            return http.Transport(
-                tenant=name,
-                api_root=endpoints.api_root,
-                tokens=tokens,
-                verify=endpoints.verify,
-                ca_source=endpoints.ca_bundle_source,
-                session=sess,
-                policy=policy,
-                bucket=b,
-                customer_buckets=c,
-                timeout=pace.timeout_seconds,
-                stats=s,
-                clock=clock,
-                sleep=sleep,
-            )
-
-        tokens = token_provider(
-            creds,
-            endpoints,
-            timeout=pace.timeout_seconds,
-            clock=clock,
-            backoff=pace.retry_backoff_seconds,
-        )
-        app = transport(tokens)
-        user = None
-        delegated = connection.delegated.get(tenant.name)
-        if tenant.name in wants_user and delegated is not None and delegated.signed_in:
-            # Same bucket and stats: both count against the tenant's one rate budget.
-            user = transport(delegated_provider(delegated, endpoints, timeout=pace.timeout_seconds))
-        out[tenant.name] = client.PartnerCenterClient(
-            app,
-            tenant=tenant,
-            delegated=user,
+    return {
+        tenant.name: _tenant_client(
+            tenant,
+            connection,
+            policy=policy,
+            wants_user=tenant.name in wants_user,
             page_size=page_size,
-            concurrency=pace.concurrency_per_tenant,
+            clock=clock,
             sleep=sleep,
         )
-    return out
+        for tenant in tenants
+    }
+
+
+def _tenant_client(
+    tenant: model.Tenant,
+    connection: config.Connection,
+    *,
+    policy: retrying.RetryPolicy,
+    wants_user: bool,
+    page_size: int,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> client.PartnerCenterClient:
+    """One tenant's client: an app-only transport and, when ``wants_user`` and the user is
+    signed in, an App+User transport on the same session, buckets and stats."""
+    endpoints, pace = connection.endpoints, connection.throughput
+    creds = connection.tenants[tenant.name]
+    session = http.new_session(pool_size=max(4, pace.concurrency_per_tenant + 2))
+    bucket = throttle.TokenBucket(pace.tenant_rate_per_minute, clock=clock, sleep=sleep)
+    per_customer = throttle.BucketSet(pace.customer_rate_per_minute, clock=clock, sleep=sleep)
+    stats = Stats(clock=clock)
+
+    def transport(tokens: auth.TokenProvider) -> http.Transport:
+        return http.Transport(
+            tenant=tenant.name,
+            api_root=endpoints.api_root,
+            tokens=tokens,
+            verify=endpoints.verify,
+            ca_source=endpoints.ca_bundle_source,
+            session=session,
+            policy=policy,
+            bucket=bucket,
+            customer_buckets=per_customer,
+            timeout=pace.timeout_seconds,
+            stats=stats,
+            clock=clock,
+            sleep=sleep,
+        )
+
+    tokens = token_provider(
+        creds,
+        endpoints,
+        timeout=pace.timeout_seconds,
+        clock=clock,
+        backoff=pace.retry_backoff_seconds,
+    )
+    app = transport(tokens)
+    user = None
+    delegated = connection.delegated.get(tenant.name)
+    if wants_user and delegated is not None and delegated.signed_in:
+        # Same bucket and stats: both count against the tenant's one rate budget.
+        user = transport(delegated_provider(delegated, endpoints, timeout=pace.timeout_seconds))
+    return client.PartnerCenterClient(
+        app,
+        tenant=tenant,
+        delegated=user,
+        page_size=page_size,
+        concurrency=pace.concurrency_per_tenant,
+        sleep=sleep,
+    )
 
 
 def total_summary(clients: Iterable[client.PartnerCenterClient]) -> str:
