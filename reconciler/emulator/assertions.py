@@ -1,5 +1,5 @@
-"""Client authentication checks of the token service: certificate-signed client assertions,
-federated (workload identity) assertions, app lookup and scope validation.
+"""Client authentication checks of the token service: client secrets, certificate-signed
+client assertions, federated (workload identity) assertions, app lookup and scope validation.
 
 Expiry here is real (wall) time, as in Entra. This module must not issue tokens.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import hmac
 
 import jwt
 from cryptography import x509
@@ -19,6 +20,7 @@ from reconciler.emulator.protocol import OAuthFault
 from reconciler.emulator.world import App, World
 
 PC_RESOURCE = "https://api.partnercenter.microsoft.com"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _ALGS = ["RS256", "PS256"]
 
 
@@ -140,3 +142,38 @@ def scopes(raw: str, *, delegated: bool) -> list[str]:
             f"{PC_RESOURCE}/{'user_impersonation' if delegated else '.default'}.",
         )
     return scopes
+
+
+def authenticate(
+    app: App,
+    form: dict[str, str],
+    endpoint: str,
+    *,
+    github_key: rsa.RSAPublicKey,
+    github_issuer: str,
+) -> None:
+    """Check a confidential client's credential in a token request ``form``: its client
+    secret, or a client assertion (federated when issued by ``github_issuer``, else signed by
+    one of the app's certificates for ``endpoint``). Raises ``OAuthFault``."""
+    if "client_secret" in form:
+        if app.secret is None or not hmac.compare_digest(
+            form["client_secret"].encode(), app.secret.encode()
+        ):
+            raise OAuthFault(401, "invalid_client", 7000215, "Invalid client secret provided.")
+        return
+    assertion = form.get("client_assertion", "")
+    if not assertion or form.get("client_assertion_type") != ASSERTION_TYPE:
+        raise OAuthFault(
+            401,
+            "invalid_client",
+            7000218,
+            "The request body must contain 'client_assertion' or 'client_secret'.",
+        )
+    try:
+        issuer = jwt.decode(assertion, options={"verify_signature": False}).get("iss")
+    except jwt.PyJWTError as exc:
+        raise OAuthFault(401, "invalid_client", 50027, "Invalid JWT token.") from exc
+    if issuer == github_issuer:
+        check_federated(app, assertion, github_key, github_issuer)
+    else:
+        check_certificate(app, assertion, endpoint)

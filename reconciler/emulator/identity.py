@@ -9,7 +9,6 @@ customer state; ``oauth`` maps it onto routes.
 from __future__ import annotations
 
 import base64
-import hmac
 import json
 import secrets
 import threading
@@ -26,7 +25,7 @@ from reconciler.emulator.protocol import ApiFault, OAuthFault, Principal
 from reconciler.emulator.world import App, World
 
 PC_RESOURCE = assertions.PC_RESOURCE
-ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ASSERTION_TYPE = assertions.ASSERTION_TYPE
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 
@@ -271,11 +270,23 @@ class Identity:
                     "Client is public so neither 'client_assertion' nor "
                     "'client_secret' should be presented.",
                 )
-            self._authenticate(app, form, endpoint)
+            assertions.authenticate(
+                app,
+                form,
+                endpoint,
+                github_key=self._github_key.public_key(),
+                github_issuer=self.github_issuer,
+            )
             assertions.scopes(form.get("scope", ""), delegated=False)
             return self._answer(tenant_id, app.client_id, app_only=True)
         if not app.public and ("client_secret" in form or "client_assertion" in form):
-            self._authenticate(app, form, endpoint)
+            assertions.authenticate(
+                app,
+                form,
+                endpoint,
+                github_key=self._github_key.public_key(),
+                github_issuer=self.github_issuer,
+            )
         if grant == DEVICE_GRANT:
             return self._redeem_device(tenant_id, app, form.get("device_code", ""))
         if grant == "refresh_token":
@@ -384,32 +395,6 @@ class Identity:
             }
         )
         return answer
-
-    def _authenticate(self, app: App, form: dict[str, str], endpoint: str) -> None:
-        if "client_secret" in form:
-            if app.secret is None or not hmac.compare_digest(
-                form["client_secret"].encode(), app.secret.encode()
-            ):
-                raise OAuthFault(401, "invalid_client", 7000215, "Invalid client secret provided.")
-            return
-        assertion = form.get("client_assertion", "")
-        if not assertion or form.get("client_assertion_type") != ASSERTION_TYPE:
-            raise OAuthFault(
-                401,
-                "invalid_client",
-                7000218,
-                "The request body must contain 'client_assertion' or 'client_secret'.",
-            )
-        try:
-            issuer = jwt.decode(assertion, options={"verify_signature": False}).get("iss")
-        except jwt.PyJWTError as exc:
-            raise OAuthFault(401, "invalid_client", 50027, "Invalid JWT token.") from exc
-        if issuer == self.github_issuer:
-            assertions.check_federated(
-                app, assertion, self._github_key.public_key(), self.github_issuer
-            )
-        else:
-            assertions.check_certificate(app, assertion, endpoint)
 
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="api.partnercenter.microsoft.com"'}
