@@ -90,46 +90,10 @@ def place(
     partner = engine.world.partners[req.principal.tenant_id]
     order_id = uuid.uuid4().hex[:12]
     ready = now + dt.timedelta(seconds=engine.settings.provisioning_delay_seconds)
-    order_lines = []
-    for line in lines:
-        sub = new_subscription(
-            line.offering,
-            partner_id=partner.tenant_id.lower(),
-            customer_id=customer.tenant_id.lower(),
-            created=now,
-            quantity=line.quantity,
-            billing_cycle=line.cycle,
-            term=line.term,
-            friendly_name=line.friendly_name,
-            status="pending",
-            order_id=order_id,
-        )
-        sub.ready_at = ready
-        engine.world.add_subscription(sub)
-        engine.track_term(sub)
-        engine.history.record(
-            now,
-            "subscription.create",
-            partner_id=sub.partner_id,
-            customer_id=sub.customer_id,
-            subscription_id=sub.id,
-            request_id=req.request_id,
-            changes={
-                "status": [None, "pending"],
-                "offerId": [None, line.offering.offer_id],
-                "quantity": [None, sub.quantity],
-            },
-        )
-        order_lines.append(
-            OrderLine(
-                line.number,
-                line.offering.offer_id,
-                line.quantity,
-                line.friendly_name,
-                sub.term_duration,
-                sub.id,
-            )
-        )
+    order_lines = [
+        _pending_subscription(engine, req, partner.tenant_id, customer, line, order_id, now, ready)
+        for line in lines
+    ]
     order = Order(
         id=order_id,
         customer_id=customer.tenant_id,
@@ -152,6 +116,56 @@ def place(
     )
     engine.schedule(ready, "order", order_id)
     return order
+
+
+def _pending_subscription(
+    engine: Engine,
+    req: Request,
+    partner_id: str,
+    customer: Customer,
+    line: _Line,
+    order_id: str,
+    now: dt.datetime,
+    ready: dt.datetime,
+) -> OrderLine:
+    """One order line's pending subscription (created at ``now``, ready at ``ready``), added
+    to the world and the history."""
+    sub = new_subscription(
+        line.offering,
+        partner_id=partner_id.lower(),
+        customer_id=customer.tenant_id.lower(),
+        created=now,
+        quantity=line.quantity,
+        billing_cycle=line.cycle,
+        term=line.term,
+        friendly_name=line.friendly_name,
+        status="pending",
+        order_id=order_id,
+    )
+    sub.ready_at = ready
+    engine.world.add_subscription(sub)
+    engine.track_term(sub)
+    engine.history.record(
+        now,
+        "subscription.create",
+        partner_id=sub.partner_id,
+        customer_id=sub.customer_id,
+        subscription_id=sub.id,
+        request_id=req.request_id,
+        changes={
+            "status": [None, "pending"],
+            "offerId": [None, line.offering.offer_id],
+            "quantity": [None, sub.quantity],
+        },
+    )
+    return OrderLine(
+        line.number,
+        line.offering.offer_id,
+        line.quantity,
+        line.friendly_name,
+        sub.term_duration,
+        sub.id,
+    )
 
 
 def list_orders(engine: Engine, req: Request, customer_id: str) -> Response:
