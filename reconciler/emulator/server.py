@@ -123,11 +123,15 @@ class Emulator:
         )
         emu._write_connection_file(engine, identity)
         if background:
-            emu._thread = threading.Thread(
-                target=server.serve_forever, name="emulator", daemon=True
-            )
-            emu._thread.start()
+            emu._serve_in_background()
         return emu
+
+    def _serve_in_background(self) -> None:
+        """Serve on a daemon thread (``stop`` shuts it down and joins it)."""
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="emulator", daemon=True
+        )
+        self._thread.start()
 
     def _write_connection_file(self, engine: Engine, identity: Identity) -> None:
         tenants = []
