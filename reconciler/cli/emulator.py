@@ -99,6 +99,12 @@ def serve(
         faults=_faults(fault or []),
         fault_seed=fault_seed,
     )
+    _serve_until_interrupted(emu, save_on_exit=save_on_exit)
+
+
+def _serve_until_interrupted(emu: Emulator, *, save_on_exit: bool) -> None:
+    """Say where the emulator listens and what to point clients at, serve until Ctrl-C, then
+    stop it (after saving a snapshot if asked)."""
     typer.echo(f"Partner Center emulator listening on {emu.url}")
     typer.echo(f"Connection file: {emu.connection_file.resolve()}")
     typer.echo(f"CA bundle: {emu.ca_bundle.resolve()}")
