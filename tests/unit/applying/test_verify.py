@@ -186,3 +186,23 @@ def test_a_target_arrived_by_transfer_counts_without_marker_or_pin() -> None:
     no_transfer = dataclasses.replace(target, transfers=())
     (row,) = verify.states(_desired(), _live(no_transfer, source), {CUST})
     assert row.target_active == "0/1"
+
+
+def test_a_pinned_target_counts_even_beside_a_twin_of_its_offer() -> None:
+    state = _desired()
+    (cust,) = state.customers
+    pinned = dataclasses.replace(cust.subscriptions[0], target_subscription_id="t2")
+    state = model.DesiredState(
+        state.consolidation, (dataclasses.replace(cust, subscriptions=(pinned,)),)
+    )
+    target = model.CustomerView(
+        CUST,
+        model.ReadStatus.OK,
+        subscriptions=(_sub("t1", "active", "twin"), _sub("t2", "active", "pinned")),
+    )
+    source = model.CustomerView(CUST, model.ReadStatus.OK, subscriptions=())
+    (row,) = verify.states(state, _live(target, source), {CUST})
+    assert row.target_active == "1/1"
+    # The same two without the pin: the plan could not choose, and the report does not guess.
+    (row,) = verify.states(_desired(), _live(target, source), {CUST})
+    assert row.target_active == "0/1"
