@@ -8,6 +8,7 @@ directory with no manifests. It does not know about kinds or schemas (``validati
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -51,16 +52,23 @@ def display_name(path: PurePath, *, cwd: PurePath | None = None) -> str:
 
 def discover(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
     """The manifest files under ``paths`` (files as given; directories searched recursively for
-    ``*.yaml``/``*.yml``, hidden entries skipped), sorted, each once."""
+    ``*.yaml``/``*.yml``, hidden entries skipped), sorted, each once.
+
+    A symbolic link found in a directory is followed when it leads back inside one of the
+    directories given (the "manifest tree") and reported otherwise; a directory that cannot be
+    listed is reported: a manifest is never skipped silently.
+    """
     found: list[Path] = []
     problems: list[Problem] = []
+    roots = [p.resolve() for p in paths if p.is_dir()]
     for path in paths:
         shown = display_name(path)
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             problems.append(Problem(shown, 1, 1, "$", "no such file or directory; check the path"))
         elif path.is_dir():
-            inside = sorted(_walk(path))
-            if not inside:
+            reported = len(problems)
+            inside = sorted(_walk(path, roots, problems))
+            if not inside and len(problems) == reported:
                 problems.append(
                     Problem(
                         shown,
@@ -74,16 +82,99 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
             found.extend(inside)
         else:
             found.append(path)
-    unique = sorted({p.resolve(): p for p in found}.values(), key=str)
+    unique = sorted({_identity(p): p for p in found}.values(), key=str)
     return unique, problems
 
 
-def _walk(directory: Path) -> Iterable[Path]:
-    for root, dirs, files in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in files:
-            if name.endswith(SUFFIXES) and not name.startswith("."):
-                yield Path(root) / name
+def _identity(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: reported when the file is read
+        return path
+
+
+def _walk(directory: Path, roots: list[Path], problems: list[Problem]) -> Iterable[Path]:
+    """Manifest files under ``directory``; symlinks are followed only into ``roots``."""
+    seen: set[Path] = set()
+    pending = [directory]
+    while pending:
+        current = pending.pop()
+        real = current.resolve()
+        if real in seen:  # reached twice through symlinks: its files are already listed
+            continue
+        seen.add(real)
+        try:
+            with os.scandir(current) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(_unreadable_directory(current, exc))
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            try:
+                is_dir = entry.is_dir()
+                wanted = is_dir or entry.name.endswith(SUFFIXES)
+                # A dangling link may have been a directory of manifests: always reported.
+                dangling = not is_dir and not entry.is_file()
+                if (
+                    (wanted or dangling)
+                    and entry.is_symlink()
+                    and not _leads_inside(path, roots, problems)
+                ):
+                    continue
+            except OSError as exc:
+                problems.append(_unreadable_directory(path, exc))
+                continue
+            if is_dir:
+                pending.append(path)
+            elif wanted:
+                yield path
+
+
+def _leads_inside(link: Path, roots: list[Path], problems: list[Problem]) -> bool:
+    """Whether the symbolic link ``link`` resolves inside the manifest tree; reports it if not."""
+    shown = display_name(link)
+    try:
+        target = link.resolve(strict=True)
+    except (OSError, RuntimeError):
+        problems.append(
+            Problem(
+                shown,
+                1,
+                1,
+                "$",
+                f"this is a symbolic link to {os.readlink(link)}, which does not exist (or loops); "
+                "fix or remove the link",
+            )
+        )
+        return False
+    if any(target.is_relative_to(root) for root in roots):
+        return True
+    problems.append(
+        Problem(
+            shown,
+            1,
+            1,
+            "$",
+            f"this is a symbolic link to {target}, outside the manifest directory, so it was not "
+            "read: move what it points to into the manifest directory, or pass that path to the "
+            "command as well",
+        )
+    )
+    return False
+
+
+def _unreadable_directory(path: Path, exc: OSError) -> Problem:
+    return Problem(
+        display_name(path),
+        1,
+        1,
+        "$",
+        f"cannot read this directory ({exc.strerror or exc}), so the manifests in it would be "
+        "skipped: fix its permissions, or move it out of the manifest directory",
+    )
 
 
 def read(paths: Sequence[Path]) -> ReadResult:
@@ -95,26 +186,64 @@ def read(paths: Sequence[Path]) -> ReadResult:
     return result
 
 
+def _read_bytes(path: Path) -> bytes | str:
+    """The file's bytes, or why they were not read: only a regular file is opened for reading,
+    never more than ``MAX_FILE_BYTES`` + 1 bytes are read, and a FIFO never blocks (it is
+    opened non-blocking, then refused)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        return f"cannot read the file: {exc.strerror or exc}"
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return (
+                f"this is {_kind(info.st_mode)}, not a regular file; only regular files are read "
+                "as manifests: replace it with the file itself"
+            )
+        if info.st_size > MAX_FILE_BYTES:
+            return _too_big(info.st_size)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_FILE_BYTES:
+            chunk = handle.read(MAX_FILE_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        raw = b"".join(chunks)
+    if len(raw) > MAX_FILE_BYTES:  # it grew while being read
+        return _too_big(len(raw))
+    return raw
+
+
+def _too_big(size: int) -> str:
+    more = "" if size <= MAX_FILE_BYTES + 1 else f"{size:,} bytes, "
+    return (
+        f"file is {more}over the {MAX_FILE_BYTES:,}-byte limit for one manifest; split it (one "
+        "file per customer)"
+    )
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    return "a special file"
+
+
 def _read_one(path: Path, problems: list[Problem]) -> ManifestFile:
     shown = display_name(path)
     file = ManifestFile(path=path, display=shown, documents=[])
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            problems.append(
-                Problem(
-                    shown,
-                    1,
-                    1,
-                    "$",
-                    f"file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit for one "
-                    "manifest; split it (one file per customer)",
-                )
-            )
-            return file
-        raw = path.read_bytes()
-    except OSError as exc:
-        problems.append(Problem(shown, 1, 1, "$", f"cannot read the file: {exc.strerror}"))
+    raw = _read_bytes(path)
+    if isinstance(raw, str):
+        problems.append(Problem(shown, 1, 1, "$", raw))
         return file
     text = _decode(raw, shown, problems)
     if text is None:

@@ -44,8 +44,34 @@ def schema(kind: str) -> dict[str, Any]:
 
 @functools.cache
 def _validator(kind: str) -> jsonschema.protocols.Validator:
-    cls = jsonschema.validators.validator_for(schema(kind))
-    return cls(schema(kind))
+    base = jsonschema.validators.validator_for(schema(kind))
+    # JSON Schema counts 25.0 as an integer; a license count written 25.0 (or 1.0e+3) is a
+    # typo that would crash a write later, so only true integers are integers here.
+    strict = base.TYPE_CHECKER.redefine("integer", _is_integer)
+    extend: Any = jsonschema.validators.extend
+    cls = extend(base, validators={"pattern": _pattern}, type_checker=strict)
+    validator: jsonschema.protocols.Validator = cls(schema(kind))
+    return validator
+
+
+def _is_integer(_checker: object, instance: object) -> bool:
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+@functools.cache
+def _ecma(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled with ECMA-262's ``$``, as JSON Schema means it: the end of the text.
+    Python's ``$`` also matches before a final newline, which let ``"key\n"`` pass."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
+
+
+def _pattern(
+    validator: Any, pattern: str, instance: Any, _schema: Any
+) -> Iterator[jsonschema.ValidationError]:
+    if validator.is_type(instance, "string") and not _ecma(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
 def validate_document(shown: str, doc: yamlsafe.Document) -> list[Problem]:
@@ -168,6 +194,14 @@ def _explain(error: jsonschema.ValidationError, at: Any) -> Iterator[Problem]:
     if validator == "type":
         wanted = value if isinstance(value, list) else [value]
         words = " or ".join(_TYPE_WORDS.get(str(w), str(w)) for w in wanted)
+        if "integer" in wanted and isinstance(instance, float):
+            whole = f"write {int(instance)}" if instance.is_integer() else "round it"
+            yield at(
+                path,
+                f"must be {words}, not the decimal number {_short(instance)}: {whole} "
+                "(no decimal point or exponent)",
+            )
+            return
         yield at(path, f"must be {words}, not {_type_name(instance)} ({_short(instance)})")
         return
     if validator == "minimum":

@@ -7,7 +7,11 @@ booleans. This module composes the node graph with the safe loader (no Python ob
 built from tags) and converts it itself, so that:
 
 - duplicate keys are problems naming both locations;
-- alias expansion is bounded by a node budget, and recursive aliases are refused;
+- alias expansion is bounded by the size of its output (values and characters), and recursive
+  aliases are refused;
+- merge keys (``<<``) follow the spec (explicit keys win; among merged mappings the first wins);
+- integers are plain decimal (``010``, ``0x10``, ``1_000``, ``1:30`` are problems) and keys
+  hold no control characters;
 - only ``true``/``false`` are booleans;
 - every value and every key has a (line, column) by JSON path, for ``file:line:col`` messages.
 
@@ -18,19 +22,31 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-#: The most nodes one document may expand to (aliases included). Real manifests have a few
-#: hundred; a billion-laughs document hits this within milliseconds.
+#: The most values one document may expand to, aliases included (each value keeps its location,
+#: so this bounds memory). Real manifests have a few hundred; a billion-laughs document hits
+#: this within milliseconds.
 MAX_NODES = 50_000
+#: The most characters of strings one document may expand to, each string counted every time
+#: it is used: a few thousand aliases of one huge string are refused as fast as a billion laughs.
+#: One 1 MiB file without aliases stays under 1,048,576.
+MAX_CHARS = 4_000_000
 #: The deepest nesting we accept; real manifests nest five levels.
 MAX_DEPTH = 64
 
 PathKey = tuple[str | int, ...]
+
+_INT = "tag:yaml.org,2002:int"
+_MERGE = "tag:yaml.org,2002:merge"
+#: The only spelling of an integer accepted: YAML 1.1 also reads 010 (octal), 0x10, 0b10, 1_000
+#: and 1:30 (base 60) as numbers, which surprises everyone who wrote them.
+_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+#: C0 and C1 control characters and DEL: never part of a key.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class _Loader(yaml.SafeLoader):
@@ -116,29 +132,47 @@ class _Converter:
     def __init__(self, loader: _Loader, doc: Document) -> None:
         self.loader = loader
         self.doc = doc
-        self.budget = MAX_NODES
+        self.nodes = MAX_NODES
+        self.chars = MAX_CHARS
         self.issues: list[YamlIssue] = []
         self.active: set[int] = set()
         self.scalars: dict[int, Any] = {}
+        self.merged: dict[int, list[tuple[str, yaml.Node, yaml.Node]]] = {}
+        self.merging: set[int] = set()
 
-    def convert(self, node: yaml.Node, path: PathKey) -> Any:
-        self.budget -= 1
-        if self.budget < 0:
+    def spend(self, nodes: int, chars: int, node: yaml.Node, path: PathKey) -> None:
+        """Charge the expansion budgets; refuse the document when one runs out."""
+        self.nodes -= nodes
+        self.chars -= chars
+        if self.nodes < 0 or self.chars < 0:
+            what = (
+                f"{MAX_NODES:,} values" if self.nodes < 0 else f"{MAX_CHARS:,} characters of text"
+            )
             raise _Refused(
                 _mark(node),
                 path,
-                f"the document expands to more than {MAX_NODES:,} values (through YAML "
-                "aliases, perhaps a 'billion laughs' bomb); manifests this large are refused",
+                f"the document expands to more than {what} (through YAML aliases, perhaps a "
+                "'billion laughs' bomb); manifests this large are refused",
             )
+
+    def convert(self, node: yaml.Node, path: PathKey) -> Any:
+        self.spend(1, 0, node, path)
         if len(path) > MAX_DEPTH:
             raise _Refused(_mark(node), path, f"nesting deeper than {MAX_DEPTH} levels")
         if id(node) in self.active:
             raise _Refused(_mark(node), path, "a YAML alias refers to itself (recursive alias)")
         self.doc.values.setdefault(path, _mark(node))
         if isinstance(node, yaml.ScalarNode):
-            if id(node) not in self.scalars:
-                self.scalars[id(node)] = self._scalar(node)
-            return self.scalars[id(node)]
+            key = id(node)
+            if key in self.scalars:
+                value = self.scalars[key]
+            else:
+                value = self.scalars[key] = self._scalar(node)
+                if node.tag == _INT and not _DECIMAL.fullmatch(node.value):
+                    self.issues.append(YamlIssue(_mark(node), path, _int_hint(node.value, value)))
+            if isinstance(value, str):
+                self.spend(0, len(value), node, path)
+            return value
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
@@ -160,52 +194,120 @@ class _Converter:
         # Custom tags (!!python/object, !Ref, ...) are never constructed: keep the text.
         return str(node.value)
 
-    def _pairs(self, node: yaml.MappingNode, path: PathKey) -> Iterator[tuple[Any, yaml.Node]]:
-        """Key/value pairs with YAML merge keys (``<<: *base``) expanded, explicit keys last."""
-        explicit: list[tuple[yaml.Node, yaml.Node]] = []
-        for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else []
-                for source in sources or [value_node]:
-                    if not isinstance(source, yaml.MappingNode):
-                        raise _Refused(_mark(source), path, "a merge key '<<' needs a mapping")
-                    yield from self._pairs(source, path)
-            else:
-                explicit.append((key_node, value_node))
-        for key_node, value_node in explicit:
-            yield key_node, value_node
+    def _key(self, key_node: yaml.ScalarNode, path: PathKey) -> str:
+        key = self._scalar(key_node)
+        if not isinstance(key, str):
+            key = str(key_node.value)
+        if _CONTROL.search(key):
+            self.issues.append(
+                YamlIssue(
+                    _mark(key_node),
+                    (*path, key),
+                    f"the key {key!r} contains a control character "
+                    f"({_CONTROL.findall(key)[0]!r}); keys are plain names: remove it",
+                )
+            )
+        return key
+
+    def _pairs(
+        self, node: yaml.MappingNode, path: PathKey
+    ) -> list[tuple[str, yaml.Node, yaml.Node]]:
+        """The mapping's key/value pairs with YAML merge keys (``<<``) applied as the merge-key
+        spec says: an explicit key overrides a merged one, and among merged mappings the first
+        that has a key wins. Duplicate keys, explicit or inside a merged mapping, are problems.
+        Computed once per mapping node (a merged mapping is often shared through an alias)."""
+        done = self.merged.get(id(node))
+        if done is not None:
+            return done
+        if id(node) in self.merging:
+            raise _Refused(_mark(node), path, "a YAML merge ('<<') includes its own mapping")
+        self.merging.add(id(node))
+        try:
+            explicit: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+            merged: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+            merge_key: yaml.Node | None = None
+            for key_node, value_node in node.value:
+                if key_node.tag == _MERGE:
+                    if merge_key is not None:
+                        first = _mark(merge_key)
+                        self.issues.append(
+                            YamlIssue(
+                                _mark(key_node),
+                                (*path, "<<"),
+                                f"a second merge key '<<' (the first is at line {first.line}, "
+                                f"column {first.column}); YAML parsers disagree on what two of "
+                                "them mean: merge all mappings in one, e.g. `<<: [*a, *b]`",
+                            )
+                        )
+                    merge_key = key_node
+                    sources = (
+                        value_node.value
+                        if isinstance(value_node, yaml.SequenceNode)
+                        else [value_node]
+                    )
+                    for source in sources:
+                        if not isinstance(source, yaml.MappingNode):
+                            raise _Refused(_mark(source), path, "a merge key '<<' needs a mapping")
+                        for key, k, v in self._pairs(source, path):
+                            merged.setdefault(key, (k, v))
+                    continue
+                if not isinstance(key_node, yaml.ScalarNode):
+                    self.issues.append(
+                        YamlIssue(_mark(key_node), path, "a mapping key must be a plain scalar")
+                    )
+                    continue
+                key = self._key(key_node, path)
+                if key in explicit:
+                    self._duplicate(key_node, explicit[key][0], path, key)
+                explicit[key] = (key_node, value_node)
+        finally:
+            self.merging.discard(id(node))
+        pairs = [(key, k, v) for key, (k, v) in merged.items() if key not in explicit]
+        pairs += [(key, k, v) for key, (k, v) in explicit.items()]
+        self.spend(len(pairs), 0, node, path)
+        self.merged[id(node)] = pairs
+        return pairs
+
+    def _duplicate(
+        self, key_node: yaml.Node, first_node: yaml.Node, path: PathKey, key: str
+    ) -> None:
+        first = _mark(first_node)
+        self.issues.append(
+            YamlIssue(
+                _mark(key_node),
+                (*path, key),
+                f"duplicate key '{key}' (first defined at line {first.line}, column "
+                f"{first.column}); YAML keeps only the last one, so one of the two "
+                "values would be silently ignored: remove or merge them",
+            )
+        )
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
-        seen: dict[Any, Mark] = {}
-        explicit = {id(k) for k, _ in node.value}
-        for key_node, value_node in self._pairs(node, path):
-            if not isinstance(key_node, yaml.ScalarNode):
-                self.issues.append(
-                    YamlIssue(_mark(key_node), path, "a mapping key must be a plain scalar")
-                )
-                continue
-            key = self._scalar(key_node)
-            if not isinstance(key, str):
-                key = str(key_node.value)
-            where = _mark(key_node)
-            if key in seen and id(key_node) in explicit:
-                first = seen[key]
-                self.issues.append(
-                    YamlIssue(
-                        where,
-                        (*path, key),
-                        f"duplicate key '{key}' (first defined at line {first.line}, column "
-                        f"{first.column}); YAML keeps only the last one, so one of the two "
-                        "values would be silently ignored: remove or merge them",
-                    )
-                )
-            if id(key_node) in explicit:
-                seen[key] = where
-            self.doc.keys[(*path, key)] = where
+        for key, key_node, value_node in self._pairs(node, path):
+            self.doc.keys[(*path, key)] = _mark(key_node)
             self.doc.values.pop((*path, key), None)
             out[key] = self.convert(value_node, (*path, key))
         return out
+
+
+def _int_hint(text: str, value: Any) -> str:
+    """Why a YAML 1.1 integer spelt other than in plain decimal is refused, and what to write."""
+    sign = "-" if text.startswith("-") else ""
+    bare = text.lstrip("+-")
+    quote = f", or quote it ('{text}') if it is text"
+    if bare[:2] in ("0x", "0X", "0b", "0B"):
+        base = "hexadecimal" if bare[1] in "xX" else "binary"
+        return f"YAML 1.1 reads {text} as the {base} number {value}: write {value}{quote}"
+    if ":" in bare:
+        return f"YAML 1.1 reads {text} as the base-60 number {value}: write {value}{quote}"
+    digits = sign + (bare.replace("_", "").lstrip("0") or "0")
+    if bare.startswith("0"):
+        return (
+            f"YAML 1.1 reads {text} as the octal number {value}: write {digits} (without the "
+            f"leading zero) if that is what you meant{quote}"
+        )
+    return f"YAML 1.1 reads {text} as {value}, dropping the underscores: write {digits}{quote}"
 
 
 class _Refused(Exception):
