@@ -54,6 +54,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from reconciler import escaping
+
 
 class ReconcilerError(Exception):
     """Base of every expected failure; its ``str`` is the user-facing message."""
@@ -79,7 +81,8 @@ class Problem:
 
     def render(self) -> str:
         """``file:line:col: $.json.path: sentence``: the format of ``reconciler validate``."""
-        return f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
+        text = f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
+        return escaping.visible(text)  # a key or file name cannot forge a line
 
 
 class ManifestError(ReconcilerError):

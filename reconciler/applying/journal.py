@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypedDict, Unpack, cast
 
-from reconciler import errors, files
+from reconciler import errors, escaping, files
 from reconciler.planning import actions
 
 
@@ -403,8 +403,8 @@ def to_csv(rows: Sequence[Mapping[str, Any]]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(EXPORT_COLUMNS), lineterminator="\n")
     writer.writeheader()
-    for row in rows:
-        writer.writerow(row)
+    for row in rows:  # a name like "=cmd|..." must not run as a formula in a spreadsheet
+        writer.writerow({k: escaping.csv_cell(v) for k, v in row.items()})
     return buf.getvalue()
 
 

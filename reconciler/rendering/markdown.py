@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 
+from reconciler import escaping
 from reconciler.planning import actions
 from reconciler.rendering import common
 
@@ -23,7 +24,7 @@ _MAX_LISTED = 20
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return escaping.markdown_cell(text)
 
 
 def _header(plan: actions.Plan) -> list[str]:
@@ -92,7 +93,7 @@ def _gates(plan: actions.Plan) -> list[str]:
     lines: list[str] = []
     invites = [c for c in plan.changes if c.action is A.INVITE]
     if invites:
-        shown, more = common.first((c.address.customer_name for c in invites), _MAX_LISTED)
+        shown, more = common.first((_cell(c.address.customer_name) for c in invites), _MAX_LISTED)
         lines.append(
             f"**Waiting on customers to accept the invitation ({len(invites)}):** "
             + ", ".join(shown)
@@ -103,7 +104,7 @@ def _gates(plan: actions.Plan) -> list[str]:
             lines.append(f"Invitation link: <{url}>")
         lines.append("")
     if plan.azure_ready:
-        shown, more = common.first(plan.azure_ready, _MAX_LISTED)
+        shown, more = common.first((_cell(n) for n in plan.azure_ready), _MAX_LISTED)
         lines.append(
             "**Ready for Microsoft support's Azure hand-off:** "
             + ", ".join(shown)
@@ -142,6 +143,8 @@ def render(
 ) -> str:
     """The plan as a PR comment of at most ``limit`` characters."""
     limit = min(limit, GITHUB_LIMIT)
+    # A name cannot forge a line of the comment (a line feed is a space, as in a cell).
+    plan = escaping.visible_strings(plan, newline=" ")
     head = "\n".join([*_header(plan), *_risk(plan), *_gates(plan), *_diagnostics(plan)]) + "\n"
     foot = f"\n{common.summary_line(plan)}\n"
     names = common.labels(plan)

@@ -7,6 +7,7 @@ company names that are ready). Reads only the plan document; prints nothing.
 
 from __future__ import annotations
 
+from reconciler import escaping
 from reconciler.planning import actions
 
 A = actions.Action
@@ -25,7 +26,7 @@ def render(plan: actions.Plan) -> str:
         if key in seen:
             continue
         seen.add(key)
-        who = f"{change.address.customer_name} ({change.address.customer_id})"
+        who = escaping.visible(f"{change.address.customer_name} ({change.address.customer_id})")
         blocks.append(f"To: the Global Administrator of {who}\n\n{gate.message}")
     azure = [
         c.gate.message
@@ -36,7 +37,7 @@ def render(plan: actions.Plan) -> str:
         and not c.blocked_by
     ]
     if azure:
-        body = "\n".join(f"- {m}" for m in dict.fromkeys(azure))
+        body = "\n".join(f"- {escaping.visible(m)}" for m in dict.fromkeys(azure))
         blocks.append(
             "To: Microsoft support (Partner Center service request)\n\n"
             f"These customers are ready for their Azure subscriptions to be moved:\n{body}"

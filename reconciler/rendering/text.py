@@ -7,6 +7,7 @@ decides: asked for, or a TTY when not told). Reads only the plan document; print
 
 from __future__ import annotations
 
+from reconciler import escaping
 from reconciler.planning import actions, verbs
 from reconciler.rendering import common
 
@@ -110,6 +111,7 @@ def _tail(plan: actions.Plan) -> list[str]:
 
 def render(plan: actions.Plan, *, color: bool = False) -> str:
     """The plan for a terminal."""
+    plan = escaping.visible_strings(plan)  # a name cannot forge a line or colour one
     paint = _Paint(color)
     names = common.labels(plan)
     lines = [
