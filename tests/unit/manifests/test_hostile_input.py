@@ -34,6 +34,18 @@ EXPECTED: dict[str, tuple[int, str]] = {
     "jwt_value.yaml": (5, "JSON Web Token"),
     "quantity_zero.yaml": (12, "quantity must be at least 1, not 0"),
     "wrong_types.yaml": (8, "must be true or false"),
+    # Numbers are plain decimal integers (issue 11: 25.0 validated, then apply crashed).
+    "quantity_float.yaml": (12, "must be a whole number, not the decimal number 25.0: write 25"),
+    "quantity_exponent.yaml": (12, "not the decimal number 1000.0: write 1000"),
+    "quantity_octal.yaml": (12, "reads 010 as the octal number 8: write 10"),
+    "quantity_hex.yaml": (12, "reads 0x10 as the hexadecimal number 16: write 16"),
+    # Keys and ids with control characters (a trailing newline passed Python's `$`).
+    "key_with_newline.yaml": (9, '"office\\n" is not a valid key'),
+    "id_with_newline.yaml": (4, "is not a tenant id"),
+    "mapping_key_with_control.yaml": (12, "contains a control character ('\\x1b')"),
+    # Merge keys: no silent last-wins.
+    "merge_duplicate_key.yaml": (10, "duplicate key 'quantity' (first defined at line 10"),
+    "merge_twice.yaml": (13, "a second merge key '<<' (the first is at line 12"),
 }
 
 
