@@ -12,7 +12,8 @@ and the manifest problems all escape through here, so one rule holds everywhere.
 - ``markdown_cell``: ``visible`` (a line feed as a space) plus table pipes and HTML tags
   (``<``) neutralised.
 - ``csv_cell``: OWASP's CSV-injection rule: a text cell a spreadsheet would read as a formula
-  (``=``, ``+``, ``-``, ``@``, tab, carriage return first) gets a leading ``'``.
+  (``=``, ``+``, ``-``, ``@``, tab, carriage return first) gets a leading ``'``; control
+  characters are shown as escapes.
 """
 
 from __future__ import annotations
@@ -97,7 +98,11 @@ def markdown_cell(text: str) -> str:
 
 def csv_cell(value: T) -> T | str:
     """``value`` for a CSV cell: a string a spreadsheet would run as a formula starts with
-    ``'`` (OWASP CSV injection); plain numbers such as ``-3`` and everything else are kept."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
-        return "'" + value
-    return value
+    ``'`` (OWASP CSV injection) and shows its control characters as escapes (an unquoted
+    carriage return would split the row for most readers); plain numbers such as ``-3`` and
+    non-strings are kept."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return visible("'" + value)
+    return visible(value)

@@ -26,8 +26,11 @@ def render(plan: actions.Plan) -> str:
         if key in seen:
             continue
         seen.add(key)
-        who = escaping.visible(f"{change.address.customer_name} ({change.address.customer_id})")
-        blocks.append(f"To: the Global Administrator of {who}\n\n{gate.message}")
+        name = change.address.customer_name
+        who = escaping.visible(f"{name} ({change.address.customer_id})")
+        # The letter has lines of its own; the company name inside it must not add any.
+        letter = gate.message.replace(name, escaping.visible(name)) if name else gate.message
+        blocks.append(f"To: the Global Administrator of {who}\n\n{letter}")
     azure = [
         c.gate.message
         for c in plan.changes
