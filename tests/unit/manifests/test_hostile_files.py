@@ -185,12 +185,15 @@ def test_a_file_is_never_read_past_the_size_cap(
 def test_aliases_of_a_huge_string_are_refused_fast_in_bounded_memory(
     tmp_path: Path, run_cli
 ) -> None:
-    # Issue 11: a 1 MB Offers file with 12,000 aliases of a 900 KB string took 40 s and 7.4 GB.
+    # Issue 11: a 1 MB Offers file with 12,000 aliases of a 900 KB string took 40 s and 7.4 GB
+    # (bench/bench_hostile.py runs that very file). Here the string is 200 KB, because the pure
+    # Python YAML scanner under tracemalloc takes long over any big file, aliases or not; the
+    # expansion (2.4 billion characters) is what must be refused.
     bomb = tmp_path / "offers.yaml"
     refs = ", ".join(["*a"] * 12_000)
     bomb.write_text(
         "apiVersion: reconciler/v1\nkind: Offers\noffers:\n  x:\n"
-        f"    name: &a {'A' * 900_000}\n    offerId: CFQ7TTC0LH18:0001:CFQ7TTC0K971\n"
+        f"    name: &a {'A' * 200_000}\n    offerId: CFQ7TTC0LH18:0001:CFQ7TTC0K971\n"
         f"    replaces: [{refs}]\n"
     )
     assert bomb.stat().st_size < loading.MAX_FILE_BYTES
@@ -203,7 +206,7 @@ def test_aliases_of_a_huge_string_are_refused_fast_in_bounded_memory(
     assert result.code == 1
     lines = [ln for ln in result.out.splitlines() if ln.startswith(f"{bomb}:")]
     assert any("expands to more than 4,000,000 characters of text" in ln for ln in lines), lines
-    assert peak < 200 * 1024 * 1024
+    assert peak < 100 * 1024 * 1024
 
 
 def _parse(text: str) -> tuple[object, list[str]]:
