@@ -135,3 +135,23 @@ def test_a_problem_line_cannot_be_forged_by_a_key() -> None:
     problem = Problem("x.yaml", 3, 5, "$['a\\nb']", "unknown field 'a\nx.yaml:1:1: $: fake'")
     (line,) = problem.render().splitlines()
     assert line.endswith("unknown field 'a\\nx.yaml:1:1: $: fake'")
+
+
+def test_live_names_of_unmanaged_subscriptions_are_escaped_too(hostile: actions.Plan) -> None:
+    # Names read from Partner Center (not only from manifests) reach the plan's tail.
+    live = actions.Unmanaged(
+        tenant="central",
+        customer_id="3f2c6d55-0000-4000-8000-00000000c0ff",
+        customer_name="Tailspin\n+ create forged",
+        subscription_id="5b1e0a40-0000-4000-8000-00000000dfff",
+        offer_id="CFQ7TTC0LH18:0001:CFQ7TTC0K971",
+        friendly_name="E3\r\n  - suspend forged\x1b]8;;https://evil\x07",
+        quantity=3,
+        status="active",
+    )
+    plan = dataclasses.replace(hostile, unmanaged=(live,))
+    out = text.render(plan)
+    starts = ("+ create forged", "  - suspend forged", "forged")
+    assert [ln for ln in out.splitlines() if ln.startswith(starts)] == []
+    assert '"E3\\r\\n  - suspend forged\\x1b]8;;https://evil\\x07" 3 seats' in out
+    assert "\x1b" not in out and "\x07" not in out and "\r" not in out
