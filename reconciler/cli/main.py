@@ -35,6 +35,8 @@ from reconciler.cli import (
 )
 from reconciler.exitcodes import ExitCode
 
+HELP_OPTION_NAMES = ["-h", "--help"]
+
 app = typer.Typer(
     name="reconciler",
     help=(
@@ -43,10 +45,10 @@ app = typer.Typer(
         "state, apply them safely."
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": HELP_OPTION_NAMES},
 )
 
 
@@ -84,6 +86,47 @@ def _register_commands() -> None:
 _register_commands()
 
 
+#: What option help shows for a value instead of Python's type name ("<list[str]>"); a flag
+#: shows nothing. Labels not listed (choices) keep typer's own rendering.
+_VALUE_WORDS = {"bool": "", "int": "INTEGER", "float": "NUMBER", "path": "PATH", "str": "TEXT"}
+
+
+def _value_word(label: str) -> str | None:
+    inner = label.strip("<>")
+    if inner.startswith("list[") and inner.endswith("]"):
+        inner = inner[len("list[") : -1]
+    return _VALUE_WORDS.get(inner.lower())
+
+
+def plain_value_names(command: object) -> None:
+    """Replace typer's ``<bool>``/``<list[str]>`` type column with PATH, TEXT, INTEGER, ...
+
+    Walks the command tree once; each parameter's help label is fixed on the instance, so
+    parsing, completion and error messages are untouched. The ``--help`` option, which the
+    command makes (and keeps) on first use, is made here so that it is fixed too.
+    """
+    help_option = None
+    if isinstance(command, typer.core.TyperCommand | typer.core.TyperGroup):
+        help_option = command.get_help_option(
+            typer.Context(command, help_option_names=HELP_OPTION_NAMES)
+        )
+    for param in (*getattr(command, "params", ()), help_option):
+        display_type = getattr(param, "display_type", None) if param is not None else None
+        if display_type is None:
+            continue
+        try:
+            word = _value_word(str(display_type(None)))
+        except (AttributeError, TypeError):  # a choice whose label needs a context
+            continue
+        if word is None:
+            continue
+        if word and getattr(param, "nargs", 1) != 1:
+            word += "..."
+        param.display_type_rich = lambda ctx, word=word: word
+    for sub in getattr(command, "commands", {}).values():
+        plain_value_names(sub)
+
+
 def _write_crash_report(exc: BaseException) -> Path:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     fd, name = tempfile.mkstemp(prefix=f"reconciler-crash-{stamp}-", suffix=".log")
@@ -108,6 +151,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``) in ``environ`` (default: the
     process environment, read by no command directly) and return the exit code."""
     command = typer.main.get_command(app)
+    plain_value_names(command)
     args = list(sys.argv[1:] if argv is None else argv)
     env = runtime.Runtime(os.environ if environ is None else environ, main)
     try:

@@ -102,3 +102,32 @@ def test_the_console_script_prints_arrows_into_a_cp1252_pipe() -> None:
     )
     assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
     assert done.stdout.decode("utf-8").strip() == "subscription …d001 quantity 25 → 30"
+
+
+@pytest.mark.parametrize("command", ["plan", "apply", "validate", "export", "demo"])
+def test_option_help_names_values_in_words_not_python_types(run_cli, command: str) -> None:
+    result = run_cli(command, "--help")
+    assert result.code == 0
+    assert not re.search(r"<(bool|str|int|float|path|list\[\w+\])>", result.out), result.out
+    assert "PATH" in result.out
+
+
+def test_plan_help_shows_repeatable_text_and_bare_flags(run_cli) -> None:
+    out = " ".join(run_cli("plan", "--help").out.split())
+    assert "--customer TEXT" in out
+    assert "--out PATH" in out
+    assert re.search(r"--detailed-exitcode Exit 0 when nothing to do", out)
+
+
+def test_shell_completion_is_offered_and_completes_commands(
+    run_cli, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert "--install-completion" in run_cli("--help").out
+    monkeypatch.setenv("_RECONCILER_COMPLETE", "complete_bash")
+    monkeypatch.setenv("COMP_WORDS", "reconciler pl")
+    monkeypatch.setenv("COMP_CWORD", "1")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        cli_main.main([])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.split() == ["plan"]
