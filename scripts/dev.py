@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import venv
 from collections.abc import Callable
@@ -58,6 +59,10 @@ def ensure_venv(extras: str) -> None:
     if stamp.exists():
         return
     target = f".[{extras}]" if extras else "."
+    # The distribution was called "reconciler" before 0.2 (an unrelated project's name on the
+    # package index): drop that editable install so only csp-reconciler provides the package.
+    old_name = [tool("python"), "-m", "pip", "uninstall", "-qq", "-y", "reconciler"]
+    subprocess.call(old_name, cwd=ROOT, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     say(f"installing reconciler{f'[{extras}]' if extras else ''} and its dependencies")
     cmd = [
         tool("python"),
@@ -127,6 +132,70 @@ def run_actionlint() -> int:
     return 1 if failed else 0
 
 
+def _purelib(python: str) -> str:
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    return subprocess.run([python, "-c", code], check=True, capture_output=True, text=True).stdout
+
+
+def run_wheel_demo() -> int:
+    """Build the wheel, install it in a fresh venv and run ``reconciler demo`` from there.
+
+    Offline: the wheel is built without build isolation (setuptools and wheel are dev
+    dependencies), installed with --no-index --no-deps, and the fresh venv finds the
+    dependencies through a .pth line naming the dev venv's site-packages (whose own .pth files,
+    the editable install among them, are not processed), so ``reconciler`` is the wheel's copy.
+    The demo runs in an empty directory: no manifests/ of this repository to fall back on.
+    """
+    with tempfile.TemporaryDirectory(prefix="reconciler-wheel-") as tmp:
+        work = Path(tmp)
+        build = [tool("python"), "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
+        build += ["--disable-pip-version-check", "-w", str(work / "dist"), str(ROOT)]
+        if subprocess.call(build, cwd=work) != 0:
+            return 1
+        wheels = sorted((work / "dist").glob("csp_reconciler-*.whl"))
+        if len(wheels) != 1:
+            print(f"expected one csp_reconciler wheel, found {wheels}", flush=True)
+            return 1
+        print(f"built {wheels[0].name}", flush=True)
+        fresh = work / "venv"
+        venv.EnvBuilder(with_pip=True).create(fresh)
+        fbin = fresh / ("Scripts" if os.name == "nt" else "bin")
+        fpython = str(fbin / ("python.exe" if os.name == "nt" else "python"))
+        install = [fpython, "-m", "pip", "install", "-q", "--no-index", "--no-deps"]
+        install += ["--disable-pip-version-check", str(wheels[0])]
+        if subprocess.call(install, cwd=work) != 0:
+            return 1
+        site = Path(_purelib(fpython).strip())
+        (site / "zz_reconciler_dev_deps.pth").write_text(_purelib(tool("python")), "utf-8")
+        where = subprocess.run(
+            [fpython, "-c", "import reconciler; print(reconciler.__file__)"],
+            check=False,
+            capture_output=True,
+            text=True,
+            cwd=work,
+        )
+        if not where.stdout.strip().startswith(str(site)):
+            print(f"reconciler was not imported from the wheel: {where.stdout}{where.stderr}")
+            return 1
+        script = str(fbin / ("reconciler.exe" if os.name == "nt" else "reconciler"))
+        empty = work / "elsewhere"
+        empty.mkdir()
+        demo = subprocess.run(
+            [script, "demo", "--state-dir", str(work / "state")],
+            check=False,
+            cwd=empty,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+        shown = demo.stdout + demo.stderr
+        if demo.returncode == 0:  # the whole walkthrough on failure, its verdict on success
+            shown = "\n".join(demo.stdout.strip().splitlines()[-2:]) + "\n"
+        print(shown, end="", flush=True)
+        return demo.returncode
+
+
 def run_checks() -> int:
     workflows = workflow_files()
     steps: list[tuple[str, list[str] | Callable[[], int]]] = [
@@ -136,6 +205,7 @@ def run_checks() -> int:
         ("import contracts", [tool("lint-imports")]),
         ("actionlint (workflows and examples)", run_actionlint),
         ("zizmor (workflows and examples)", [tool("zizmor"), "--offline", *workflows]),
+        ("wheel (build, install in a fresh venv, run the demo)", run_wheel_demo),
         ("tests", [tool("python"), "-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider"]),
     ]
     failed: list[str] = []

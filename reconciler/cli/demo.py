@@ -29,13 +29,37 @@ if TYPE_CHECKING:  # imported inside the command: start-up stays fast
 Runner = Callable[[list[str]], int]
 
 
+def example_manifests() -> Path:
+    """The example manifests installed with the package (the demo world's declared state).
+
+    The repository's ``manifests/`` is the same set (a test keeps them identical); the copy
+    inside the package is what an installed wheel has.
+    """
+    from importlib import resources
+
+    found = Path(str(resources.files("reconciler") / "_data" / "demo" / "manifests"))
+    if not (found / "consolidation.yaml").is_file():
+        raise errors.DemoError(
+            f"The example manifests that reconciler installs were not found at {found}: this "
+            "installation is incomplete. Reinstall the package (pip install --force-reinstall "
+            "csp-reconciler), or pass your copy with --manifests DIR."
+        )
+    return found
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def demo(
         ctx: typer.Context,
         manifest_dir: Annotated[
-            Path, typer.Option("--manifests", help="The example manifests to consolidate.")
-        ] = Path("manifests"),
+            Path | None,
+            typer.Option(
+                "--manifests",
+                help="The example manifests to consolidate (default: the copy installed with "
+                "reconciler, matching the emulator's demo world).",
+                show_default=False,
+            ),
+        ] = None,
         state_dir: Annotated[
             Path,
             typer.Option("--state-dir", help="Where the demo keeps the emulator, plan, journal."),
@@ -49,6 +73,8 @@ def register(app: typer.Typer) -> None:
         from reconciler.emulator.server import Emulator
         from reconciler.operations import demo as parties
 
+        if manifest_dir is None:
+            manifest_dir = example_manifests()
         state = manifests.load([manifest_dir])
         if state_dir.exists():
             shutil.rmtree(state_dir)
@@ -109,6 +135,7 @@ def _play(
     for customer in state.customers:
         emu.control.accept_invitation(customer.tenant_id, target)
     plan_file = str(state_dir / "plan.json")
+    approved = ["--auto-approve", "--state-dir", str(state_dir)]
     steps.run(
         "Plan again and save it for review: changes are ready",
         [*plan, "--out", plan_file],
@@ -116,7 +143,7 @@ def _play(
     )
     steps.run(
         "Apply the reviewed plan",
-        ["apply", plan_file, "--connection", conn, "--auto-approve", "--state-dir", str(state_dir)],
+        ["apply", plan_file, "--manifests", str(manifest_dir), "--connection", conn, *approved],
         expect=int(ExitCode.WAITING),
     )
     steps.note(
