@@ -41,7 +41,8 @@ apply port (``applying.ports.Writer``) are named ``errors.OutcomeUnknown`` and s
     ├── Unreadable            (port) an answer that cannot be understood
     ├── NotFound              (port) the resource a step depends on does not exist
     ├── ExportIncompleteError some customers could not be read; the others were exported
-    └── DemoError             the demo did not end as expected (a bug to report)
+    ├── DemoError             the demo did not end as expected (a bug to report)
+    └── GitHubError           GitHub's REST API refused or could not be reached
 
 ``manifests.yamlsafe.YamlError`` is deliberately outside the tree: it is the YAML reader's
 internal signal, always turned into ``Problem`` entries of a ``ManifestError`` by its one
@@ -157,6 +158,10 @@ class ExportIncompleteError(ReconcilerError):
 
 class DemoError(ReconcilerError):
     """The demo did not end as expected: a bug in the tool or the emulator, to be reported."""
+
+
+class GitHubError(ReconcilerError):
+    """GitHub's REST API refused or could not be reached (PR comments, follow-up issue)."""
 
 
 class WireFormatError(ReconcilerError):

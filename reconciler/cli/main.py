@@ -23,6 +23,7 @@ import typer
 from reconciler import __version__, errors
 from reconciler.cli import (
     apply,
+    comment,
     demo,
     emulator,
     emulator_control,
@@ -77,7 +78,7 @@ def _register_commands() -> None:
     """Add every command module's commands to ``app``, in help order. Plain imports (above):
     import-linter sees every arrow. Each module imports its heavy dependencies inside its
     command functions, so ``--help`` and ``--version`` stay fast."""
-    for module in (validate, export, plan, apply, status, login):
+    for module in (validate, export, plan, apply, status, comment, login):
         module.register(app)
     emulator_control.register(emulator.register(app))
     demo.register(app)
