@@ -105,6 +105,14 @@ def _register_plan(app: typer.Typer) -> None:
         credentials: options.CredentialsOpt = None,
         connection: options.ConnectionOpt = None,
         verbose: progress.VerboseOpt = False,
+        commit: Annotated[
+            str | None,
+            typer.Option(
+                "--commit",
+                help="Record the commit the manifests come from in the plan (CI: the pull "
+                "request's head), so `reconciler check-plan` can prove it is the reviewed plan.",
+            ),
+        ] = None,
     ) -> int:
         """Compare the manifests with live Partner Center state and show the ordered work.
 
@@ -119,7 +127,12 @@ def _register_plan(app: typer.Typer) -> None:
         selection = planning.Selection(tuple(customer or ()), tuple(exclude or ()), source)
         with progress.Observer(verbose=verbose).session() as observer:
             result = planning.plan(
-                paths or [], selection, run.access(credentials, connection), observer, out=out
+                paths or [],
+                selection,
+                run.access(credentials, connection),
+                observer,
+                out=out,
+                commit=commit,
             )
             pointer = f"`{out}`" if out is not None else "`reconciler plan --out plan.json`"
             color_on = use_color(color, run.environ)

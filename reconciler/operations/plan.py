@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 
 from reconciler import errors, manifests, model
 from reconciler.operations import live, planfiles
@@ -47,8 +49,13 @@ def plan(
     observer: live.Observer,
     *,
     out: Path | None = None,
+    commit: str | None = None,
 ) -> actions.Plan:
-    """Load the manifests, read the customers in scope, plan; save the plan to ``out``."""
+    """Load the manifests, read the customers in scope, plan; save the plan to ``out``.
+
+    ``commit`` (``plan --commit``, CI: the pull request's head) is recorded in the plan's
+    scope, so ``check-plan`` can tell the reviewed plan from any other.
+    """
     state = manifests.load(list(paths) or [Path("manifests")])
     chosen = select(state, selection)
     clients = live.connect_all(state.consolidation, access, observer)
@@ -61,6 +68,9 @@ def plan(
         exclude=selection.exclude,
         source=selection.source,
     )
+    if commit:
+        scope = {**result.scope, "commit": commit}
+        result = dataclasses.replace(result, scope=MappingProxyType(scope))
     if out is not None:
         planfiles.write_plan(result, out)
     return result
