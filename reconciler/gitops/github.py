@@ -104,3 +104,31 @@ class Client:
 
     def delete_comment(self, comment_id: int) -> None:
         self._call("DELETE", f"/issues/comments/{comment_id}")
+
+
+@dataclass(frozen=True)
+class Issue:
+    number: int
+    body: str
+    state: str
+
+
+def _issue(item: Any) -> Issue:
+    return Issue(int(item["number"]), str(item.get("body") or ""), str(item.get("state", "")))
+
+
+def open_issues(client: Client, label: str) -> list[Issue]:
+    """The open issues carrying ``label`` (first page of 100: the follow-up keeps one)."""
+    found = client._call(
+        "GET", "/issues", params={"state": "open", "labels": label, "per_page": _PAGE}
+    )
+    return [_issue(item) for item in found or [] if "pull_request" not in item]
+
+
+def create_issue(client: Client, title: str, body: str, label: str) -> Issue:
+    item = client._call("POST", "/issues", json={"title": title, "body": body, "labels": [label]})
+    return _issue(item)
+
+
+def update_issue(client: Client, number: int, *, body: str, state: str = "open") -> None:
+    client._call("PATCH", f"/issues/{number}", json={"body": body, "state": state})
