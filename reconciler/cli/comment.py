@@ -9,13 +9,13 @@ them with the error, so a plan that no longer holds never stays up looking valid
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from reconciler import errors, manifests
+from reconciler import errors
+from reconciler.cli import runtime
 from reconciler.exitcodes import ExitCode
 
 #: How much of a failed plan's log the error comment shows (its end holds the error).
@@ -36,23 +36,17 @@ def changed_customers(manifest_dir: Path, changed_list: Path) -> set[str]:
             f"Cannot read the list of changed files {changed_list}: {exc.strerror or exc}. "
             "Write it with `git diff --name-only BASE HEAD > FILE`."
         ) from None
+    from reconciler import manifests
+
     wanted = {Path(line.strip()).resolve() for line in lines if line.strip()}
     state = manifests.load([manifest_dir])
     return {c.tenant_id for c in state.customers if Path(c.origin.file).resolve() in wanted}
 
 
-def run_url() -> str | None:
-    """This GitHub Actions run's page, where the plan artifact is (None outside Actions)."""
-    parts = [os.environ.get(k, "") for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY")]
-    run_id = os.environ.get("GITHUB_RUN_ID", "")
-    if not all(parts) or not run_id:
-        return None
-    return f"{parts[0].rstrip('/')}/{parts[1]}/actions/runs/{run_id}"
-
-
 def register(app: typer.Typer) -> None:
     @app.command()
     def comment(
+        ctx: typer.Context,
         plan_file: Annotated[
             Path | None,
             typer.Argument(help="The saved plan (reconciler plan --out FILE); not with --failed."),
@@ -92,8 +86,8 @@ def register(app: typer.Typer) -> None:
         The token comes from $GITHUB_TOKEN (the job needs `pull-requests: write`), the API
         from $GITHUB_API_URL (default https://api.github.com).
         """
-        from reconciler.cli import plan as plan_cli
         from reconciler.gitops import comments, github
+        from reconciler.operations import planfiles
         from reconciler.rendering import prcomment
 
         if pr <= 0:
@@ -105,7 +99,8 @@ def register(app: typer.Typer) -> None:
             )
         if not key.replace("-", "").replace("_", "").replace(".", "").isalnum():
             raise errors.UsageError(f"--key '{key}': use letters, digits, '.', '_' and '-' only.")
-        where = run_url()
+        environ = runtime.of(ctx).environ
+        where = github.run_url(environ)
         if failed is not None:
             try:
                 log = failed.read_text(encoding="utf-8", errors="replace")
@@ -116,16 +111,12 @@ def register(app: typer.Typer) -> None:
             bodies = [prcomment.error_page(log[-_LOG_TAIL:], key=key, details_url=where)]
         else:
             assert plan_file is not None
-            plan = plan_cli.read_plan(plan_file)
+            plan = planfiles.read_plan(plan_file)
             changed = set()
             if changed_files is not None:
                 changed = changed_customers(manifest_dir, changed_files)
             bodies = prcomment.pages(plan, changed=changed, key=key, details_url=where)
-        client = github.Client(
-            os.environ.get("GITHUB_API_URL") or github.DEFAULT_API_URL,
-            repo or os.environ.get("GITHUB_REPOSITORY", ""),
-            os.environ.get("GITHUB_TOKEN", ""),
-        )
+        client = github.from_environ(environ, repo)
         result = comments.sync(client, pr, bodies, key=key)
         noun = "comment" if len(bodies) == 1 else "comments"
         typer.echo(f"Pull request #{pr}: {len(bodies)} {noun} ({result}).")

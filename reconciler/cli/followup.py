@@ -7,18 +7,19 @@ something drifted; updated while that lasts; closed when the plan converged.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from reconciler.cli import runtime
 from reconciler.exitcodes import ExitCode
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def followup(
+        ctx: typer.Context,
         plan_file: Annotated[Path, typer.Argument(metavar="PLANFILE", help="A saved plan.")],
         repo: Annotated[
             str | None,
@@ -37,21 +38,17 @@ def register(app: typer.Typer) -> None:
         The token comes from $GITHUB_TOKEN (the job needs `issues: write`), the API from
         $GITHUB_API_URL (default https://api.github.com).
         """
-        from reconciler.cli import comment
-        from reconciler.cli import plan as plan_cli
         from reconciler.gitops import github, issues
+        from reconciler.operations import planfiles
         from reconciler.rendering import followup as render
 
-        plan = plan_cli.read_plan(plan_file)
-        client = github.Client(
-            os.environ.get("GITHUB_API_URL") or github.DEFAULT_API_URL,
-            repo or os.environ.get("GITHUB_REPOSITORY", ""),
-            os.environ.get("GITHUB_TOKEN", ""),
-        )
+        plan = planfiles.read_plan(plan_file)
+        environ = runtime.of(ctx).environ
+        client = github.from_environ(environ, repo)
         done = issues.sync(
             client,
             title=render.TITLE,
-            body=render.body(plan, within_days=within_days, run_url=comment.run_url()),
+            body=render.body(plan, within_days=within_days, run_url=github.run_url(environ)),
             done=render.settled(plan, within_days),
             label=label,
         )

@@ -14,15 +14,16 @@ from typing import Annotated
 
 import typer
 
-from reconciler import errors, manifests
+from reconciler import errors
 from reconciler.exitcodes import ExitCode
 
 
 def check(plan_file: Path, commit: str, manifest_dir: Path) -> str:
     """The confirmation line, or ApplyRefusedError saying why the plan is not the reviewed one."""
-    from reconciler.cli import plan as plan_cli
+    from reconciler import manifests
+    from reconciler.operations import planfiles
 
-    saved = plan_cli.read_plan(plan_file)
+    saved = planfiles.read_plan(plan_file)
     recorded = saved.scope.get("commit")
     if recorded != commit:
         made = (

@@ -6,7 +6,7 @@ the status and what to do. Tokens are sent as a header and never appear in a mes
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,25 @@ from reconciler import errors
 
 DEFAULT_API_URL = "https://api.github.com"
 _PAGE = 100
+
+
+def from_environ(environ: Mapping[str, str], repo: str | None = None) -> Client:
+    """The client a workflow step configures: $GITHUB_API_URL, $GITHUB_REPOSITORY, $GITHUB_TOKEN."""
+    return Client(
+        environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
+        repo or environ.get("GITHUB_REPOSITORY", ""),
+        environ.get("GITHUB_TOKEN", ""),
+    )
+
+
+def run_url(environ: Mapping[str, str]) -> str | None:
+    """This GitHub Actions run's page, where its artifacts are (None outside Actions)."""
+    server, repo, run_id = (
+        environ.get(k, "") for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    )
+    if not (server and repo and run_id):
+        return None
+    return f"{server.rstrip('/')}/{repo}/actions/runs/{run_id}"
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,13 @@ converged."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 
 from reconciler import manifests
-from reconciler.cli import demo
 from reconciler.emulator.server import Emulator
+from reconciler.operations import demo, live
 from reconciler.partner_center import config, connect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +62,7 @@ def test_one_issue_opened_updated_and_closed_as_the_consolidation_converges(
         assert "### Waiting on the source partners (1)" in body
         assert "### Changes to apply" not in body
 
-        demo._outside_parties(emu, state, conn)
+        demo.outside_parties(emu, state, live.Access(dict(os.environ), connection=Path(conn)))
         assert scheduled_run() == "Follow-up: closed issue #1."
         assert github.repo.issues[1]["state"] == "closed"
         assert "Nothing is left" in github.repo.issues[1]["body"]

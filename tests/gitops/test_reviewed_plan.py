@@ -13,8 +13,8 @@ import pytest
 
 from reconciler import manifests
 from reconciler.applying import journal
-from reconciler.cli import plan as plan_cli
 from reconciler.emulator.server import Emulator
+from reconciler.operations import planfiles
 from reconciler.partner_center import config, connect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +75,7 @@ def test_the_reviewed_plan_is_the_one_applied(run_cli, emu, tmp_path, monkeypatc
         str(state),
     )
     assert applied.code in (0, 3), applied.output
-    saved = plan_cli.read_plan(reviewed)
+    saved = planfiles.read_plan(reviewed)
     assert journal.applied_run(state, journal.plan_id(saved))  # that very plan, not a re-plan
     assert saved.scope["commit"] == HEAD
 
