@@ -294,6 +294,52 @@ def github_oidc_assertion(
     return fetch
 
 
+def azure_pipelines_oidc_assertion(
+    request_uri: str,
+    access_token: str,
+    service_connection_id: str,
+    *,
+    session: requests.Session,
+    verify: str | bool,
+    timeout: float = 30.0,
+) -> Callable[[], str]:
+    """A callable that asks Azure Pipelines for a fresh OIDC token (a JWT) on every call.
+
+    ``POST {System.OidcRequestUri}?api-version=7.1&serviceConnectionId=ID`` with the job's
+    access token; the answer is ``{"oidcToken": "..."}``. Its subject is the service
+    connection's (``sc://ORG/PROJECT/CONNECTION``), which the app's federated credential trusts.
+    """
+    sep = "&" if "?" in request_uri else "?"
+    url = (
+        f"{request_uri}{sep}api-version={settings.ADO_OIDC_API_VERSION}"
+        f"&serviceConnectionId={service_connection_id}"
+    )
+
+    def fetch() -> str:
+        try:
+            resp = session.post(
+                url,
+                headers={
+                    "Authorization": f"Bearer {access_token}",
+                    "Content-Type": "application/json",
+                },
+                timeout=timeout,
+                verify=verify,
+            )
+        except requests.RequestException as exc:
+            raise ValueError(
+                f"Azure Pipelines OIDC token request failed ({type(exc).__name__})"
+            ) from None
+        if resp.status_code != 200:
+            raise ValueError(f"Azure Pipelines OIDC token request returned HTTP {resp.status_code}")
+        try:
+            return str(resp.json()["oidcToken"])
+        except (ValueError, KeyError, TypeError):
+            raise ValueError("Azure Pipelines OIDC token response has no 'oidcToken'") from None
+
+    return fetch
+
+
 def federated_file_assertion(path: str) -> Callable[[], str]:
     """A callable that reads the federated token file afresh on every call (it rotates)."""
 

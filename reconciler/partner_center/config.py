@@ -31,6 +31,7 @@ class CredentialKind(enum.StrEnum):
     CERTIFICATE = "certificate"
     FEDERATED_TOKEN_FILE = "federated_token_file"
     GITHUB_OIDC = "github_oidc"
+    AZURE_PIPELINES_OIDC = "azure_pipelines_service_connection"
 
     def describe(self) -> str:
         return {
@@ -38,6 +39,7 @@ class CredentialKind(enum.StrEnum):
             CredentialKind.CERTIFICATE: "certificate",
             CredentialKind.FEDERATED_TOKEN_FILE: "federated token file",
             CredentialKind.GITHUB_OIDC: "GitHub Actions OIDC federation",
+            CredentialKind.AZURE_PIPELINES_OIDC: "Azure Pipelines OIDC federation",
         }[self]
 
 
@@ -45,6 +47,15 @@ class CredentialKind(enum.StrEnum):
 class GithubOidc:
     request_url: str
     request_token: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AzurePipelinesOidc:
+    """Azure Pipelines' OIDC endpoint, the job's access token and the service connection."""
+
+    request_uri: str
+    service_connection_id: str
+    access_token: str = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +71,7 @@ class TenantCredentials:
     certificate_thumbprint: str | None = None
     federated_token_file: str | None = None
     github: GithubOidc | None = None
+    azure_pipelines: AzurePipelinesOidc | None = None
     #: Where the credential and the client id came from, for messages: ``ENVIRONMENT``, "the
     #: [tenants.de] table of <file>", "the emulator's connection file <file>".
     source: str = ""
@@ -106,6 +118,9 @@ class Connection:
     delegated: Mapping[str, DelegatedCredentials]
 
 
+ADO_SUFFIX = settings.SUFFIX_AZURE_PIPELINES_SERVICE_CONNECTION
+
+
 def variables_hint(tenant_name: str, kind: CredentialKind | None = None) -> str:
     """The variables that configure a tenant's credential, for error messages."""
     env = settings.tenant_env
@@ -117,6 +132,8 @@ def variables_hint(tenant_name: str, kind: CredentialKind | None = None) -> str:
         CredentialKind.FEDERATED_TOKEN_FILE: env(tenant_name, settings.SUFFIX_FEDERATED_TOKEN_FILE),
         CredentialKind.GITHUB_OIDC: f"{env(tenant_name, settings.SUFFIX_GITHUB_OIDC)}=1 (in a "
         "GitHub Actions job with `permissions: id-token: write`)",
+        CredentialKind.AZURE_PIPELINES_OIDC: f"{env(tenant_name, ADO_SUFFIX)}=CONNECTION_ID (in "
+        "an Azure Pipelines job)",
     }
     if kind is not None:
         return f"{cid} and {by_kind[kind]}"
@@ -145,6 +162,7 @@ def _from_mapping(values: Mapping[str, Any]) -> dict[str, Any]:
         "certificate_thumbprint": ("certificate_thumbprint", "thumbprint"),
         "federated_token_file": ("federated_token_file",),
         "github_oidc": ("github_oidc",),
+        "azure_pipelines_service_connection": ("azure_pipelines_service_connection",),
         "public_client_id": ("public_client_id", "publicClientId"),
         "tenant_id": ("tenant_id", "tenantId"),
     }
@@ -166,6 +184,7 @@ def _env_slice(environ: Mapping[str, str], tenant: str) -> dict[str, Any]:
         "certificate_thumbprint": settings.SUFFIX_CERTIFICATE_THUMBPRINT,
         "federated_token_file": settings.SUFFIX_FEDERATED_TOKEN_FILE,
         "github_oidc": settings.SUFFIX_GITHUB_OIDC,
+        "azure_pipelines_service_connection": ADO_SUFFIX,
         "public_client_id": settings.SUFFIX_PUBLIC_CLIENT_ID,
         "tenant_id": settings.SUFFIX_TENANT_ID,
     }
@@ -175,12 +194,20 @@ def _env_slice(environ: Mapping[str, str], tenant: str) -> dict[str, Any]:
     return _from_mapping(found)
 
 
-_CREDENTIAL_FIELDS = ("client_secret", "certificate", "federated_token_file", "github_oidc")
+_CREDENTIAL_FIELDS = (
+    "client_secret",
+    "certificate",
+    "federated_token_file",
+    "github_oidc",
+    "azure_pipelines_service_connection",
+)
 
 
 def _kind(values: Mapping[str, Any]) -> CredentialKind | None:
     if values.get("github_oidc") and _truthy(values["github_oidc"]):
         return CredentialKind.GITHUB_OIDC
+    if values.get("azure_pipelines_service_connection"):
+        return CredentialKind.AZURE_PIPELINES_OIDC
     if values.get("federated_token_file"):
         return CredentialKind.FEDERATED_TOKEN_FILE
     if values.get("certificate"):
@@ -287,6 +314,19 @@ def _tenant_credentials(tenant: model.Tenant, src: _Sources) -> TenantCredential
                 f"{settings.ENV_GITHUB_REQUEST_URL} and {settings.ENV_GITHUB_REQUEST_TOKEN} are "
                 "not set: run inside a GitHub Actions job with `permissions: id-token: write`."
             )
+    azure_pipelines = None
+    if kind is CredentialKind.AZURE_PIPELINES_OIDC:
+        uri = src.environ.get(settings.ENV_ADO_REQUEST_URI, "")
+        token = src.environ.get(settings.ENV_ADO_ACCESS_TOKEN, "")
+        if not (uri and token):
+            raise errors.ConfigError(
+                f"Partner tenant '{tenant.name}' is set to use Azure Pipelines OIDC, but "
+                f"{settings.ENV_ADO_REQUEST_URI} and {settings.ENV_ADO_ACCESS_TOKEN} are not both "
+                "set: run inside an Azure Pipelines job and map the job's token into the step "
+                "(`env: SYSTEM_ACCESSTOKEN: $(System.AccessToken)`)."
+            )
+        connection_id = str(values["azure_pipelines_service_connection"])
+        azure_pipelines = AzurePipelinesOidc(uri, connection_id, token)
     return TenantCredentials(
         name=tenant.name,
         tenant_id=tenant.tenant_id,
@@ -297,6 +337,7 @@ def _tenant_credentials(tenant: model.Tenant, src: _Sources) -> TenantCredential
         certificate_thumbprint=values.get("certificate_thumbprint"),
         federated_token_file=values.get("federated_token_file"),
         github=github,
+        azure_pipelines=azure_pipelines,
         source=source,
         client_id_source=id_source,
     )

@@ -37,6 +37,16 @@ def _assertion(
             session=session,
             verify=endpoints.verify,
         )
+    if creds.kind is config.CredentialKind.AZURE_PIPELINES_OIDC:
+        assert creds.azure_pipelines is not None
+        ado = creds.azure_pipelines
+        return auth.azure_pipelines_oidc_assertion(
+            ado.request_uri,
+            ado.access_token,
+            ado.service_connection_id,
+            session=session,
+            verify=endpoints.verify,
+        )
     return None
 
 
