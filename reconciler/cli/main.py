@@ -81,7 +81,18 @@ def _register_commands() -> None:
     """Add every command module's commands to ``app``, in help order. Plain imports (above):
     import-linter sees every arrow. Each module imports its heavy dependencies inside its
     command functions, so ``--help`` and ``--version`` stay fast."""
-    for module in (validate, export, plan, apply, status, comment, reviewed, followup, schema, login):
+    for module in (
+        validate,
+        export,
+        plan,
+        apply,
+        status,
+        comment,
+        reviewed,
+        followup,
+        schema,
+        login,
+    ):
         module.register(app)
     emulator_control.register(emulator.register(app))
     demo.register(app)
