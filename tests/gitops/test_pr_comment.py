@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import scaled
 from fake_github import BODY_LIMIT
+from scaled_plans import scaled
 
 from reconciler.gitops import comments, github
 from reconciler.rendering import jsondoc, prcomment
