@@ -346,8 +346,7 @@ class Executor:
                 target = None
         else:
             target = self._marked(a.customer_id, key)
-        why = checks.target_blocks(target, checks.required_seats(self.plan, c, fresh.quantity))
-        if why:
+        if why := checks.target_blocks(target, checks.required_seats(self.plan, c, fresh.quantity)):
             raise _Skip(f"source {a.subscription_id} stays untouched because {why}")
 
     def _transfer(self, c: actions.Change) -> StepResult:
@@ -360,11 +359,9 @@ class Executor:
         # duplicate (Partner Center answers 409 900101 at best). An unreadable list fails the
         # step: nothing is sent blind.
         known = self.writer.list_transfers(self.plan.target, a.customer_id, a.tenant)
-        pending = guards.already_pending(known, self.now(), a.tenant)
-        if pending:
+        if pending := guards.already_pending(known, self.now(), a.tenant):
             return self._noop(c, pending)
-        blocked = guards.journal_blocks(sid, self.transfers, known, self.now())
-        if blocked:
+        if blocked := guards.journal_blocks(sid, self.transfers, known, self.now()):
             raise _Skip(blocked)
         rid = self.new_id()
         self._event(c, Phase.STARTED, request_id=rid)
