@@ -29,6 +29,30 @@ from reconciler import errors, files, settings
 from reconciler.partner_center import certificates
 from reconciler.partner_center import config as pc_config
 from reconciler.partner_center import errors as api_errors
+from reconciler.partner_center.assertions import (
+    azure_pipelines_oidc_assertion,
+    federated_file_assertion,
+    github_oidc_assertion,
+)
+from reconciler.partner_center.msalhttp import MsalHttpClient
+
+# The assertion builders live in ``assertions``; callers and tests name them through ``auth``.
+__all__ = [
+    "Acquired",
+    "CachingTokenProvider",
+    "MsalHttpClient",
+    "StaticTokenProvider",
+    "TokenProvider",
+    "azure_pipelines_oidc_assertion",
+    "confidential_acquirer",
+    "delegated_acquirer",
+    "device_code_login",
+    "federated_file_assertion",
+    "github_oidc_assertion",
+    "load_token_cache",
+    "public_app",
+    "save_token_cache",
+]
 
 #: Authority hosts MSAL knows; any other host (the emulator, a private cloud) is used as-is.
 KNOWN_AUTHORITY_HOSTS = frozenset(
@@ -103,85 +127,6 @@ class StaticTokenProvider:
     def token(self, *, force_refresh: bool = False) -> str:
         """See ``TokenProvider.token``."""
         return self._value
-
-
-class MsalHttpClient:
-    """The ``http_client`` MSAL uses: a requests session, but with ``verify=`` passed on every
-    call so an ambient ``REQUESTS_CA_BUNDLE`` can never override the configured CA.
-
-    The sign-in service fails like any service: 5xx, 429 with ``Retry-After``, timeouts and
-    dropped connections are retried here (token requests have no side effects) up to
-    ``attempts`` times with exponential back-off, then reported as ``SignInError`` naming the
-    authority, never as a credential problem; a certificate that does not verify is a
-    ``TlsError`` at once (retrying cannot fix it)."""
-
-    #: Statuses of the authority worth another try.
-    RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-
-    def __init__(
-        self,
-        session: requests.Session,
-        *,
-        verify: str | bool,
-        timeout: float,
-        tenant: str = "",
-        ca_source: str = "",
-        attempts: int = 4,
-        backoff: float = 1.0,
-        max_wait: float = 60.0,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._session = session
-        self._verify = verify
-        self._timeout = timeout
-        self._tenant = tenant
-        self._ca_source = ca_source
-        self._attempts = max(1, attempts)
-        self._backoff = backoff
-        self._max_wait = max_wait
-        self._sleep = sleep
-
-    def get(self, url: str, params: Any = None, headers: Any = None, **kw: Any) -> Any:
-        return self._send("GET", url, params=params, headers=headers, **kw)
-
-    def post(
-        self, url: str, params: Any = None, data: Any = None, headers: Any = None, **kw: Any
-    ) -> Any:
-        return self._send("POST", url, params=params, data=data, headers=headers, **kw)
-
-    def _send(self, method: str, url: str, **kw: Any) -> Any:
-        kw.setdefault("timeout", self._timeout)
-        kw["verify"] = self._verify
-        host = urlsplit(url).hostname or url
-        what = ""
-        for attempt in range(1, self._attempts + 1):
-            wait = self._backoff * 2 ** (attempt - 1)
-            try:
-                resp = self._session.request(method, url, **kw)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if api_errors.certificate_rejected(exc):
-                    raise api_errors.tls_failure(
-                        self._tenant or "?", host, self._verify, self._ca_source
-                    ) from None
-                what = f"did not answer ({type(exc).__name__})"
-            else:
-                if resp.status_code not in self.RETRY_STATUSES:
-                    return resp
-                what = f"answered HTTP {resp.status_code}"
-                after = resp.headers.get("Retry-After", "")
-                if after.strip().isdigit():
-                    wait = float(after.strip())
-            if attempt < self._attempts:
-                self._sleep(min(wait, self._max_wait))
-        raise errors.SignInError(
-            f"The sign-in service {host} {what} {self._attempts} times in a row, so no "
-            f"Partner Center token could be had for tenant '{self._tenant or '?'}'. This is not a "
-            "credential problem: try again later, and check the authority host setting "
-            f"({settings.ENV_AUTHORITY_HOST}) if it persists (docs/configuration.md)."
-        )
-
-    def close(self) -> None:
-        self._session.close()
 
 
 def authority_url(endpoints: settings.Endpoints, tenant_id: str) -> str:
@@ -259,103 +204,6 @@ def confidential_acquirer(
         return _msal_result(creds, result)
 
     return acquire
-
-
-def github_oidc_assertion(
-    request_url: str,
-    request_token: str,
-    *,
-    session: requests.Session,
-    verify: str | bool,
-    timeout: float = 30.0,
-    audience: str = settings.GITHUB_OIDC_AUDIENCE,
-) -> Callable[[], str]:
-    """A callable that fetches a fresh GitHub Actions OIDC token (a JWT) on every call."""
-    sep = "&" if "?" in request_url else "?"
-    url = f"{request_url}{sep}audience={audience}"
-
-    def fetch() -> str:
-        try:
-            resp = session.get(
-                url,
-                headers={"Authorization": f"bearer {request_token}"},
-                timeout=timeout,
-                verify=verify,
-            )
-        except requests.RequestException as exc:
-            raise ValueError(f"GitHub OIDC token request failed ({type(exc).__name__})") from None
-        if resp.status_code != 200:
-            raise ValueError(f"GitHub OIDC token request returned HTTP {resp.status_code}")
-        try:
-            return str(resp.json()["value"])
-        except (ValueError, KeyError, TypeError):
-            raise ValueError("GitHub OIDC token response has no 'value'") from None
-
-    return fetch
-
-
-def azure_pipelines_oidc_assertion(
-    request_uri: str,
-    access_token: str,
-    service_connection_id: str,
-    *,
-    session: requests.Session,
-    verify: str | bool,
-    timeout: float = 30.0,
-) -> Callable[[], str]:
-    """A callable that asks Azure Pipelines for a fresh OIDC token (a JWT) on every call.
-
-    ``POST {System.OidcRequestUri}?api-version=7.1&serviceConnectionId=ID`` with the job's
-    access token; the answer is ``{"oidcToken": "..."}``. Its subject is the service
-    connection's (``sc://ORG/PROJECT/CONNECTION``), which the app's federated credential trusts.
-    """
-    sep = "&" if "?" in request_uri else "?"
-    url = (
-        f"{request_uri}{sep}api-version={settings.ADO_OIDC_API_VERSION}"
-        f"&serviceConnectionId={service_connection_id}"
-    )
-
-    def fetch() -> str:
-        try:
-            resp = session.post(
-                url,
-                headers={
-                    "Authorization": f"Bearer {access_token}",
-                    "Content-Type": "application/json",
-                },
-                timeout=timeout,
-                verify=verify,
-            )
-        except requests.RequestException as exc:
-            raise ValueError(
-                f"Azure Pipelines OIDC token request failed ({type(exc).__name__})"
-            ) from None
-        if resp.status_code != 200:
-            raise ValueError(f"Azure Pipelines OIDC token request returned HTTP {resp.status_code}")
-        try:
-            return str(resp.json()["oidcToken"])
-        except (ValueError, KeyError, TypeError):
-            raise ValueError("Azure Pipelines OIDC token response has no 'oidcToken'") from None
-
-    return fetch
-
-
-def federated_file_assertion(path: str) -> Callable[[], str]:
-    """A callable that reads the federated token file afresh on every call (it rotates)."""
-
-    def read() -> str:
-        try:
-            return Path(path).expanduser().read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ValueError(
-                f"cannot read the federated token file {path}: {exc.strerror}"
-            ) from None
-
-    return read
-
-
-# --------------------------------------------------------------------------------------------
-# Delegated (App+User): token cache file and device-code sign-in
 
 
 def load_token_cache(
