@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 from pathlib import Path
+from typing import BinaryIO
 
 from reconciler import errors
 
@@ -83,6 +84,24 @@ def _mib(n: int) -> str:
     return f"{n / (1024 * 1024):g} MiB" if n >= 1024 * 1024 else f"{n} bytes"
 
 
+#: Bytes read at a time: ``read(cap + 1)`` in one call would reserve the whole cap (64 MiB for
+#: a plan file) however small the file.
+_CHUNK = 1024 * 1024
+
+
+def _read_at_most(fh: BinaryIO, limit: int) -> bytes:
+    """Up to ``limit`` bytes of ``fh``, in chunks, so memory follows the file's real size."""
+    parts: list[bytes] = []
+    left = limit
+    while left > 0:
+        chunk = fh.read(min(_CHUNK, left))
+        if not chunk:
+            break
+        parts.append(chunk)
+        left -= len(chunk)
+    return b"".join(parts)
+
+
 def read_bounded(
     path: Path,
     *,
@@ -99,7 +118,7 @@ def read_bounded(
     """
     try:
         with path.open("rb") as fh:
-            data = fh.read(cap + 1)
+            data = _read_at_most(fh, cap + 1)
     except FileNotFoundError:
         raise
     except OSError as exc:

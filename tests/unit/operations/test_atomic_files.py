@@ -77,3 +77,30 @@ def test_a_secret_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     if os.name == "posix":  # Windows has no permission bits to check
         assert stat.S_IMODE(target.stat().st_mode) == 0o600
         assert stat.S_IMODE(target.parent.stat().st_mode) == 0o700
+
+
+def test_a_small_file_under_a_large_cap_costs_memory_by_its_size_not_the_cap(tmp_path) -> None:
+    """Reading back a plan file (cap 64 MiB) must not reserve the whole cap: a 2 KB file is
+    read in well under a few MB; a file past the cap is still refused after cap + 1 bytes."""
+    import tracemalloc
+
+    from reconciler import errors
+
+    small = tmp_path / "plan.json"
+    small.write_text("{}" * 1000)
+    tracemalloc.start()
+    try:
+        data = files.read_bounded(
+            small, cap=64 * 1024 * 1024, what="the plan file", hint="", error=errors.PlanFileError
+        )
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert data == b"{}" * 1000
+    assert peak < 4 * 1024 * 1024, peak
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (3 * 1024 * 1024 + 5))
+    with pytest.raises(errors.PlanFileError, match="larger than 3 MiB"):
+        files.read_bounded(
+            big, cap=3 * 1024 * 1024, what="the plan file", hint="", error=errors.PlanFileError
+        )
