@@ -29,3 +29,11 @@ CustomerOpt = Annotated[
 SourceOpt = Annotated[
     str | None, typer.Option("--source", help="Only customers of this source tenant.")
 ]
+ExcludeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--exclude-customer", help="Leave this customer out; repeat."),
+]
+ManifestPathsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Manifest files or directories.", show_default="manifests/"),
+]

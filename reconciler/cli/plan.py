@@ -86,10 +86,7 @@ def _register_plan(app: typer.Typer) -> None:
     @app.command()
     def plan(
         ctx: typer.Context,
-        paths: Annotated[
-            list[Path] | None,
-            typer.Argument(help="Manifest files or directories.", show_default="manifests/"),
-        ] = None,
+        paths: options.ManifestPathsArg = None,
         out: Annotated[
             Path | None, typer.Option("--out", help="Save the plan document (JSON) here.")
         ] = None,
@@ -97,10 +94,7 @@ def _register_plan(app: typer.Typer) -> None:
         color: Annotated[str, typer.Option("--color", help=_COLOR_HELP)] = "auto",
         detailed: Annotated[bool, typer.Option("--detailed-exitcode", help=_DETAILED_HELP)] = False,
         customer: options.CustomerOpt = None,
-        exclude: Annotated[
-            list[str] | None,
-            typer.Option("--exclude-customer", help="Leave this customer out; repeat."),
-        ] = None,
+        exclude: options.ExcludeOpt = None,
         source: options.SourceOpt = None,
         credentials: options.CredentialsOpt = None,
         connection: options.ConnectionOpt = None,

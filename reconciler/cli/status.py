@@ -6,9 +6,6 @@ Exit 0 when every customer in scope could be read, 1 when one could not (its row
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
 
 from reconciler import errors
@@ -20,15 +17,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def status(
         ctx: typer.Context,
-        paths: Annotated[
-            list[Path] | None,
-            typer.Argument(help="Manifest files or directories.", show_default="manifests/"),
-        ] = None,
+        paths: options.ManifestPathsArg = None,
         customer: options.CustomerOpt = None,
-        exclude: Annotated[
-            list[str] | None,
-            typer.Option("--exclude-customer", help="Leave this customer out; repeat."),
-        ] = None,
+        exclude: options.ExcludeOpt = None,
         source: options.SourceOpt = None,
         credentials: options.CredentialsOpt = None,
         connection: options.ConnectionOpt = None,
