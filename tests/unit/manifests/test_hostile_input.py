@@ -46,6 +46,8 @@ EXPECTED: dict[str, tuple[int, str]] = {
     # Merge keys: no silent last-wins.
     "merge_duplicate_key.yaml": (10, "duplicate key 'quantity' (first defined at line 10"),
     "merge_twice.yaml": (13, "a second merge key '<<' (the first is at line 12"),
+    # A control character anywhere, even inside quotes: YAML refuses the file (was a crash).
+    "control_character.yaml": (5, "the control character U+0007 is not allowed in YAML"),
 }
 
 
