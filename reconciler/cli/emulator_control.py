@@ -8,9 +8,6 @@ with the emulator's own CA, using only the standard library. Holds no emulator b
 from __future__ import annotations
 
 import json
-import ssl
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -45,6 +42,10 @@ def _connection(ctx: typer.Context, path: Path | None) -> dict[str, Any]:
 
 
 def _call(conn: dict[str, Any], method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    import ssl  # here, not at the top: ``reconciler --help`` stays fast
+    import urllib.error
+    import urllib.request
+
     url = conn["controlRoot"].rstrip("/") + path
     context = ssl.create_default_context(cafile=conn["caBundle"])
     data = json.dumps(body).encode() if body is not None else None
