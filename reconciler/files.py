@@ -30,7 +30,31 @@ def write_text(
     mode: int = 0o666,
     make_parents: bool = False,
 ) -> None:
-    """Write ``text`` (UTF-8, ``\\n`` line ends) to ``path`` atomically.
+    """Write ``text`` (UTF-8, ``\\n`` line ends) to ``path`` atomically; see ``write_bytes``."""
+    write_bytes(
+        path,
+        text.encode("utf-8"),
+        what=what,
+        hint=hint,
+        overwrite=overwrite,
+        exists_hint=exists_hint,
+        mode=mode,
+        make_parents=make_parents,
+    )
+
+
+def write_bytes(
+    path: Path,
+    data: bytes,
+    *,
+    what: str,
+    hint: str,
+    overwrite: bool = True,
+    exists_hint: str = "",
+    mode: int = 0o666,
+    make_parents: bool = False,
+) -> None:
+    """Write ``data`` to ``path`` atomically.
 
     ``what`` names the file in a failure ("the plan file"); ``hint`` says what to do about it.
     ``overwrite=False`` never replaces an existing file: one that appeared meanwhile is left
@@ -45,7 +69,7 @@ def write_text(
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700 if private else 0o777)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         with os.fdopen(os.open(tmp, flags, mode), "wb") as fh:
-            fh.write(text.encode("utf-8"))
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         _publish(tmp, path, overwrite=overwrite, exists_hint=exists_hint)
@@ -129,6 +153,55 @@ def read_bounded(
             f"legitimately be; it was not read. {hint}".rstrip()
         )
     return data
+
+
+#: The first bytes of every gzip stream (RFC 1952); no JSON or YAML document starts with them.
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def gunzip_bounded(
+    data: bytes,
+    *,
+    cap: int,
+    path: Path,
+    what: str,
+    hint: str,
+    error: type[errors.ReconcilerError],
+) -> bytes:
+    """The decompressed bytes of the gzip stream ``data``, never more than ``cap`` of them: a
+    small file that inflates to gigabytes (a "zip bomb") is refused after ``cap + 1`` bytes
+    have been produced, as a plain file over ``cap`` is. A truncated or damaged stream is
+    ``error`` too."""
+    import zlib  # only for .gz files
+
+    what_ = f"{what[:1].upper()}{what[1:]}"
+    parts: list[bytes] = []
+    produced = 0
+    rest = data
+    try:
+        while rest:
+            inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+            pending = rest
+            while not inflater.eof:
+                chunk = inflater.decompress(pending, cap + 1 - produced)
+                produced += len(chunk)
+                parts.append(chunk)
+                if produced > cap:
+                    raise error(
+                        f"{what_} {path} decompresses to more than {_mib(cap)}, more than it "
+                        f"can legitimately be; it was not read. {hint}".rstrip()
+                    )
+                if not chunk and not pending:  # no input left and no output: it ends early
+                    break
+                pending = inflater.unconsumed_tail
+            if not inflater.eof:
+                raise zlib.error("the compressed data ends early (a truncated file?)")
+            rest = inflater.unused_data  # a further gzip member (``cat a.gz b.gz``)
+    except zlib.error as exc:
+        raise error(
+            f"{what_} {path} is not a readable gzip file ({exc}). {hint}".rstrip()
+        ) from None
+    return b"".join(parts)
 
 
 def decode_utf8(

@@ -143,8 +143,8 @@ def _register_apply(app: typer.Typer) -> None:
             list[Path] | None,
             typer.Argument(
                 metavar="[PLANFILE | PATH...]",
-                help="A saved plan (.json from `plan --out`), or manifest files/directories "
-                "to plan and apply in one go.",
+                help="A saved plan (.json or .json.gz from `plan --out`), or manifest "
+                "files/directories to plan and apply in one go.",
                 show_default="manifests/",
             ),
         ] = None,

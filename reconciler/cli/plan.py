@@ -88,7 +88,12 @@ def _register_plan(app: typer.Typer) -> None:
         ctx: typer.Context,
         paths: options.ManifestPathsArg = None,
         out: Annotated[
-            Path | None, typer.Option("--out", help="Save the plan document (JSON) here.")
+            Path | None,
+            typer.Option(
+                "--out",
+                help="Save the plan document (JSON) here; gzip-compressed when the name "
+                "ends in .gz.",
+            ),
         ] = None,
         fmt: Annotated[str, typer.Option("--format", help=_FORMAT_HELP)] = "text",
         color: Annotated[str, typer.Option("--color", help=_COLOR_HELP)] = "auto",

@@ -72,9 +72,9 @@ class ApplyResult:
 def load(
     paths: Sequence[Path], manifests_dir: Path | None
 ) -> tuple[actions.Plan | None, model.DesiredState]:
-    """The saved plan (when ``paths`` is one ``.json`` file) and the desired state."""
+    """The saved plan (when ``paths`` is one ``.json`` or ``.gz`` file) and the desired state."""
     given = list(paths)
-    if len(given) == 1 and given[0].is_file() and given[0].suffix == ".json":
+    if len(given) == 1 and given[0].is_file() and given[0].suffix in planfiles.SUFFIXES:
         saved = planfiles.read_plan(given[0])
         state = manifests.load([manifests_dir or Path("manifests")])
         if saved.consolidation != state.consolidation.name:

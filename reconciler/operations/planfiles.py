@@ -1,5 +1,6 @@
 """Saved plans: the plan document (``plan --out``) read back for ``show`` and ``apply``, and
-written atomically (``reconciler.files``). Every failure names the file and what to do."""
+written atomically (``reconciler.files``), gzip-compressed when the path ends in ``.gz``.
+Every failure names the file and what to do."""
 
 from __future__ import annotations
 
@@ -10,15 +11,19 @@ from reconciler import errors, files
 from reconciler.planning import actions, gcpause, planfile
 from reconciler.rendering import jsondoc
 
+#: A saved plan's file name ends in one of these (``plan.json``, ``plan.json.gz``).
+SUFFIXES = (".json", ".gz")
+
 
 def write_plan(plan: actions.Plan, path: Path) -> None:
-    """Save the plan document atomically: a reader sees the old file or the new, never half."""
-    files.write_text(
-        path,
-        jsondoc.render(plan),
-        what="the plan file",
-        hint="Choose a writable path with --out.",
-    )
+    """Save the plan document atomically: a reader sees the old file or the new, never half.
+    A path ending in ``.gz`` gets it gzip-compressed (reproducibly: no time stamp, no name)."""
+    data = jsondoc.render(plan).encode("utf-8")
+    if path.suffix.lower() == ".gz":
+        import gzip
+
+        data = gzip.compress(data, compresslevel=6, mtime=0)
+    files.write_bytes(path, data, what="the plan file", hint="Choose a writable path with --out.")
 
 
 def read_plan(path: Path) -> actions.Plan:
@@ -36,6 +41,15 @@ def read_plan(path: Path) -> actions.Plan:
         raise errors.PlanFileError(
             f"Cannot read the plan file {path}: No such file or directory. {hint}"
         ) from None
+    if data_bytes.startswith(files.GZIP_MAGIC):  # plan --out FILE.gz; caps the inflated size
+        data_bytes = files.gunzip_bounded(
+            data_bytes,
+            cap=files.MAX_PLAN_BYTES,
+            path=path,
+            what="the plan file",
+            hint="Write it again with `reconciler plan --out FILE.gz`.",
+            error=errors.PlanFileError,
+        )
     raw = files.decode_utf8(
         data_bytes,
         path=path,
