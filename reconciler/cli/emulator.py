@@ -72,6 +72,15 @@ def serve(
     patch_async: Annotated[
         bool, typer.Option(help="Answer subscription PATCHes with 202 + Location.")
     ] = False,
+    bom: Annotated[
+        bool, typer.Option(help="Start every API JSON body with a UTF-8 byte-order mark.")
+    ] = False,
+    stale_etag_status: Annotated[
+        int, typer.Option(help="HTTP status of a stale If-Match, code 2055: 400 or 412.")
+    ] = 400,
+    order_list_delay: Annotated[
+        float, typer.Option(help="Seconds (emulator clock) before a new order is listed.")
+    ] = 900.0,
     fault: Annotated[
         list[str] | None,
         typer.Option(help="Inject a fault: KIND:METHOD:PATH[:PROBABILITY] or JSON. Repeatable."),
@@ -87,6 +96,15 @@ def serve(
             f"--seed {seed}: no such file. Pass a world seed (YAML or JSON; format in "
             "docs/emulator.md) or omit --seed for the demo world."
         )
+    if stale_etag_status not in (400, 412):
+        raise errors.UsageError(
+            f"--stale-etag-status {stale_etag_status}: Partner Center answers a stale If-Match "
+            "with 400 (today's error list) or 412 (older documents); pass one of those."
+        )
+    if order_list_delay < 0:
+        raise errors.UsageError(
+            f"--order-list-delay {order_list_delay:g}: pass a number of seconds, 0 or more."
+        )
     emu = _start(
         seed,
         port,
@@ -98,6 +116,11 @@ def serve(
         patch_async=patch_async,
         faults=_faults(fault or []),
         fault_seed=fault_seed,
+        switches={
+            "bomPrefix": bom,
+            "staleEtagStatus": stale_etag_status,
+            "orderListDelaySeconds": order_list_delay,
+        },
     )
     _serve_until_interrupted(emu, save_on_exit=save_on_exit)
 

@@ -169,16 +169,21 @@ def _pending_subscription(
 
 
 def list_orders(engine: Engine, req: Request, customer_id: str) -> Response:
-    """``GET /customers/{id}/orders[?billingType=]``."""
+    """``GET /customers/{id}/orders[?billingType=]``: an order is listed only once it is
+    ``order_list_delay_seconds`` old on the emulator clock (by id it is found at once)."""
     customer = engine.customer_for(req.principal, customer_id)
     assert req.principal is not None
     wanted = req.query.get("billingtype")
+    listed_before = engine.clock.now() - dt.timedelta(
+        seconds=engine.settings.order_list_delay_seconds
+    )
     orders = [
         o
         for o in engine.world.orders.values()
         if o.partner_id == req.principal.tenant_id
         and o.customer_id.lower() == customer.tenant_id.lower()
         and (wanted is None or o.billing_cycle == wanted.lower())
+        and o.created <= listed_before
     ]
     items = [render.order(o, customer.country) for o in orders]
     return Response(200, collection(items, f"/customers/{customer.tenant_id}/orders"))

@@ -34,6 +34,14 @@ class Settings:
     idempotency_ttl_seconds: float = 3600.0
     patch_async: bool = False  # answer subscription PATCHes with 202 + Location
     transfer_expiry_days: int = 30
+    #: Switches for how today's service differs from its older documentation (docs §0):
+    #: every /v1 JSON body starts with a UTF-8 byte-order mark (off: rarely seen).
+    bom_prefix: bool = False
+    #: HTTP status of a stale ``If-Match`` (code 2055): 400 per today's error list, or 412.
+    stale_etag_status: int = 400
+    #: Seconds (emulator clock) before a new order shows in the customer's order list; a new
+    #: order "can take up to 15 minutes" to appear (purchase-new-commerce-license-based).
+    order_list_delay_seconds: float = 900.0
 
     def update(self, values: dict[str, Any]) -> None:
         """Set fields from camelCase or snake_case names; unknown names raise KeyError."""

@@ -31,6 +31,7 @@ from reconciler.emulator.protocol import ApiFault, Request, Response, throttled
 from reconciler.emulator.transport import Drop
 
 _WRITES = {"POST", "PATCH", "PUT", "DELETE"}
+_BOM = b"\xef\xbb\xbf"
 _log = logging.getLogger("reconciler.emulator")
 _Route = tuple[str, re.Pattern[str], Callable[..., Response]]
 
@@ -93,6 +94,8 @@ class Pipeline:
             outcome = oauth.handle(self.engine, self.identity, req)
         else:
             outcome = ApiFault(404, 1000, f"No resource at {req.path}.").response()
+        if self.engine.settings.bom_prefix:
+            _prefix_bom(outcome)
         if fault is not None and fault.kind == "drop_after_commit":
             return Drop(reset=False)
         if fault is not None and fault.kind == "timeout_after_commit":
@@ -190,6 +193,14 @@ class Pipeline:
                 {"Allow": ", ".join(sorted(set(allowed)))},
             ).response()
         return ApiFault(404, 1000, f"No resource at /v1{req.path}.").response()
+
+
+def _prefix_bom(response: Response) -> None:
+    """The switch ``bomPrefix`` (docs §0, "BOM"): a UTF-8 byte-order mark before the JSON body
+    of an API or token-service answer (an empty body stays empty)."""
+    payload = response.encode()
+    if payload and not payload.startswith(_BOM):
+        response.raw = _BOM + payload
 
 
 def _early_fault(fault: FaultRule) -> Response | Drop | None:

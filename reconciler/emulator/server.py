@@ -83,11 +83,14 @@ class Emulator:
         clock_start: dt.datetime | None = None,
         frozen_clock: bool = False,
         background: bool = True,
+        switches: dict[str, Any] | None = None,
     ) -> Emulator:
         """Start serving ``world`` (seed path, seed dict, a ``World``, or None for the demo).
 
         ``frozen_clock`` makes the emulator clock move only by ``control.advance_clock``
         (deterministic tests); otherwise it runs with wall time from ``clock_start``.
+        ``switches``: further settings by name (``bomPrefix``, ``staleEtagStatus``,
+        ``orderListDelaySeconds``, ...; see ``engine.Settings``), as ``control.set_limits``.
         """
         seed = world if isinstance(world, World) else read_seed(world or demo_world_path())
         if state_dir is None:
@@ -105,6 +108,7 @@ class Emulator:
             idempotency_ttl_seconds=idempotency_ttl_seconds,
             patch_async=patch_async,
         )
+        settings.update(switches or {})
         clock = Clock(clock_start, frozen=frozen_clock)
         engine = Engine(seed, settings=settings, clock=clock, github_issuer=identity.github_issuer)
         fault_set = Faults(seed=fault_seed, rules=[FaultRule.from_dict(f) for f in faults or []])

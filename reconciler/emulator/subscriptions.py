@@ -1,9 +1,11 @@
 """Subscription routes: list (unpaged, ``?order_id=``), get, and the full-resource PATCH.
 
-PATCH rules (docs §3.5, §7): omitting ``autoRenewEnabled`` turns it off; ``If-Match`` must carry
-the current etag when sent; new-commerce cancellation and seat reduction only inside their
-7-day windows; suspending a new-commerce subscription turns auto-renew off and keeps billing;
-no quantity change while suspended. ``apply_patch`` is shared with the deferred (202) job.
+PATCH rules (docs §3.5, §7): omitting ``autoRenewEnabled`` turns it off; ``If-Match`` is
+optional (Microsoft's SDK sends none) but must carry the current etag when sent (else code
+2055, HTTP 400 or 412 per the ``stale_etag_status`` setting); new-commerce cancellation and
+seat reduction only inside their 7-day windows; suspending a new-commerce subscription turns
+auto-renew off and keeps billing; no quantity change while suspended. ``apply_patch`` is
+shared with the deferred (202) job.
 This module must not render anything but through ``render``.
 """
 
@@ -50,7 +52,8 @@ def patch_subscription(engine: Engine, req: Request, customer_id: str, sid: str)
         raise ApiFault(400, 0, "The request body must be a Subscription object.")
     if_match = req.header("If-Match").strip().strip('"')
     if if_match and if_match != "*" and if_match != render.etag(sub):
-        raise ApiFault(412, 2055, "Etag is no longer valid; read the subscription again.")
+        status = engine.settings.stale_etag_status  # 400 today (error list), 412 in old docs
+        raise ApiFault(status, 2055, "Etag is no longer valid; read the subscription again.")
     if sub.status == "pending" or sub.pending_patch is not None:
         raise ApiFault(
             409,

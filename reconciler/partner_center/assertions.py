@@ -14,6 +14,7 @@ from pathlib import Path
 import requests
 
 from reconciler import settings
+from reconciler.partner_center import bodies
 
 
 def github_oidc_assertion(
@@ -42,7 +43,7 @@ def github_oidc_assertion(
         if resp.status_code != 200:
             raise ValueError(f"GitHub OIDC token request returned HTTP {resp.status_code}")
         try:
-            return str(resp.json()["value"])
+            return str(bodies.tolerate_bom(resp).json()["value"])
         except (ValueError, KeyError, TypeError):
             raise ValueError("GitHub OIDC token response has no 'value'") from None
 
@@ -88,7 +89,7 @@ def azure_pipelines_oidc_assertion(
         if resp.status_code != 200:
             raise ValueError(f"Azure Pipelines OIDC token request returned HTTP {resp.status_code}")
         try:
-            return str(resp.json()["oidcToken"])
+            return str(bodies.tolerate_bom(resp).json()["oidcToken"])
         except (ValueError, KeyError, TypeError):
             raise ValueError("Azure Pipelines OIDC token response has no 'oidcToken'") from None
 

@@ -2,8 +2,12 @@
 
 Reads return wire TypedDicts; writes take the caller's ``request_id`` (kept across retries and
 journalled by apply) and raise ``UnknownOutcome`` when their result stays unknown. The
-subscription PATCH is full-resource (GET, change, PATCH with If-Match) and follows 202 +
-Location by polling (partner-center-api.md §3.5).
+subscription PATCH is full-resource (GET, change, PATCH) and follows 202 + Location by polling
+(partner-center-api.md §3.5). It sends no ``If-Match``, as Microsoft's .NET SDK does not
+(``SubscriptionOperations.PatchAsync``): what keeps a PATCH safe is the fresh read right before
+it (here and in apply's re-checks), never an ETag. A stale-ETag answer (400/412 code 2055) or a
+409 is a conflict: the subscription is read again and the change counts as done only if it is
+visible.
 
 This module must NOT retry on its own beyond what is documented here (``http`` retries), nor
 return ``requests`` objects, nor decide what to change (planning/apply do).
@@ -138,34 +142,24 @@ class PartnerCenterClient:
     ) -> wire.Subscription:
         """Change fields of a subscription (status, quantity, friendlyName, autoRenewEnabled).
 
-        GETs the full resource, applies ``changes`` and PATCHes it back with If-Match (omitting
-        fields would silently reset auto-renew). A 202 is followed by polling its Location
-        until the change is visible. After an ambiguous failure the subscription is re-read:
-        if the change is visible it succeeded, otherwise ``UnknownOutcome`` stands.
+        GETs the full resource, applies ``changes`` and PATCHes it back (omitting fields
+        would silently reset auto-renew), without ``If-Match`` like Microsoft's SDK. A 202 is
+        followed by polling its Location until the change is visible. After an ambiguous
+        failure or a conflict (409, 412, code 2055 at any status) the subscription is re-read:
+        if the change is visible it succeeded, otherwise the error stands.
         """
         current: dict[str, Any] = dict(self.get_subscription(customer_id, subscription_id))
         if changes_visible(current, changes):
             return cast(wire.Subscription, current)
         body = {**current, **changes}
         body.pop("links", None)
-        etag = (current.get("attributes") or {}).get("etag")
-        headers = (
-            {"If-Match": f'"{etag}"' if not str(etag).startswith('"') else str(etag)}
-            if etag
-            else {}
-        )
         link = f"/customers/{_seg(customer_id)}/subscriptions/{_seg(subscription_id)}"
         try:
             reply = self.transport.call(
-                "PATCH",
-                link,
-                body=body,
-                headers=headers,
-                request_id=request_id,
-                customer=customer_id,
+                "PATCH", link, body=body, request_id=request_id, customer=customer_id
             )
         except (api_errors.UnknownOutcome, api_errors.ApiConflict):
-            # A retried PATCH may meet its own earlier success (new etag -> 412): look.
+            # A retried PATCH may meet its own earlier success (a conflict): look.
             after = self.get_subscription(customer_id, subscription_id)
             if changes_visible(after, changes):
                 return after

@@ -39,6 +39,7 @@ __all__ = [
     "APP_ONLY_NOT_SUPPORTED_CODES",
     "MAX_DESCRIPTION",
     "NO_RELATIONSHIP_CODES",
+    "STALE_CODES",
     "ApiAuthError",
     "ApiBusinessError",
     "ApiConflict",
@@ -61,6 +62,9 @@ __all__ = [
 NO_RELATIONSHIP_CODES = frozenset({20002})
 #: Codes meaning "this endpoint needs an App+User token" (§2.4).
 APP_ONLY_NOT_SUPPORTED_CODES = frozenset({900329})
+#: Codes meaning "the resource changed since you read it": 2055 "Etag is no longer valid",
+#: documented with HTTP 400 (§0, §5.3), is a conflict at any status, like 409 and 412.
+STALE_CODES = frozenset({2055})
 
 
 def parse_error_body(body: str) -> tuple[int | None, str]:
@@ -123,6 +127,8 @@ def from_response(
 
 def error_class(status: int, code: int | None) -> type[ApiError]:
     """Which subclass a status and Partner Center code map to (pure; the table of §5.3)."""
+    if code in STALE_CODES:
+        return ApiConflict
     if status == 403 and code in NO_RELATIONSHIP_CODES:
         return ApiNoRelationship
     if status == 403 and code in APP_ONLY_NOT_SUPPORTED_CODES:

@@ -27,7 +27,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from reconciler import __version__
-from reconciler.partner_center import auth, retrying, throttle
+from reconciler.partner_center import auth, bodies, retrying, throttle
 from reconciler.partner_center import errors as api_errors
 from reconciler.partner_center.stats import Stats
 
@@ -271,6 +271,7 @@ class Transport:
             )
             return error, retrying.Failure(status=None, not_sent=not_sent)
         self._log(method, path, str(resp.status_code), start, rid, call.attempt)
+        bodies.tolerate_bom(resp)
         if resp.status_code in SUCCESS:
             return self._reply(resp, method, path, rid)
         call.delivered = call.delivered or resp.status_code != 429

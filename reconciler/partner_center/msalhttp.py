@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import requests
 
 from reconciler import errors, settings
+from reconciler.partner_center import bodies
 from reconciler.partner_center import errors as api_errors
 
 
@@ -80,7 +81,7 @@ class MsalHttpClient:
                 what = f"did not answer ({type(exc).__name__})"
             else:
                 if resp.status_code not in self.RETRY_STATUSES:
-                    return resp
+                    return bodies.tolerate_bom(resp)  # MSAL reads resp.text
                 what = f"answered HTTP {resp.status_code}"
                 after = resp.headers.get("Retry-After", "")
                 if after.strip().isdigit():

@@ -45,7 +45,20 @@ DEFAULTS: dict[str, Any] = {
     "idempotency_ttl_seconds": 3600.0,
     "patch_async": False,
     "transfer_expiry_days": 30,
+    "bom_prefix": False,
+    "stale_etag_status": 400,
+    "order_list_delay_seconds": 900.0,
 }
+#: Settings ``Emulator.start`` takes as keyword arguments (the others are set through
+#: ``control.set_limits`` on every reset).
+_START_KNOBS = (
+    "page_size",
+    "rate_limit_per_minute",
+    "pair_rate_limit_per_minute",
+    "provisioning_delay_seconds",
+    "idempotency_ttl_seconds",
+    "patch_async",
+)
 
 
 def http(emu: Emulator) -> requests.Session:
@@ -162,7 +175,7 @@ class World:
 @pytest.fixture(scope="session")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     state = tmp_path_factory.mktemp("emulator")
-    knobs = {k: v for k, v in DEFAULTS.items() if k != "transfer_expiry_days"}
+    knobs = {k: v for k, v in DEFAULTS.items() if k in _START_KNOBS}
     emu = Emulator.start(port=0, state_dir=state, frozen_clock=True, **knobs)
     yield emu
     emu.stop()

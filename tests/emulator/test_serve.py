@@ -49,6 +49,10 @@ def test_serve_answers_every_partner_and_stops_on_ctrl_c(tmp_path: Path) -> None
             str(state),
             "--page-size",
             "2",
+            "--stale-etag-status",
+            "412",
+            "--order-list-delay",
+            "30",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -78,6 +82,8 @@ def test_serve_answers_every_partner_and_stops_on_ctrl_c(tmp_path: Path) -> None
             assert reply.status_code == 200 and body["attributes"]["objectType"] == "Collection"
             sizes[tenant["name"]] = len(body["items"])
         assert sizes == {"central": 0, "de": 2, "fr": 2}
+        switches = session.get(f"{conn['controlRoot']}/settings").json()
+        assert (switches["staleEtagStatus"], switches["orderListDelaySeconds"]) == (412, 30.0)
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=10)
@@ -106,3 +112,22 @@ def test_serve_with_a_missing_seed_is_a_one_line_error(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1
     assert "no such file" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "says"),
+    [("--stale-etag-status", "418", "400"), ("--order-list-delay", "-1", "0 or more")],
+)
+def test_serve_with_a_bad_switch_is_a_one_paragraph_error(
+    tmp_path: Path, flag: str, value: str, says: str
+) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "reconciler", "emulator", "serve", flag, value],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1
+    assert flag in proc.stderr and says in proc.stderr and "Traceback" not in proc.stderr

@@ -62,6 +62,7 @@ def test_order_whose_response_is_lost_is_not_duplicated(
         request_id=str(uuid.uuid4()),
     )
     assert order["id"]
+    emu.control.advance_clock(minutes=15)  # a new order can take that long to be listed
     assert [o["id"] for o in central.list_orders(TARGET_CUSTOMER)] == [order["id"]]
     assert central.stats.retries == 1
     assert central.get_order(TARGET_CUSTOMER, order["id"])["id"] == order["id"]

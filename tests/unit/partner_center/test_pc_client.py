@@ -1,4 +1,4 @@
-"""Typed client operations: paging, full-resource PATCH with If-Match and 202 polling, carts,
+"""Typed client operations: paging, full-resource PATCH (no If-Match) and 202 polling, carts,
 transfers and the invitation URL."""
 
 from __future__ import annotations
@@ -68,9 +68,12 @@ def test_a_next_link_loop_is_an_error_not_an_endless_read(
         list(make_client().list_customers(page_size=2))
 
 
-def test_update_sends_the_full_resource_with_if_match(
+def test_update_sends_the_full_resource_without_if_match(
     mocked: responses.RequestsMock, make_client: Make
 ) -> None:
+    # Microsoft's .NET SDK sends no If-Match on a subscription PATCH
+    # (Source/PartnerSDK/Subscriptions/SubscriptionOperations.cs, PatchAsync): the fresh GET
+    # right before the PATCH is what keeps it safe, never the etag.
     mocked.get(SUB, json=_sub())
     mocked.patch(SUB, json=_sub(status="suspended", autoRenewEnabled=False))
     result = make_client().update_subscription(
@@ -82,7 +85,7 @@ def test_update_sends_the_full_resource_with_if_match(
     assert body["status"] == "suspended"
     assert body["autoRenewEnabled"] is True and body["quantity"] == 10  # nothing dropped
     assert "links" not in body
-    assert patch.headers["If-Match"] == '"e-1"'
+    assert "If-Match" not in patch.headers
     assert patch.headers["MS-RequestId"] == "rid-s"
 
 
