@@ -148,6 +148,16 @@ class JournalError(ReconcilerError):
     journal line cannot be read back."""
 
 
+class LockLostError(JournalError):
+    """The shared lock (a blob lease) was lost while apply ran. A ``JournalError``: like a
+    journal line that cannot be made durable, it stops the run before its next write."""
+
+
+class StateBackendError(ConfigError):
+    """The shared state backend (an Azure Blob Storage container) is misconfigured, cannot
+    be reached, refuses the credentials or does not exist."""
+
+
 class FileWriteError(ReconcilerError):
     """A file (plan, export, token cache, lock) cannot be written; nothing half-written stays."""
 

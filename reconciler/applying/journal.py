@@ -19,7 +19,7 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -129,11 +129,23 @@ def _dump(record: Mapping[str, Any]) -> str:
 
 
 class Journal:
-    """Appends the events of one run to its file; every line is flushed and fsync'ed."""
+    """Appends the events of one run to its file; every line is flushed and fsync'ed.
 
-    def __init__(self, state_dir: Path, run_id: str, plan_id: str) -> None:
+    ``mirror``, when given, receives every line first (the shared state backend appends it
+    to the run's blob, after checking that the shared lock is still held); when it raises a
+    ``JournalError`` the line is written nowhere else and the caller sends no write."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        run_id: str,
+        plan_id: str,
+        *,
+        mirror: Callable[[bytes], None] | None = None,
+    ) -> None:
         self.run_id = run_id
         self.plan_id = plan_id
+        self._mirror = mirror
         directory = state_dir / "journal"
         self.path = directory / f"{run_id}.jsonl"
         try:
@@ -153,8 +165,11 @@ class Journal:
             "plan_id": self.plan_id,
             **fields,
         }
+        line = _dump(record).encode()
+        if self._mirror is not None:
+            self._mirror(line)
         try:
-            os.write(self._fd, _dump(record).encode())
+            os.write(self._fd, line)
             os.fsync(self._fd)
         except OSError as exc:
             raise self._failure(exc, started=True) from None
@@ -181,21 +196,37 @@ def read_records(state_dir: Path) -> list[Record]:
     if not directory.is_dir():
         return out
     for path in sorted(directory.glob("*.jsonl")):
-        lines = _lines(path)
-        for n, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                out.append(_record(files.json_loads(line.decode("utf-8"))))
-            except ValueError as exc:  # UnicodeDecodeError is one too
-                if n == len(lines):
-                    continue  # torn write of a killed run: the step stays "started"
-                raise errors.JournalError(
-                    f"Journal {path}:{n} is not a journal event ({_short(exc)}); move the file "
-                    "aside and run `reconciler apply` again (live state decides what is left "
-                    "to do)."
-                ) from None
+        out.extend(parse_lines(_lines(path), str(path)))
     return out
+
+
+def parse_lines(lines: Sequence[bytes], where: str) -> list[Record]:
+    """The records of one journal's ``lines`` (``where`` names it in errors): a torn last
+    line is ignored, any other unreadable line is a ``JournalError``."""
+    out: list[Record] = []
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(_record(files.json_loads(line.decode("utf-8"))))
+        except ValueError as exc:  # UnicodeDecodeError is one too
+            if n == len(lines):
+                continue  # torn write of a killed run: the step stays "started"
+            raise errors.JournalError(
+                f"Journal {where}:{n} is not a journal event ({_short(exc)}); move the file "
+                "aside and run `reconciler apply` again (live state decides what is left "
+                "to do)."
+            ) from None
+    return out
+
+
+def merge(shared: Sequence[Record], local: Sequence[Record]) -> list[Record]:
+    """The shared journal's records, then those of local runs it does not hold (runs made
+    before the shared backend was configured): each run counted once."""
+    runs = {r.get("run_id") for r in shared}
+    both = [*shared, *(r for r in local if r.get("run_id") not in runs)]
+    # Run ids start with their UTC start time: oldest run first, each run's lines in order.
+    return sorted(both, key=lambda r: str(r.get("run_id")))
 
 
 def _lines(path: Path) -> list[bytes]:

@@ -6,8 +6,8 @@ Check-and-take happens under a guard (``filelock``: ``flock`` on POSIX, ``msvcrt
 Windows, an exclusive-create file where neither exists) so two starting applies cannot both
 win; whether a holder's pid is alive is asked through ``psutil`` on every platform. ``apply``
 passes the machine's lock directory (``operations.statedir.lock_dir``), so the lock holds for
-every apply on the machine whatever its state directory; CI runners on different machines must
-still serialise applies (a concurrency group). This module must NOT decide anything about the plan.
+every apply on the machine whatever its state directory; CI runners on different machines use
+the shared state backend (``blobstate``, a blob lease) or serialise applies themselves. This module must NOT decide anything about the plan.
 """
 
 from __future__ import annotations
@@ -54,14 +54,28 @@ class LockInfo:
     since: str
     expires_at: str
     plan_id: str
+    #: Only in the shared (blob) lock: the run's id once it started, the CI job's URL.
+    run_id: str = ""
+    ci_url: str = ""
 
     def describe(self) -> str:
         """``lock 1a2b (alice@host, pid 4312, CI run 99, since ..., plan ...)``."""
         ci = f", CI run {self.ci_run}" if self.ci_run else ""
+        run = f", run {self.run_id}" if self.run_id else ""
+        url = f", {self.ci_url}" if self.ci_url else ""
         return (
             f"lock {self.id} ({self.user}@{self.host}, pid {self.pid}{ci}, since {self.since}, "
-            f"plan {self.plan_id or '-'})"
+            f"plan {self.plan_id or '-'}{run}{url})"
         )
+
+    def document(self) -> dict[str, object]:
+        """The lock file's JSON object (the shared-lock fields only when set, so a local lock
+        file stays readable by versions that do not know them)."""
+        doc = asdict(self)
+        for name in _OPTIONAL:
+            if not doc[name]:
+                del doc[name]
+        return doc
 
 
 def pid_alive(pid: int) -> bool:
@@ -129,13 +143,14 @@ def _read(path: Path) -> LockInfo | None:
     if isinstance(doc, dict):
         with contextlib.suppress(TypeError, ValueError):
             info = LockInfo(**doc)
-            understood = all(isinstance(getattr(info, f), str) for f in _TEXT)
+            understood = all(isinstance(getattr(info, f), str) for f in _TEXT + _OPTIONAL)
             if understood and _pid(info.pid) and _aware(info.expires_at):
                 return info
     return _partial(path, doc if isinstance(doc, dict) else {})
 
 
 _TEXT = ("id", "tenant", "user", "host", "ci_run", "since", "expires_at", "plan_id")
+_OPTIONAL = ("run_id", "ci_url")
 
 
 def _aware(text: str) -> bool:
@@ -185,7 +200,7 @@ def _partial(path: Path, doc: Mapping[str, object]) -> LockInfo:
 def _write(path: Path, info: LockInfo) -> None:
     files.write_text(
         path,
-        json.dumps(asdict(info), indent=2) + "\n",
+        json.dumps(info.document(), indent=2) + "\n",
         what="the apply lock",
         hint="Check that the lock directory (RECONCILER_LOCK_DIR) is writable; nothing was "
         "applied.",
@@ -212,6 +227,36 @@ class Lock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def ci_job_url(environ: Mapping[str, str]) -> str:
+    """The URL of the CI job this process runs in (GitHub Actions, Azure Pipelines), or ""."""
+    run = environ.get("GITHUB_RUN_ID", "")
+    server, repo = environ.get("GITHUB_SERVER_URL", ""), environ.get("GITHUB_REPOSITORY", "")
+    if run and server and repo:
+        return f"{server.rstrip('/')}/{repo}/actions/runs/{run}"
+    build = environ.get("BUILD_BUILDID", "")
+    collection = environ.get("SYSTEM_COLLECTIONURI", "")
+    project = environ.get("SYSTEM_TEAMPROJECT", "")
+    if build and collection and project:
+        return f"{collection.rstrip('/')}/{project}/_build/results?buildId={build}"
+    return ""
+
+
+def parse_info(data: bytes) -> LockInfo | None:
+    """A lock document (``LockInfo.document``) read back, or None when it is not one."""
+    try:
+        doc = files.json_loads(data.decode("utf-8"))
+    except ValueError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    try:
+        info = LockInfo(**doc)
+    except TypeError:
+        return None
+    fine = all(isinstance(getattr(info, f), str) for f in _TEXT + _OPTIONAL)
+    return info if fine and _pid(info.pid) else None
 
 
 def holder(

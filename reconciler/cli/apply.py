@@ -23,7 +23,7 @@ from reconciler.cli import options, progress, runtime
 from reconciler.exitcodes import ExitCode
 
 if TYPE_CHECKING:  # imported inside the commands: start-up stays fast
-    from reconciler.applying import steps
+    from reconciler.applying import blobconfig, steps
     from reconciler.operations.apply import ApplyResult
     from reconciler.planning import actions
 
@@ -107,18 +107,40 @@ _STATE_HELP = (
     f"{settings.DEFAULT_STATE_DIR})."
 )
 StateOpt = Annotated[Path | None, typer.Option("--state-dir", help=_STATE_HELP)]
+BackendOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--state-backend",
+        help=f"local (default) or azure: lock and journal shared in a blob container "
+        f"(default ${settings.ENV_STATE_BACKEND}).",
+    ),
+]
+ContainerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--state-container-url",
+        help="The azure backend's container, https://<account>.blob.core.windows.net/<name> "
+        f"(default ${settings.ENV_STATE_CONTAINER_URL}); credentials only from the environment.",
+    ),
+]
 
 
-def _export(state: Path, fmt: str, customers: Sequence[str], out: Path | None) -> int:
+def _export(
+    state: Path,
+    fmt: str,
+    customers: Sequence[str],
+    out: Path | None,
+    shared: blobconfig.Config | None,
+) -> int:
     from reconciler.operations import statedir
 
     if fmt not in statedir.FORMATS:
         raise typer.BadParameter("use csv or json", param_hint="--format")
-    doc = statedir.export(state, fmt, customers)
+    doc = statedir.export(state, fmt, customers, shared)
     if not doc.found:
         # Evidence for a dispute must not silently come out empty: say where we looked.
         typer.echo(
-            f"No apply journal in {doc.folder}; point --state-dir (or "
+            f"No apply journal in {doc.where}; point --state-dir (or "
             f"{settings.ENV_STATE_DIR}) at the directory your applies used.",
             err=True,
         )
@@ -160,6 +182,8 @@ def _register_apply(app: typer.Typer) -> None:
             typer.Option("--manifests", help="Manifests of a saved plan (default manifests/)."),
         ] = None,
         state_opt: StateOpt = None,
+        backend: BackendOpt = None,
+        container_url: ContainerOpt = None,
         credentials: options.CredentialsOpt = None,
         connection: options.ConnectionOpt = None,
         verbose: progress.VerboseOpt = False,
@@ -171,9 +195,11 @@ def _register_apply(app: typer.Typer) -> None:
         others remains.
         """
         from reconciler.operations import apply as applying
+        from reconciler.operations import statedir
 
         _check_lock_timeout(lock_timeout)
         run = runtime.of(ctx)
+        shared = statedir.shared(run.environ, backend=backend, container_url=container_url)
         request = applying.ApplyRequest(
             paths=paths or [],
             access=run.access(credentials, connection),
@@ -181,6 +207,7 @@ def _register_apply(app: typer.Typer) -> None:
             manifests=manifests_dir,
             customers=tuple(customer or ()),
             lock_timeout=lock_timeout,
+            shared=shared,
         )
         hooks = applying.Hooks(
             approve=_approver(auto_approve),
@@ -243,7 +270,14 @@ def _register_state(app: typer.Typer) -> None:
         customer: options.CustomerOpt = None,
         out: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
         state_opt: StateOpt = None,
+        backend: BackendOpt = None,
+        container_url: ContainerOpt = None,
     ) -> int:
         """Evidence for a billing dispute: what was created or suspended when, per customer,
-        with request and correlation ids."""
-        return _export(runtime.of(ctx).state_dir(state_opt), fmt, tuple(customer or ()), out)
+        with request and correlation ids (with the azure state backend: of every run in the
+        state container)."""
+        from reconciler.operations import statedir
+
+        run = runtime.of(ctx)
+        shared = statedir.shared(run.environ, backend=backend, container_url=container_url)
+        return _export(run.state_dir(state_opt), fmt, tuple(customer or ()), out, shared)

@@ -11,16 +11,27 @@ module wires them and must NOT print, prompt or read the environment.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reconciler import errors, manifests, model
-from reconciler.applying import checks, executor, journal, locking, ports, steps, verify
+from reconciler.applying import (
+    blobconfig,
+    blobstate,
+    checks,
+    executor,
+    journal,
+    locking,
+    ports,
+    steps,
+    verify,
+)
 from reconciler.operations import live, planfiles, statedir
 from reconciler.planning import actions, planner, staleness
 
@@ -43,6 +54,9 @@ class ApplyRequest:
     manifests: Path | None = None
     customers: Sequence[str] = ()
     lock_timeout: float = 0.0
+    #: The shared state backend (lock lease, journal and applied plans in a blob container),
+    #: or None for local state only.
+    shared: blobconfig.Config | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +100,15 @@ def load(
     return None, manifests.load(given or [manifests_dir or Path("manifests")])
 
 
-def refuse_twice(state_dir: Path, saved: actions.Plan) -> None:
-    """A saved plan is applied at most once: its id is recorded when a run ends."""
-    earlier = journal.applied_run(state_dir, journal.plan_id(saved))
+def refuse_twice(
+    state_dir: Path, saved: actions.Plan, store: blobstate.Store | None = None
+) -> None:
+    """A saved plan is applied at most once: its id is recorded when a run ends (in the state
+    directory, and in the shared state container when there is one)."""
+    pid = journal.plan_id(saved)
+    earlier = journal.applied_run(state_dir, pid) or (
+        store.applied_run(pid) if store is not None else None
+    )
     if earlier:
         raise errors.ApplyRefusedError(
             f"This plan ({journal.plan_id(saved)}) was already applied by run {earlier}. "
@@ -102,14 +122,22 @@ def apply(request: ApplyRequest, observer: live.Observer, hooks: Hooks) -> Apply
     from reconciler.partner_center import writer as pc_writer
 
     saved, desired = load(request.paths, request.manifests)
+    # The shared container is checked before any sign-in: a wrong key fails in a second.
+    store = blobstate.Store.open(request.shared) if request.shared is not None else None
     if saved is not None:
-        refuse_twice(request.state_dir, saved)
+        refuse_twice(request.state_dir, saved, store)
     else:  # a --customer that names nobody is refused before any sign-in or read
         planner.select_customers(desired, include=request.customers)
     cons = desired.consolidation
     clients = live.connect_all(cons, request.access, observer)
     run = _Run(
-        request, desired, clients, pc_writer.ClientWriter(clients, cons.tenants), observer, hooks
+        request,
+        desired,
+        clients,
+        pc_writer.ClientWriter(clients, cons.tenants),
+        observer,
+        hooks,
+        store,
     )
     return run.locked(saved)
 
@@ -122,6 +150,7 @@ class _Run:
     writer: ports.Writer
     observer: live.Observer
     hooks: Hooks
+    store: blobstate.Store | None = None
 
     def read(self, plan_customers: Sequence[tuple[str, str]]) -> model.LiveState:
         return live.read_customers(self.desired, self.clients, plan_customers, self.observer)
@@ -146,8 +175,22 @@ class _Run:
             sleep=time.sleep,
             on_wait=self.hooks.waiting,
         )
-        with lock:
-            return self.execute(self.plan(saved), lock)
+        with lock, self.shared_lock(me) as shared:
+            return self.execute(self.plan(saved), lock, shared)
+
+    def shared_lock(self, me: locking.LockInfo) -> contextlib.AbstractContextManager[Any]:
+        """The target tenant's lease in the shared state container (after the machine's
+        lock: two working copies on one machine wait there first, harmlessly)."""
+        if self.store is None:
+            return contextlib.nullcontext()
+        return blobstate.acquire(
+            self.store,
+            replace(me, ci_url=locking.ci_job_url(self.request.access.environ)),
+            timeout=self.request.lock_timeout,
+            now=_now,
+            sleep=time.sleep,
+            on_wait=self.hooks.waiting,
+        )
 
     def plan(self, saved: actions.Plan | None) -> actions.Plan:
         customers = self.request.customers
@@ -170,7 +213,9 @@ class _Run:
         live_state = self.read(live.pairs(chosen))
         return planner.build_plan(self.desired, live_state, now=_now(), include=customers)
 
-    def execute(self, plan: actions.Plan, lock: locking.Lock) -> ApplyResult:
+    def execute(
+        self, plan: actions.Plan, lock: locking.Lock, shared: blobstate.BlobLock | None
+    ) -> ApplyResult:
         policy = self.desired.consolidation.policy
         checks.check_caps(plan, policy)
         if not plan.has_applicable_changes:
@@ -180,10 +225,19 @@ class _Run:
         activation = timedelta(minutes=policy.activation_timeout_minutes)
         ttl = locking.DEFAULT_TTL + activation
         locking.extend(lock, now=_now(), ttl=ttl)
+        if shared is not None:
+            shared.check()
         state, pid = self.request.state_dir, journal.plan_id(plan)
         run_id = _now().strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
         records = journal.read_records(state)
-        log = journal.Journal(state, run_id, pid)
+        mirror = None
+        if self.store is not None and shared is not None:
+            # Recovery sees every runner's unknown outcomes, not only this machine's.
+            target = self.desired.consolidation.target.tenant_id
+            records = journal.merge(self.store.read_records(target), records)
+            mirror = _mirror(shared, self.store.run_journal(target, run_id))
+            shared.note_run(run_id)
+        log = journal.Journal(state, run_id, pid, mirror=mirror)
         total = sum(1 for c in plan.changes if c.applicable)
         done = [0]
 
@@ -191,6 +245,8 @@ class _Run:
             done[0] += 1
             self.hooks.step(r, done[0], total)
             locking.extend(lock, now=_now(), ttl=ttl)
+            if shared is not None:
+                shared.check()
 
         self.hooks.started(pid, run_id, log.path)
         try:
@@ -208,6 +264,8 @@ class _Run:
         finally:
             log.close()
         journal.mark_applied(state, pid, run_id, _now())
+        if self.store is not None:
+            self.store.mark_applied(pid, run_id, _now())
         return self.verified(plan, report)
 
     def verified(self, plan: actions.Plan, report: steps.ApplyReport) -> ApplyResult:
@@ -221,6 +279,17 @@ class _Run:
             return ApplyResult(plan, report, verification_error=str(exc), overlap=overlap)
         states = verify.states(self.desired, after, ids)
         return ApplyResult(plan, report, verification=states, overlap=overlap)
+
+
+def _mirror(shared: blobstate.BlobLock, blob: blobstate.BlobJournal) -> Callable[[bytes], None]:
+    """Each journal line goes to the run's blob first, and only while the lease is held: a
+    lost lease stops the run before the write the line announces."""
+
+    def mirror(line: bytes) -> None:
+        shared.check()
+        blob.append(line)
+
+    return mirror
 
 
 def _stale(plan: actions.Plan, live_state: model.LiveState) -> None:

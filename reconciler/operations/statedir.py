@@ -1,6 +1,7 @@
 """The state of ``apply`` read back: ``journal export`` (evidence for a billing dispute, from
-the journals in the state directory) and ``unlock`` (remove the lock of an apply whose holder
-is gone, from the machine's lock directory, ``lock_dir``)."""
+the journals in the state directory and, with the shared backend, every run's journal in the
+state container) and ``unlock`` (remove the lock of an apply whose holder is gone, from the
+machine's lock directory, ``lock_dir``). ``shared`` reads which state backend is configured."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler import files, settings
-from reconciler.applying import journal, locking
+from reconciler.applying import blobconfig, blobstate, journal, locking
 
 FORMATS = ("csv", "json")
 
@@ -24,14 +25,35 @@ class JournalExport:
     events: int
     found: bool
     folder: Path
+    #: Where the journals were looked for (the folder, and the state container if shared).
+    where: str = ""
 
 
-def export(state_dir: Path, fmt: str, customers: Sequence[str]) -> JournalExport:
-    """Every journalled event (of ``customers``, when given) as CSV or JSON (``fmt``)."""
+def shared(
+    environ: Mapping[str, str], *, backend: str | None = None, container_url: str | None = None
+) -> blobconfig.Config | None:
+    """The shared state backend (``--state-backend``/``RECONCILER_STATE_BACKEND`` azure), or
+    None for the local one (the default)."""
+    return blobconfig.configure(environ, backend=backend, container_url=container_url)
+
+
+def export(
+    state_dir: Path,
+    fmt: str,
+    customers: Sequence[str],
+    shared: blobconfig.Config | None = None,
+) -> JournalExport:
+    """Every journalled event (of ``customers``, when given) as CSV or JSON (``fmt``): of the
+    local journals, and with ``shared`` of every run in the state container too."""
     records = journal.read_records(state_dir)
+    where = str(state_dir / "journal")
+    if shared is not None:
+        store = blobstate.Store.open(shared)
+        records = journal.merge(store.read_records(), records)
+        where += f" or the state container {shared.shown}"
     rows = list(journal.export_rows(records, customers=customers))
     doc = journal.to_csv(rows) if fmt == "csv" else journal.to_json(rows)
-    return JournalExport(doc, len(rows), bool(records), state_dir / "journal")
+    return JournalExport(doc, len(rows), bool(records), state_dir / "journal", where)
 
 
 def write(doc: JournalExport, out: Path) -> None:

@@ -52,3 +52,16 @@ def base_env(tmp_path: Path) -> dict[str, str]:
         "RECONCILER_CREDENTIALS_FILE": str(tmp_path / "no-credentials.toml"),
         "RECONCILER_TOKEN_CACHE_DIR": str(tmp_path / "tokens"),
     }
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One Azurite per test worker (the shared-state backend's tests)."""
+    from azurite_server import Azurite, AzuriteMissing
+
+    try:
+        server = Azurite.start(tmp_path_factory.mktemp("azurite"))
+    except AzuriteMissing as exc:
+        pytest.fail(str(exc))
+    yield server
+    server.stop()
