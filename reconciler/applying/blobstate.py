@@ -241,6 +241,8 @@ class BlobLock:
         self._thread.join(timeout=READ_TIMEOUT + CONNECT_TIMEOUT)
         if self.lost is None:
             with contextlib.suppress(AzureError):
+                # Cleared first: a waiter never names a holder that is gone.
+                self.blob.upload_blob(b"", overwrite=True, lease=self.lease)
                 self.lease.release()
 
     def __enter__(self) -> BlobLock:
@@ -254,12 +256,14 @@ def _document(info: locking.LockInfo) -> bytes:
     return (json.dumps(info.document(), indent=2) + "\n").encode()
 
 
-def holder_of(store: Store, tenant: str) -> locking.LockInfo:
-    """Who the lock blob of ``tenant`` says holds it (an unreadable one: an unknown holder)."""
+def holder_of(store: Store, tenant: str) -> locking.LockInfo | None:
+    """Who the lock blob of ``tenant`` says holds it; None while it says nothing readable (a
+    new holder writes it right after taking the lease; a holder clears it before releasing)."""
     data = store._read(store.client.get_blob_client(f"{LOCKS}{tenant}.json"), "lock")
-    info = locking.parse_info(data or b"")
-    if info is not None:
-        return info
+    return locking.parse_info(data or b"")
+
+
+def _unknown(tenant: str) -> locking.LockInfo:
     return locking.LockInfo(
         id="unreadable",
         tenant=tenant,
@@ -317,13 +321,16 @@ def acquire(
         current = holder_of(store, me.tenant)
         waited = (now() - start).total_seconds()
         if waited >= timeout:
+            if current is None:  # the holder may be writing its name right now: ask again
+                sleep(0.5)
+                current = holder_of(store, me.tenant) or _unknown(me.tenant)
             raise errors.LockHeldError(
                 f"The target tenant '{me.tenant}' is locked by another apply through the shared "
                 f"state container {store.shown}: {current.describe()}. Wait for it to finish "
                 "(or pass a longer --lock-timeout); if its holder died, the lock frees itself "
                 f"within {duration}s (its blob lease is no longer renewed)."
             )
-        if not told:
+        if not told and current is not None:
             on_wait(current)
             told = True
         sleep(min(1.0, max(0.05, timeout - waited)))

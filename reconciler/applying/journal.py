@@ -131,9 +131,10 @@ def _dump(record: Mapping[str, Any]) -> str:
 class Journal:
     """Appends the events of one run to its file; every line is flushed and fsync'ed.
 
-    ``mirror``, when given, receives every line first (the shared state backend appends it
-    to the run's blob, after checking that the shared lock is still held); when it raises a
-    ``JournalError`` the line is written nowhere else and the caller sends no write."""
+    ``mirror``, when given, receives every line too (the shared state backend appends it to
+    the run's blob, after checking that the shared lock is still held): a ``started`` line
+    before the local file, so when the mirror raises a ``JournalError`` it is written nowhere
+    and the caller sends no write; an outcome after it, so it is never lost locally."""
 
     def __init__(
         self,
@@ -166,13 +167,18 @@ class Journal:
             **fields,
         }
         line = _dump(record).encode()
-        if self._mirror is not None:
+        # A "started" line announces a write: the shared journal (and its lease check) first,
+        # so a lost lease records it nowhere. An outcome is made durable here first.
+        announces = fields.get("phase") == Phase.STARTED
+        if self._mirror is not None and announces:
             self._mirror(line)
         try:
             os.write(self._fd, line)
             os.fsync(self._fd)
         except OSError as exc:
             raise self._failure(exc, started=True) from None
+        if self._mirror is not None and not announces:
+            self._mirror(line)
         return record
 
     def _failure(self, exc: OSError, *, started: bool) -> errors.JournalError:

@@ -7,7 +7,8 @@ Windows, an exclusive-create file where neither exists) so two starting applies 
 win; whether a holder's pid is alive is asked through ``psutil`` on every platform. ``apply``
 passes the machine's lock directory (``operations.statedir.lock_dir``), so the lock holds for
 every apply on the machine whatever its state directory; CI runners on different machines use
-the shared state backend (``blobstate``, a blob lease) or serialise applies themselves. This module must NOT decide anything about the plan.
+the shared state backend (``blobstate``, a blob lease) or serialise applies themselves. This
+module must NOT decide anything about the plan.
 """
 
 from __future__ import annotations
