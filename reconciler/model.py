@@ -341,12 +341,15 @@ class ReadStatus(enum.StrEnum):
 
 class TransferStatus(enum.StrEnum):
     """A partner-to-partner transfer request's state, normalised from Partner Center's free
-    strings (``InProgress``, ``Active``, ``Complete``, ``Canceled``, ``Expired``, ...)."""
+    strings (``InProgress``, ``Active``, ``Complete``, ``Reject``, ``Canceled``, ``Expired``,
+    ...)."""
 
     #: Created, waiting for the source partner (or accepted and still being carried out).
     PENDING = "pending"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+    #: The source partner declined the request (``Reject``).
+    REJECTED = "rejected"
     EXPIRED = "expired"
     FAILED = "failed"
     #: A value we do not know; treated as possibly still open until the request's expiry.
@@ -360,13 +363,19 @@ class TransferStatus(enum.StrEnum):
     @property
     def ended(self) -> bool:
         """True when the request can no longer complete (a new one may be made)."""
-        return self in (TransferStatus.CANCELLED, TransferStatus.EXPIRED, TransferStatus.FAILED)
+        return self in (
+            TransferStatus.CANCELLED,
+            TransferStatus.REJECTED,
+            TransferStatus.EXPIRED,
+            TransferStatus.FAILED,
+        )
 
 
 _TRANSFER_WORDS = {
     TransferStatus.PENDING: ("pending", "inprogress", "active", "accepted", "submitted"),
     TransferStatus.COMPLETED: ("complete", "completed"),
     TransferStatus.CANCELLED: ("cancel", "canceled", "cancelled"),
+    TransferStatus.REJECTED: ("reject", "rejected", "declined"),
     TransferStatus.EXPIRED: ("expired", "expire"),
     TransferStatus.FAILED: ("failed", "failure", "error"),
 }
@@ -378,9 +387,15 @@ class LiveTransferLine:
     """One subscription a transfer moves (present once the source partner accepted)."""
 
     source_subscription_id: str
-    #: The subscription created under the target, once the line completed.
+    #: The subscription created under the target, once the line completed: given by the line
+    #: itself (rare) or found through ``order_id`` by the reader.
     target_subscription_id: str | None = None
     status: str = ""
+    #: The target's order that a completed line created (Microsoft documents this, not a
+    #: target subscription id: ``GET .../subscriptions?order_id=`` finds the subscription).
+    order_id: str | None = None
+    offer_id: str = ""
+    quantity: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ class Sub:
     status: SubscriptionStatus
     auto_renew: bool = False
     cancellation_allowed_until: datetime | None = None
+    billing_cycle: str = ""
 
 
 #: Statuses a subscription does not come back from by itself.

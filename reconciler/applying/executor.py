@@ -18,6 +18,7 @@ from reconciler import errors, writes
 from reconciler.applying import checks, journal, ports
 from reconciler.applying import transfers as guards
 from reconciler.applying.steps import ApplyReport, Options, Outcome, StepResult
+from reconciler.model import CommerceModel
 from reconciler.model import SubscriptionStatus as Status
 from reconciler.planning import actions, markers
 
@@ -367,7 +368,13 @@ class Executor:
         self._event(c, Phase.STARTED, request_id=rid)
         try:
             tid = self.writer.request_transfer(
-                self.plan.target, a.customer_id, a.tenant, sid, fresh.quantity, request_id=rid
+                self.plan.target,
+                a.customer_id,
+                a.tenant,
+                sid,
+                fresh.quantity,
+                request_id=rid,
+                azure=(c.after or {}).get("commerce") == CommerceModel.AZURE_PLAN,
             )
         except errors.OutcomeUnknown:
             # Look for the request's effect before anything else is sent.

@@ -72,8 +72,10 @@ class Writer(Protocol):
         quantity: int,
         *,
         request_id: str,
+        azure: bool = False,
     ) -> str:
-        """Ask ``source_tenant`` to transfer a subscription to ``tenant``; returns its id."""
+        """Ask ``source_tenant`` to transfer a subscription to ``tenant``; returns its id.
+        ``azure``: the request moves an Azure plan subscription, not licenses."""
         ...
 
     def list_transfers(
@@ -81,6 +83,30 @@ class Writer(Protocol):
     ) -> Sequence[model.LiveTransfer]:
         """The customer's transfer requests in ``tenant`` (the target) whose source partner is
         ``source_tenant``, freshly read; raises (never returns ``[]``) when unreadable."""
+        ...
+
+    def get_transfer(self, tenant: str, customer_id: str, transfer_id: str) -> model.LiveTransfer:
+        """One transfer request as ``tenant`` (source or target) reads it; ``NotFound`` when
+        that partner is not party to it."""
+        ...
+
+    def accept_transfer(
+        self,
+        tenant: str,
+        customer_id: str,
+        transfer_id: str,
+        lines: Sequence[Sub],
+        *,
+        request_id: str,
+    ) -> model.LiveTransfer:
+        """Accept the request as the source partner ``tenant`` with exactly ``lines`` (the
+        source subscriptions as freshly read); ``OutcomeUnknown`` when the answer was lost,
+        ``WriteRejected`` on a refusal."""
+        ...
+
+    def subscriptions_of_order(self, tenant: str, customer_id: str, order_id: str) -> Sequence[Sub]:
+        """The subscriptions of ``tenant`` that order ``order_id`` created (a completed
+        transfer line names its order, not the subscription)."""
         ...
 
     def correlation_id(self, tenant: str) -> str:

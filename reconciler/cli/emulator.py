@@ -81,6 +81,10 @@ def serve(
     order_list_delay: Annotated[
         float, typer.Option(help="Seconds (emulator clock) before a new order is listed.")
     ] = 900.0,
+    transfer_list_envelope: Annotated[
+        bool,
+        typer.Option(help="List transfers as {items} instead of Microsoft's bare JSON array."),
+    ] = False,
     fault: Annotated[
         list[str] | None,
         typer.Option(help="Inject a fault: KIND:METHOD:PATH[:PROBABILITY] or JSON. Repeatable."),
@@ -120,6 +124,7 @@ def serve(
             "bomPrefix": bom,
             "staleEtagStatus": stale_etag_status,
             "orderListDelaySeconds": order_list_delay,
+            "transferListEnvelope": transfer_list_envelope,
         },
     )
     _serve_until_interrupted(emu, save_on_exit=save_on_exit)

@@ -42,6 +42,8 @@ class Settings:
     #: Seconds (emulator clock) before a new order shows in the customer's order list; a new
     #: order "can take up to 15 minutes" to appear (purchase-new-commerce-license-based).
     order_list_delay_seconds: float = 900.0
+    #: List transfers in a ``{items}`` envelope instead of Microsoft's bare JSON array.
+    transfer_list_envelope: bool = False
 
     def update(self, values: dict[str, Any]) -> None:
         """Set fields from camelCase or snake_case names; unknown names raise KeyError."""

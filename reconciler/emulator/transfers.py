@@ -1,11 +1,15 @@
-"""Partner-to-partner new-commerce transfers (docs §3.10).
+"""Partner-to-partner new-commerce transfers (docs §3.10, "Today's rules").
 
-The target creates a request naming the source (201, ``InProgress``); the source accepts by
-PATCHing the line items it moves (``status: Complete``); the target may cancel while pending
-(``status: Cancel``); unanswered requests expire after 30 days on the emulator clock. On
-completion each source subscription ends (``deleted``) and an ``active`` twin with the same
-offer, seats and term appears under the target, so billing moves without overlap. This module
-must not implement subscription PATCH rules.
+The target creates a request naming the source, the source's name and the customer's email
+(201, ``InProgress``); the source accepts by PATCHing the line items it moves (``status:
+Complete``) or declines (``status: Reject``); the target may cancel while pending (``status:
+Cancel``); unanswered requests expire after 30 days on the emulator clock. On completion each
+source subscription ends (``deleted``); a license line gets an ``active`` twin with the same
+offer, seats and term under the target, created by a new order, and an Azure plan line moves
+onto the target's own active Azure plan; each completed line names that order (``orderId``),
+as Microsoft documents, so billing moves without overlap. The list is a bare JSON array (as
+Microsoft's example shows) unless ``transfer_list_envelope`` is set. This module must not
+implement subscription PATCH rules.
 """
 
 from __future__ import annotations
@@ -15,11 +19,20 @@ import uuid
 from typing import Any
 
 from reconciler.emulator import render
+from reconciler.emulator.catalog import AZURE_LEGACY, AZURE_PLAN
 from reconciler.emulator.engine import Engine
 from reconciler.emulator.protocol import ApiFault, Request, Response, RouteTable, collection
 from reconciler.emulator.world import Subscription, Transfer, new_subscription
 
 PENDING, COMPLETE, CANCELED, EXPIRED = "InProgress", "Complete", "Canceled", "Expired"
+REJECTED = "Reject"
+LICENSES, AZURE = "OnlineServicesNCE", "AzureSubscription"
+#: Fields Microsoft's "Create a transfer" page marks required, by their lower-case key.
+REQUIRED = {
+    "sourcepartnertenantid": "sourcePartnerTenantId",
+    "sourcepartnername": "sourcePartnerName",
+    "customeremailid": "customerEmailId",
+}
 
 
 def create_transfer(engine: Engine, req: Request, customer_id: str) -> Response:
@@ -27,8 +40,11 @@ def create_transfer(engine: Engine, req: Request, customer_id: str) -> Response:
     customer = engine.customer_for(req.principal, customer_id)
     assert req.principal is not None
     body = req.json()
-    if not isinstance(body, dict) or not body.get("sourcepartnertenantid"):
-        raise ApiFault(400, 800002, "sourcePartnerTenantId is required.")
+    if not isinstance(body, dict):
+        raise ApiFault(400, 800002, "The request body must be a TransferEntity object.")
+    for key, name in REQUIRED.items():
+        if not str(body.get(key) or "").strip():
+            raise ApiFault(400, 800002, f"{name} is required.")
     source = str(body["sourcepartnertenantid"]).lower()
     target = str(body.get("targetpartnertenantid") or req.principal.tenant_id).lower()
     if source == req.principal.tenant_id:
@@ -41,6 +57,8 @@ def create_transfer(engine: Engine, req: Request, customer_id: str) -> Response:
     if transfer_type not in (3, 5):
         raise ApiFault(400, 800002, f"Unsupported transferType {transfer_type}; use 5.")
     cid = customer.tenant_id.lower()
+    if AZURE.lower() in _product_types(body):
+        _require_azure_plan(engine, target, cid)
     for other in engine.world.transfers.values():
         if (
             other.customer_id == cid
@@ -79,6 +97,30 @@ def create_transfer(engine: Engine, req: Request, customer_id: str) -> Response:
     return Response(201, render.transfer(transfer, engine.names()))
 
 
+def _product_types(body: dict[str, Any]) -> set[str]:
+    """The lower-case ``targetProductTypes`` of a request (empty: every type)."""
+    raw = body.get("targetproducttypes")
+    return {str(t).lower() for t in raw} if isinstance(raw, list) else set()
+
+
+def _require_azure_plan(engine: Engine, target: str, customer_id: str) -> Subscription:
+    """The target's active Azure plan for the customer: an Azure plan transfer moves onto it
+    (400 900133 when the target never bought one, 900132 when it is not active)."""
+    plans = [
+        s
+        for s in engine.world.pair_subscriptions(target, customer_id)
+        if s.offering.kind == AZURE_PLAN and s.status != "deleted"
+    ]
+    active = next((s for s in plans if s.status == "active"), None)
+    if active is not None:
+        return active
+    if plans:
+        raise ApiFault(400, 900132, "The customer's Azure plan with the target is not active.")
+    raise ApiFault(
+        400, 900133, "The target partner has not purchased an Azure plan for the customer."
+    )
+
+
 def _transfer_for(engine: Engine, req: Request, customer_id: str, tid: str) -> Transfer:
     customer = engine.customer_for(req.principal, customer_id)
     assert req.principal is not None
@@ -103,7 +145,9 @@ def list_transfers(engine: Engine, req: Request, customer_id: str) -> Response:
         for t in engine.world.transfers.values()
         if t.customer_id == cid and me in (t.source_id, t.target_id)
     ]
-    return Response(200, collection(items, f"/customers/{customer.tenant_id}/transfers"))
+    if engine.settings.transfer_list_envelope:
+        return Response(200, collection(items, f"/customers/{customer.tenant_id}/transfers"))
+    return Response(200, items)
 
 
 def get_transfer(engine: Engine, req: Request, customer_id: str, tid: str) -> Response:
@@ -137,8 +181,14 @@ def patch_transfer(engine: Engine, req: Request, customer_id: str, tid: str) -> 
         transfer.modified = now
         transfer.ready_at = now + dt.timedelta(seconds=engine.settings.provisioning_delay_seconds)
         engine.schedule(transfer.ready_at, "transfer", transfer.id)
+    elif status in ("reject", "rejected"):
+        if req.principal.tenant_id != transfer.source_id:
+            raise ApiFault(403, 800002, "Only the source partner can reject a transfer.")
+        transfer.status, transfer.modified = REJECTED, now
     else:
-        raise ApiFault(400, 800002, "status must be Complete (source) or Cancel (target).")
+        raise ApiFault(
+            400, 800002, "status must be Complete or Reject (source) or Cancel (target)."
+        )
     engine.history.record(
         now,
         f"transfer.{status}",
@@ -158,6 +208,7 @@ def _accepted_lines(engine: Engine, transfer: Transfer, raw: Any) -> list[dict[s
             "Accepting a transfer needs lineItems with the "
             "subscriptionId of each subscription to move.",
         )
+    types = _product_types(transfer.request)
     lines = []
     for index, item in enumerate(raw):
         sid = str(item.get("subscriptionid", "")).lower() if isinstance(item, dict) else ""
@@ -172,12 +223,30 @@ def _accepted_lines(engine: Engine, transfer: Transfer, raw: Any) -> list[dict[s
                 800002,
                 f"Subscription {sid} is not the source partner's subscription of this customer.",
             )
-        if not sub.offering.is_nce or sub.status != "active":
+        if sub.offering.kind == AZURE_LEGACY:
+            raise ApiFault(
+                400, 900131, f"Subscription {sid} is legacy Azure; Microsoft support moves it."
+            )
+        kind = AZURE if sub.offering.kind == AZURE_PLAN else LICENSES
+        if not (sub.offering.is_nce or kind == AZURE) or sub.status != "active":
             raise ApiFault(
                 400,
                 900146,
                 f"Subscription {sid} is not an active new-commerce "
-                "license subscription and cannot be transferred.",
+                "license or Azure plan subscription and cannot be transferred.",
+            )
+        if types and kind.lower() not in types:
+            raise ApiFault(
+                400, 800002, f"Subscription {sid} is {kind}, which this request does not move."
+            )
+        if kind == AZURE:
+            _require_azure_plan(engine, transfer.target_id, transfer.customer_id)
+        quantity = item.get("quantity")
+        if quantity is not None and quantity != sub.quantity:
+            raise ApiFault(
+                400,
+                800002,
+                f"lineItems quantity {quantity} of {sid} differs from its {sub.quantity} seats.",
             )
         lines.append(
             {
@@ -187,7 +256,7 @@ def _accepted_lines(engine: Engine, transfer: Transfer, raw: Any) -> list[dict[s
                 "billingCycle": sub.billing_cycle,
                 "friendlyName": sub.friendly_name,
                 "offerId": sub.offering.offer_id,
-                "productType": "OnlineServicesNCE",
+                "productType": kind,
                 "status": "Pending",
                 "transferError": None,
             }
@@ -196,14 +265,21 @@ def _accepted_lines(engine: Engine, transfer: Transfer, raw: Any) -> list[dict[s
 
 
 def complete(engine: Engine, transfer: Transfer, now: dt.datetime) -> None:
-    """Move the accepted subscriptions from source to target (job ``transfer``)."""
+    """Move the accepted subscriptions from source to target (job ``transfer``): licenses to a
+    twin created by a new order, an Azure plan onto the target's own plan."""
     if transfer.status != PENDING or not transfer.lines:
         return
+    order_id = str(uuid.uuid4())
     for line in transfer.lines:
         source = engine.world.subscriptions[line["subscriptionId"].lower()]
-        twin = _twin(source, transfer.target_id, now)
-        engine.world.add_subscription(twin)
-        engine.track_term(twin)
+        if line.get("productType") == AZURE:
+            landed = _require_azure_plan(engine, transfer.target_id, transfer.customer_id)
+            landed_on = landed.order_id or order_id
+        else:
+            landed = _twin(source, transfer.target_id, now, order_id)
+            engine.world.add_subscription(landed)
+            engine.track_term(landed)
+            landed_on = order_id
         source.status, source.auto_renew, source.refundable = "deleted", False, []
         engine.changed(
             source,
@@ -213,17 +289,17 @@ def complete(engine: Engine, transfer: Transfer, now: dt.datetime) -> None:
             when=now,
         )
         engine.changed(
-            twin,
+            landed,
             "transfer.target_created",
             {"status": [None, "active"], "transferredFrom": [None, source.id]},
             origin="transfer",
             when=now,
         )
-        line.update({"status": COMPLETE, "targetSubscriptionId": twin.id})
+        line.update({"status": COMPLETE, "orderId": landed_on})
     transfer.status, transfer.completed, transfer.modified = COMPLETE, now, now
 
 
-def _twin(source: Subscription, target_id: str, now: dt.datetime) -> Subscription:
+def _twin(source: Subscription, target_id: str, now: dt.datetime, order_id: str) -> Subscription:
     twin = new_subscription(
         source.offering,
         partner_id=target_id,
@@ -235,6 +311,7 @@ def _twin(source: Subscription, target_id: str, now: dt.datetime) -> Subscriptio
         friendly_name=source.friendly_name,
         status="active",
         auto_renew=source.auto_renew,
+        order_id=order_id,
     )
     # Term dates carry over; a transferred term is not cancellable by the new partner.
     twin.start, twin.end, twin.cancel_until, twin.refundable = source.start, source.end, None, []

@@ -33,7 +33,11 @@ def outside_parties(emu: Any, state: model.DesiredState, access: live.Access) ->
         for held_in in sorted({customer.source_of(h) for h in customer.azure}):
             emu.control.azure_handoff(customer.tenant_id, source=held_in, target=target)
     snapshot = emu.control.snapshot()
-    pending = [t for t in snapshot["transfers"] if t.get("status") == "InProgress"]
+    pending = [
+        t
+        for t in snapshot["transfers"]
+        if t.get("status") == "InProgress" and not t.get("lineItems")
+    ]
     if not pending:
         return
     tenants = state.consolidation.tenants
@@ -43,7 +47,7 @@ def outside_parties(emu: Any, state: model.DesiredState, access: live.Access) ->
         source = clients[by_id[transfer["sourcePartnerTenantId"].lower()]]
         customer_id = transfer["customerTenantId"]
         moved = [
-            s["id"]
+            {"subscriptionId": s["id"]}
             for s in snapshot["subscriptions"]
             if s["customerId"] == customer_id
             and s["partner"] == source.name

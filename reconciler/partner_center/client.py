@@ -116,6 +116,14 @@ class PartnerCenterClient:
         reply = self.transport.call("GET", f"/customers/{_seg(customer_id)}", customer=customer_id)
         return cast(wire.Customer, reply.body)
 
+    def get_billing_profile(self, customer_id: str) -> dict[str, Any]:
+        """The customer's billing profile (its contact email is a transfer's
+        ``customerEmailId``)."""
+        reply = self.transport.call(
+            "GET", f"/customers/{_seg(customer_id)}/profiles/billing", customer=customer_id
+        )
+        return cast(dict[str, Any], reply.body)
+
     # ------------------------------------------------------------------------- subscriptions
 
     def list_subscriptions(
@@ -293,7 +301,7 @@ class PartnerCenterClient:
         reply = self.transport.call(
             "GET", f"/customers/{_seg(customer_id)}/transfers", customer=customer_id
         )
-        return cast(list[wire.Transfer], wire.collection_items(reply.body))
+        return cast(list[wire.Transfer], wire.transfer_items(reply.body))
 
     def get_transfer(self, customer_id: str, transfer_id: str) -> wire.Transfer:
         """One transfer request."""
@@ -324,20 +332,33 @@ class PartnerCenterClient:
         self,
         customer_id: str,
         transfer_id: str,
-        subscription_ids: Sequence[str],
+        line_items: Sequence[Mapping[str, Any]],
         *,
         request_id: str,
     ) -> wire.Transfer:
-        """Accept a transfer request (source side): PATCH it with ``status: Complete`` and the
-        subscriptions it moves as its line items."""
+        """Accept a transfer request (source side, "Update a transfer"): PATCH it with
+        ``status: Complete`` and exactly ``line_items``, each a ``TransferLineItem``
+        (``id``, ``subscriptionId``, ``quantity``, ``billingCycle``, ``offerId``, ...)."""
         current = dict(self.get_transfer(customer_id, transfer_id))
-        items = [{"subscriptionId": sid} for sid in subscription_ids]
-        body = {**current, "status": "Complete", "lineItems": items}
+        body = {**current, "status": "Complete", "lineItems": [dict(i) for i in line_items]}
         body.pop("links", None)
         reply = self.transport.call(
             "PATCH",
             f"/customers/{_seg(customer_id)}/transfers/{_seg(transfer_id)}",
             body=body,
+            request_id=request_id,
+            customer=customer_id,
+        )
+        return cast(wire.Transfer, reply.body)
+
+    def reject_transfer(
+        self, customer_id: str, transfer_id: str, *, request_id: str
+    ) -> wire.Transfer:
+        """Decline a transfer request (source side): PATCH ``{"id", "status": "Reject"}``."""
+        reply = self.transport.call(
+            "PATCH",
+            f"/customers/{_seg(customer_id)}/transfers/{_seg(transfer_id)}",
+            body={"id": transfer_id, "status": "Reject"},
             request_id=request_id,
             customer=customer_id,
         )

@@ -88,12 +88,68 @@ def read_transfers(
     try:
         items = client.list_transfers(view.tenant_id)
         found = tuple(sorted((wire.to_live_transfer(t) for t in items), key=lambda t: t.id))
+        found = _with_targets(client, view, found)
     except errors.TenantAccessError:
         raise  # the tenant as a whole, reported once, never per customer
     except errors.ReconcilerError as exc:
         log.warning("transfers of %s in %s unreadable: %s", view.tenant_id, client.name, exc)
         return replace(view, transfers=None, transfers_reason=_reason(exc))
     return replace(view, transfers=found, transfers_reason="")
+
+
+def _with_targets(
+    client: pc_client.PartnerCenterClient,
+    view: model.CustomerView,
+    transfers: tuple[model.LiveTransfer, ...],
+) -> tuple[model.LiveTransfer, ...]:
+    """``transfers`` with the target subscription of each completed line filled in.
+
+    A completed line names the order it created in the target, not the subscription: the
+    subscription is the one of the customer's (already read) subscriptions with that order id;
+    only an order none of them carries costs a request (``subscriptions?order_id=``), once per
+    order. A line that still matches nothing keeps ``None`` (not there yet)."""
+    listed: dict[str, list[model.LiveSubscription]] = {}
+    for sub in view.subscriptions:
+        if sub.order_id:
+            listed.setdefault(sub.order_id.lower(), []).append(sub)
+    claimed: set[str] = set()
+    out = []
+    for t in transfers:
+        if t.status is not model.TransferStatus.COMPLETED or not any(
+            ln.target_subscription_id is None and ln.order_id for ln in t.lines
+        ):
+            out.append(t)
+            continue
+        lines = []
+        for line in t.lines:
+            if line.target_subscription_id is None and line.order_id:
+                key = line.order_id.lower()
+                if key not in listed:
+                    docs = client.list_subscriptions(view.tenant_id, order_id=line.order_id)
+                    listed[key] = [wire.to_live_subscription(d) for d in docs]
+                found = pick_target(line, listed[key], claimed)
+                if found is not None:
+                    claimed.add(found)
+                    line = replace(line, target_subscription_id=found)  # noqa: PLW2901
+            lines.append(line)
+        out.append(replace(t, lines=tuple(lines)))
+    return tuple(out)
+
+
+def pick_target(
+    line: model.LiveTransferLine,
+    candidates: Sequence[model.LiveSubscription],
+    claimed: Collection[str] = (),
+) -> str | None:
+    """The target subscription (id) among an order's subscriptions that a transfer line
+    created: the only one, else the only one on the line's offer (and seats); ``None`` when
+    none or several remain (never a guess)."""
+    free = [s for s in candidates if s.id not in claimed]
+    if len(free) > 1 and line.offer_id:
+        free = [s for s in free if s.offer_id.lower() == line.offer_id.lower()]
+    if len(free) > 1 and line.quantity is not None:
+        free = [s for s in free if s.quantity == line.quantity]
+    return free[0].id if len(free) == 1 else None
 
 
 def read_subscriptions(

@@ -207,11 +207,18 @@ _EXPIRY_FIELDS = ("expirationDate", "expirationTime", "expiryTime", "expiresAt")
 def _transfer_line(item: Any) -> model.LiveTransferLine:
     if not isinstance(item, dict) or not item.get("subscriptionId"):
         raise WireFormatError("a transfer line item lacks its subscriptionId")
+    # Microsoft documents an orderId on a completed line; a target subscription id is
+    # tolerated when a line carries one.
     target = item.get("targetSubscriptionId") or item.get("transferredSubscriptionId")
+    order = item.get("orderId")
+    quantity = item.get("quantity")
     return model.LiveTransferLine(
         source_subscription_id=str(item["subscriptionId"]).lower(),
         target_subscription_id=str(target).lower() if target else None,
         status=_text(item, "status"),
+        order_id=str(order) if order else None,
+        offer_id=_text(item, "offerId"),
+        quantity=quantity if isinstance(quantity, int) and not isinstance(quantity, bool) else None,
     )
 
 
@@ -249,6 +256,14 @@ def customer_tenant_id(doc: Any) -> str:
     if not tid:
         raise WireFormatError("a customer lacks an id")
     return str(tid).lower()
+
+
+def transfer_items(body: Any) -> list[Any]:
+    """The transfers of a list answer: Microsoft's example is a bare JSON array, older
+    answers a collection envelope; both are read (``WireFormatError`` for anything else)."""
+    if isinstance(body, list):
+        return list(body)
+    return collection_items(body)
 
 
 def collection_items(body: Any) -> list[Any]:

@@ -37,6 +37,7 @@ def to_sub(doc: Any) -> writes.Sub:
         status=live.status,
         auto_renew=live.auto_renew,
         cancellation_allowed_until=live.cancellation_allowed_until,
+        billing_cycle=live.billing_cycle,
     )
 
 
@@ -64,6 +65,7 @@ class ClientWriter:
     ) -> None:
         self.clients = clients
         self.tenant_ids = {t.name: t.tenant_id for t in tenants}
+        self.tenant_names = {t.name: t.display_name or t.name for t in tenants}
 
     def get_subscription(self, tenant: str, customer_id: str, subscription_id: str) -> writes.Sub:
         try:
@@ -179,16 +181,37 @@ class ClientWriter:
         quantity: int,
         *,
         request_id: str,
+        azure: bool = False,
     ) -> str:
+        client = self.clients[tenant]
         body = {
             "sourcePartnerTenantId": self.tenant_ids[source_tenant],
-            "targetProductTypes": ["OnlineServicesNCE"],
+            "sourcePartnerName": self.tenant_names[source_tenant],
+            "customerEmailId": self._customer_email(client, customer_id),
+            "targetProductTypes": [AZURE_PRODUCT if azure else LICENSE_PRODUCT],
         }
         try:
-            doc = self.clients[tenant].create_transfer(customer_id, body, request_id=request_id)
+            doc = client.create_transfer(customer_id, body, request_id=request_id)
         except api_errors.UnknownOutcome as exc:
             raise errors.OutcomeUnknown(str(exc)) from exc
+        except api_errors.ApiBusinessError as exc:
+            raise errors.WriteRejected(str(exc)) from exc
         return str(doc.get("id"))
+
+    @staticmethod
+    def _customer_email(client: pc_client.PartnerCenterClient, customer_id: str) -> str:
+        """The customer's contact for a transfer (``customerEmailId``, required): the email of
+        its billing profile as the target reads it."""
+        profile = client.get_billing_profile(customer_id)
+        email = str(profile.get("email") or "").strip() if isinstance(profile, dict) else ""
+        if not email:
+            raise errors.WriteRejected(
+                f"customer {customer_id} has no email in its billing profile in tenant "
+                f"'{client.name}', and a transfer request must name the customer's email "
+                "(customerEmailId); no transfer is requested. Add the email to the customer's "
+                "billing profile in Partner Center, then run apply again."
+            )
+        return email
 
     def list_transfers(
         self, tenant: str, customer_id: str, source_tenant: str
@@ -205,8 +228,68 @@ class ClientWriter:
             ) from exc
         return [t for t in found if t.source_partner_id == source_id]
 
+    def get_transfer(self, tenant: str, customer_id: str, transfer_id: str) -> model.LiveTransfer:
+        try:
+            return _live_transfer(self.clients[tenant].get_transfer(customer_id, transfer_id))
+        except api_errors.ApiNotFound as exc:
+            raise errors.NotFound(str(exc)) from exc
+
+    def accept_transfer(
+        self,
+        tenant: str,
+        customer_id: str,
+        transfer_id: str,
+        lines: Sequence[writes.Sub],
+        *,
+        request_id: str,
+    ) -> model.LiveTransfer:
+        items = [transfer_line(n, sub) for n, sub in enumerate(lines)]
+        try:
+            doc = self.clients[tenant].accept_transfer(
+                customer_id, transfer_id, items, request_id=request_id
+            )
+        except api_errors.UnknownOutcome as exc:
+            raise errors.OutcomeUnknown(str(exc)) from exc
+        except api_errors.ApiBusinessError as exc:
+            raise errors.WriteRejected(str(exc)) from exc
+        return _live_transfer(doc)
+
+    def subscriptions_of_order(
+        self, tenant: str, customer_id: str, order_id: str
+    ) -> Sequence[writes.Sub]:
+        docs = self.clients[tenant].list_subscriptions(customer_id, order_id=order_id)
+        return [to_sub(d) for d in docs]
+
     def correlation_id(self, tenant: str) -> str:
         return str(self.clients[tenant].transport.correlation_id)
+
+
+#: ``targetProductTypes`` of a transfer request: licenses (new commerce) or an Azure plan.
+LICENSE_PRODUCT, AZURE_PRODUCT = "OnlineServicesNCE", "AzureSubscription"
+
+
+def transfer_line(number: int, sub: writes.Sub) -> dict[str, Any]:
+    """One ``TransferLineItem`` of an acceptance: the subscription as the source holds it."""
+    line: dict[str, Any] = {
+        "id": number,
+        "subscriptionId": sub.id,
+        "quantity": sub.quantity,
+        "offerId": sub.offer_id,
+        "friendlyName": sub.friendly_name,
+    }
+    if sub.billing_cycle:
+        line["billingCycle"] = sub.billing_cycle
+    return line
+
+
+def _live_transfer(doc: Any) -> model.LiveTransfer:
+    try:
+        return wire.to_live_transfer(doc)
+    except errors.WireFormatError as exc:
+        raise errors.Unreadable(
+            f"Partner Center returned a transfer request that cannot be read ({exc}); the "
+            "step is not attempted. Check the transfer in Partner Center, then plan again."
+        ) from exc
 
 
 def _ordered(doc: Mapping[str, Any]) -> writes.Ordered:

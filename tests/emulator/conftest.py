@@ -48,6 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "bom_prefix": False,
     "stale_etag_status": 400,
     "order_list_delay_seconds": 900.0,
+    "transfer_list_envelope": False,
 }
 #: Settings ``Emulator.start`` takes as keyword arguments (the others are set through
 #: ``control.set_limits`` on every reset).

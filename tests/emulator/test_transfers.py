@@ -1,19 +1,35 @@
-"""Partner-to-partner transfers: create by the target, accept by the source, cancel by the
-target, expiry after 30 days; billing moves without overlap or gap."""
+"""Partner-to-partner transfers: create by the target (with the fields Microsoft requires),
+accept or reject by the source, cancel by the target, expiry after 30 days; completed lines
+name an order whose subscriptions are the twins; Azure plan transfers need the target's
+active Azure plan; billing moves without overlap or gap."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from conftest import CENTRAL, DE, FABRIKAM, WOODGROVE, World, sub_id
+import pytest
+from conftest import CENTRAL, DE, FABRIKAM, NORTHWIND, WOODGROVE, World, sub_id
 
 PREMIUM = sub_id("d004")
+AZURE_PLAN = sub_id("d0a2")
+REQUIRED = {
+    "sourcePartnerTenantId": DE,
+    "sourcePartnerName": "Contoso Deutschland",
+    "customerEmailId": "billing@woodgrove.example",
+}
 
 
 def _create(world: World, customer: str = WOODGROVE, **extra: Any) -> Any:
     world.accept(customer)
-    body = {"sourcePartnerTenantId": DE, "customerName": "Woodgrove", "transferType": 5, **extra}
+    body = {**REQUIRED, "customerName": "Woodgrove", "transferType": 5, **extra}
     return world.api("central").post(f"/customers/{customer}/transfers", body)
+
+
+def _accept(world: World, transfer: dict[str, Any], *lines: dict[str, Any]) -> Any:
+    return world.api("de").patch(
+        f"/customers/{transfer['customerTenantId']}/transfers/{transfer['id']}",
+        {"id": transfer["id"], "status": "Complete", "lineItems": list(lines)},
+    )
 
 
 def test_target_creates_and_both_sides_see_the_request(world: World) -> None:
@@ -23,8 +39,12 @@ def test_target_creates_and_both_sides_see_the_request(world: World) -> None:
     assert transfer["status"] == "InProgress" and transfer["sourcePartnerTenantId"] == DE
     assert transfer["targetPartnerTenantId"] == CENTRAL
     assert transfer["attributes"]["objectType"] == "TransferEntity"
-    listed = world.api("de").get(f"/customers/{WOODGROVE}/transfers").json()["items"]
+    listed = world.api("de").get(f"/customers/{WOODGROVE}/transfers").json()
+    assert isinstance(listed, list), "Microsoft's example lists transfers as a bare array"
     assert [t["id"] for t in listed] == [transfer["id"]]
+    assert transfer["sourcePartnerName"] and transfer["customerEmailId"] == REQUIRED[
+        "customerEmailId"
+    ]
     got = world.api("de").get(f"/customers/{WOODGROVE}/transfers/{transfer['id']}").json()
     assert got["status"] == "InProgress"
 
@@ -50,7 +70,12 @@ def test_source_accepts_and_the_subscription_moves(world: World) -> None:
         ("CFQ7TTC0LCHC:0002:CFQ7TTC0HB8Z", 18, "active")
     ]
     assert target[0]["commitmentEndDate"] == source["commitmentEndDate"]  # term carried over
-    assert target[0]["id"] == done["lineItems"][0]["targetSubscriptionId"]
+    line = done["lineItems"][0]
+    assert "targetSubscriptionId" not in line, "Microsoft documents an orderId, not the twin"
+    by_order = world.api("central").get(
+        f"/customers/{WOODGROVE}/subscriptions?order_id={line['orderId']}"
+    )
+    assert [s["id"] for s in by_order.json()["items"]] == [target[0]["id"]]
     world.control("POST", "/clock/advance", {"days": 3})
     rows = world.emu.control.ledger(customer_id=WOODGROVE)
     premium = [r for r in rows if r["offerId"].startswith("CFQ7TTC0LCHC") and r["billed"]]
@@ -103,3 +128,89 @@ def test_transfers_need_a_relationship_and_known_ids(world: World) -> None:
         f"/customers/{FABRIKAM}/transfers/00000000-0000-4000-8000-000000000000"
     )
     assert missing.status_code == 404 and missing.json()["code"] == 900100
+
+
+@pytest.mark.parametrize("field", sorted(REQUIRED))
+def test_create_requires_microsofts_required_fields(world: World, field: str) -> None:
+    world.accept(WOODGROVE)
+    body = {k: v for k, v in REQUIRED.items() if k != field}
+    reply = world.api("central").post(f"/customers/{WOODGROVE}/transfers", body)
+    assert reply.status_code == 400 and field in reply.json()["description"]
+
+
+def test_list_envelope_switch(world: World) -> None:
+    transfer = _create(world).json()
+    world.emu.control.set_limits(transfer_list_envelope=True)
+    listed = world.api("central").get(f"/customers/{WOODGROVE}/transfers").json()
+    assert [t["id"] for t in listed["items"]] == [transfer["id"]]
+
+
+def test_source_rejects_and_the_request_ends(world: World) -> None:
+    transfer = _create(world).json()
+    path = f"/customers/{WOODGROVE}/transfers/{transfer['id']}"
+    by_target = world.api("central").patch(path, {"id": transfer["id"], "status": "reject"})
+    assert by_target.status_code == 403
+    rejected = world.api("de").patch(path, {"id": transfer["id"], "status": "reject"})
+    assert rejected.status_code == 200 and rejected.json()["status"] == "Reject"
+    assert world.api("central").get(path).json()["status"] == "Reject"
+    again = _create(world)
+    assert again.status_code == 201, "a rejected request no longer blocks a new one"
+    premium = world.api("de").get(f"/customers/{WOODGROVE}/subscriptions/{PREMIUM}").json()
+    assert premium["status"] == "active"
+
+
+def test_accept_refuses_a_quantity_other_than_the_subscriptions(world: World) -> None:
+    transfer = _create(world).json()
+    wrong = _accept(world, transfer, {"subscriptionId": PREMIUM, "quantity": 5})
+    assert wrong.status_code == 400 and "quantity" in wrong.json()["description"]
+
+
+def _central_azure_plan(world: World) -> str:
+    api = world.api("central")
+    cart = api.post(
+        f"/customers/{NORTHWIND}/carts",
+        {
+            "lineItems": [
+                {
+                    "id": 0,
+                    "catalogItemId": "DZH318Z0BPS6:0001:DZH318Z0BML6",
+                    "quantity": 1,
+                    "billingCycle": "none",
+                }
+            ]
+        },
+    ).json()
+    result = api.post(f"/customers/{NORTHWIND}/carts/{cart['id']}/checkout", {}).json()
+    assert not result.get("orderErrors"), result
+    world.control("POST", "/clock/advance", {"minutes": 1})
+    subs = api.get(f"/customers/{NORTHWIND}/subscriptions").json()["items"]
+    return next(s["id"] for s in subs if s["offerId"].startswith("DZH318Z0BPS6"))
+
+
+def test_azure_plan_transfer_needs_the_targets_active_azure_plan(world: World) -> None:
+    world.accept(NORTHWIND)
+    body = {**REQUIRED, "targetProductTypes": ["AzureSubscription"]}
+    path = f"/customers/{NORTHWIND}/transfers"
+    none = world.api("central").post(path, body)
+    assert none.status_code == 400 and none.json()["code"] == 900133
+    plan = _central_azure_plan(world)
+    transfer = world.api("central").post(path, body).json()
+    assert transfer["targetProductTypes"] == ["AzureSubscription"]
+    licenses = _accept(world, transfer, {"subscriptionId": sub_id("d003")})
+    assert licenses.status_code == 400, "the request moves Azure only"
+    assert _accept(world, transfer, {"subscriptionId": AZURE_PLAN}).status_code == 200
+    world.control("POST", "/clock/advance", {"minutes": 1})
+    done = world.api("central").get(f"{path}/{transfer['id']}").json()
+    assert done["status"] == "Complete"
+    by_order = world.api("central").get(
+        f"/customers/{NORTHWIND}/subscriptions?order_id={done['lineItems'][0]['orderId']}"
+    )
+    assert [s["id"] for s in by_order.json()["items"]] == [plan]
+    source = world.api("de").get(f"/customers/{NORTHWIND}/subscriptions/{AZURE_PLAN}").json()
+    assert source["status"] == "deleted"
+    world.control("POST", "/clock/advance", {"days": 2})
+    rows = world.emu.control.ledger(customer_id=NORTHWIND)
+    source_days = {r["date"] for r in rows if r["subscriptionId"] == AZURE_PLAN and r["billed"]}
+    target_days = [r["date"] for r in rows if r["subscriptionId"] == plan and r["billed"]]
+    assert all(day <= done["completedTime"][:10] for day in source_days), "source stops billing"
+    assert len(target_days) == 3 and not source_days & set(target_days), "no overlap"

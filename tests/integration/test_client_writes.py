@@ -121,7 +121,12 @@ def test_transfer_create_read_and_cancel(start_emulator: Start, base_env: dict[s
     central = build(emu, base_env, tenants=["central"])["central"]
     created = central.create_transfer(
         TARGET_CUSTOMER,
-        {"sourcePartnerTenantId": PARTNERS["de"], "customerName": "C0"},
+        {
+            "sourcePartnerTenantId": PARTNERS["de"],
+            "sourcePartnerName": "DE",
+            "customerEmailId": "billing@c0.example",
+            "customerName": "C0",
+        },
         request_id=str(uuid.uuid4()),
     )
     assert created["id"]

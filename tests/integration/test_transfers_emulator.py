@@ -178,7 +178,11 @@ def test_a_plan_saved_before_a_request_appeared_is_stale(emu, run_cli, monkeypat
     _cons, clients = _clients(emu)
     clients["central"].create_transfer(
         WOODGROVE,
-        {"sourcePartnerTenantId": "0f6a1b8e-0000-4000-8000-0000000000de"},
+        {
+            "sourcePartnerTenantId": "0f6a1b8e-0000-4000-8000-0000000000de",
+            "sourcePartnerName": "Contoso DE",
+            "customerEmailId": "billing@woodgrove.example",
+        },
         request_id=str(uuid.uuid4()),
     )
     stale = run_cli(

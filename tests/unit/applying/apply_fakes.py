@@ -178,6 +178,7 @@ class FakeWriter:
         quantity: int,
         *,
         request_id: str,
+        azure: bool = False,
     ) -> str:
         fault = self._fault("transfer")
         if fault == "unknown":

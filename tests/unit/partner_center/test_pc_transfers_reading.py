@@ -132,6 +132,8 @@ def test_listed_customers_get_their_transfers_too(
         ("Complete", model.TransferStatus.COMPLETED),
         ("Completed", model.TransferStatus.COMPLETED),
         ("Canceled", model.TransferStatus.CANCELLED),
+        ("Reject", model.TransferStatus.REJECTED),
+        ("Rejected", model.TransferStatus.REJECTED),
         ("Expired", model.TransferStatus.EXPIRED),
         ("Failed", model.TransferStatus.FAILED),
         ("Frobnicated", model.TransferStatus.UNKNOWN),
@@ -167,7 +169,151 @@ def test_open_means_pending_or_unknown_before_expiry() -> None:
     unknown = wire.to_live_transfer(_transfer("t", "Frobnicated"))
     assert unknown.is_open(now) and not unknown.is_open(datetime(2026, 4, 1, tzinfo=UTC))
     assert wire.to_live_transfer(_transfer("t")).is_open(now)
-    for ended in ("Expired", "Canceled", "Failed", "Complete"):
+    for ended in ("Expired", "Canceled", "Reject", "Failed", "Complete"):
         assert not wire.to_live_transfer(_transfer("t", ended)).is_open(now)
     # Not accepted yet: the request may carry any subscription of the source partner.
     assert wire.to_live_transfer(_transfer("t")).may_carry("anything")
+
+
+def test_a_rejected_request_has_ended_so_a_new_one_may_be_made() -> None:
+    assert model.TransferStatus.parse("Reject").ended
+    assert not model.TransferStatus.parse("InProgress").ended
+
+
+def test_a_bare_array_transfer_list_is_read_like_an_envelope(
+    mocked: responses.RequestsMock, make_client: Make
+) -> None:
+    _customers(mocked, "c1")
+    mocked.get(f"{API}/v1/customers/c1/transfers", json=[_transfer("TR-1"), _transfer("TR-2")])
+    cv = reading.read_tenant(TARGET, make_client(), customers=["c1"], transfers=["c1"]).customers[
+        "c1"
+    ]
+    assert [t.id for t in cv.transfers or ()] == ["tr-1", "tr-2"]
+
+
+def test_a_list_that_is_neither_array_nor_envelope_is_unknown(
+    mocked: responses.RequestsMock, make_client: Make
+) -> None:
+    _customers(mocked, "c1")
+    mocked.get(f"{API}/v1/customers/c1/transfers", json={"value": []})
+    cv = reading.read_tenant(TARGET, make_client(), customers=["c1"], transfers=["c1"]).customers[
+        "c1"
+    ]
+    assert cv.transfers is None and "collection" in cv.transfers_reason
+
+
+def _sub(sid: str, offer: str, quantity: int, order: str) -> dict[str, object]:
+    return {
+        "id": sid,
+        "offerId": offer,
+        "quantity": quantity,
+        "status": "active",
+        "billingCycle": "monthly",
+        "orderId": order,
+        "autoRenewEnabled": True,
+    }
+
+
+def _completed(*lines: dict[str, object]) -> dict[str, object]:
+    return _transfer("TR-9", "Complete", lineItems=list(lines))
+
+
+BP, EXO = "CFQ7TTC0LCHC:0002:CFQ7TTC0HB8Z", "CFQ7TTC0LH16:0001:CFQ7TTC0HD1G"
+
+
+def test_completed_lines_find_their_target_through_the_order_already_read(
+    mocked: responses.RequestsMock, make_client: Make
+) -> None:
+    mocked.get(f"{API}/v1/customers/c1", json=_customer("c1"))
+    mocked.get(
+        f"{API}/v1/customers/c1/subscriptions",
+        json={"items": [_sub("T-BP", BP, 18, "O-1"), _sub("T-EXO", EXO, 5, "O-1")]},
+    )
+    mocked.get(
+        f"{API}/v1/customers/c1/transfers",
+        json=[
+            _completed(
+                {
+                    "id": 0,
+                    "subscriptionId": "S-BP",
+                    "offerId": BP,
+                    "quantity": 18,
+                    "orderId": "O-1",
+                },
+                {
+                    "id": 1,
+                    "subscriptionId": "S-EXO",
+                    "offerId": EXO,
+                    "quantity": 5,
+                    "orderId": "o-1",
+                },
+            )
+        ],
+    )
+    cv = reading.read_tenant(TARGET, make_client(), customers=["c1"], transfers=["c1"]).customers[
+        "c1"
+    ]
+    [t] = cv.transfers or ()
+    assert [(ln.source_subscription_id, ln.target_subscription_id) for ln in t.lines] == [
+        ("s-bp", "t-bp"),
+        ("s-exo", "t-exo"),
+    ]
+    assert not any("order_id" in (c.request.url or "") for c in mocked.calls), "no extra request"
+
+
+def test_an_order_not_among_the_subscriptions_read_costs_one_request_per_order(
+    mocked: responses.RequestsMock, make_client: Make
+) -> None:
+    mocked.get(f"{API}/v1/customers/c1", json=_customer("c1"))
+    mocked.get(
+        f"{API}/v1/customers/c1/subscriptions",
+        match=[responses.matchers.query_string_matcher("")],
+        json={"items": []},
+    )
+    mocked.get(
+        f"{API}/v1/customers/c1/subscriptions",
+        match=[responses.matchers.query_string_matcher("order_id=O-7")],
+        json={"items": [_sub("T-1", BP, 18, "O-7")]},
+    )
+    line = {"id": 0, "subscriptionId": "S-1", "offerId": BP, "quantity": 18, "orderId": "O-7"}
+    pending = _transfer("TR-1", lineItems=[{**line, "orderId": None}])
+    mocked.get(f"{API}/v1/customers/c1/transfers", json=[_completed(line), pending])
+    cv = reading.read_tenant(TARGET, make_client(), customers=["c1"], transfers=["c1"]).customers[
+        "c1"
+    ]
+    done = next(t for t in cv.transfers or () if t.id == "tr-9")
+    assert done.lines[0].target_subscription_id == "t-1"
+    assert sum(1 for c in mocked.calls if "order_id=" in (c.request.url or "")) == 1
+
+
+def test_an_unreadable_order_look_up_makes_the_transfers_unknown(
+    mocked: responses.RequestsMock, make_client: Make
+) -> None:
+    _customers(mocked, "c1")
+    mocked.get(
+        f"{API}/v1/customers/c1/subscriptions",
+        match=[responses.matchers.query_string_matcher("order_id=O-7")],
+        status=503,
+    )
+    line = {"id": 0, "subscriptionId": "S-1", "orderId": "O-7"}
+    mocked.get(f"{API}/v1/customers/c1/transfers", json=[_completed(line)])
+    cv = reading.read_tenant(TARGET, make_client(), customers=["c1"], transfers=["c1"]).customers[
+        "c1"
+    ]
+    assert cv.status is model.ReadStatus.OK and cv.transfers is None and cv.transfers_reason
+
+
+def _live(sid: str, offer: str, quantity: int) -> model.LiveSubscription:
+    return wire.to_live_subscription(_sub(sid, offer, quantity, "O"))
+
+
+def test_pick_target_never_guesses_between_look_alikes() -> None:
+    line = model.LiveTransferLine("s-1", offer_id=BP, quantity=18, order_id="O")
+    one = [_live("a", BP, 18)]
+    assert reading.pick_target(line, one) == "a"
+    two = [_live("a", BP, 18), _live("b", EXO, 18)]
+    assert reading.pick_target(line, two) == "a"
+    twins = [_live("a", BP, 18), _live("b", BP, 18)]
+    assert reading.pick_target(line, twins) is None
+    assert reading.pick_target(line, twins, claimed={"a"}) == "b"
+    assert reading.pick_target(line, []) is None
