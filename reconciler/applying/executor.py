@@ -18,7 +18,7 @@ from reconciler import errors, writes
 from reconciler.applying import checks, journal, ports
 from reconciler.applying import transfers as guards
 from reconciler.applying.steps import ApplyReport, Options, Outcome, StepResult
-from reconciler.model import CommerceModel
+from reconciler.model import CommerceModel, classify_offer
 from reconciler.model import SubscriptionStatus as Status
 from reconciler.planning import actions, markers
 
@@ -374,7 +374,7 @@ class Executor:
                 sid,
                 fresh.quantity,
                 request_id=rid,
-                azure=(c.after or {}).get("commerce") == CommerceModel.AZURE_PLAN,
+                azure=classify_offer(fresh.offer_id) is CommerceModel.AZURE_PLAN,
             )
         except errors.OutcomeUnknown:
             # Look for the request's effect before anything else is sent.

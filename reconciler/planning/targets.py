@@ -149,11 +149,7 @@ def _request(
         f"({s.quantity} seats) from {address.tenant}, requested by {b.target_name}{why}",
         depends_on=b.after_invite(),
         before=subscription_fields(s),
-        after={
-            "target_tenant": b.target_name,
-            "quantity": s.quantity,
-            "commerce": s.commerce.value,
-        },
+        after={"target_tenant": b.target_name, "quantity": s.quantity},
         strategy=Strategy.TRANSFER,
         overlap=billing.overlap(Strategy.TRANSFER, s, b.now, b.now),
         deadlines=billing.deadlines(s, Strategy.TRANSFER, b.now),

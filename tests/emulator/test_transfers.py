@@ -42,9 +42,9 @@ def test_target_creates_and_both_sides_see_the_request(world: World) -> None:
     listed = world.api("de").get(f"/customers/{WOODGROVE}/transfers").json()
     assert isinstance(listed, list), "Microsoft's example lists transfers as a bare array"
     assert [t["id"] for t in listed] == [transfer["id"]]
-    assert transfer["sourcePartnerName"] and transfer["customerEmailId"] == REQUIRED[
-        "customerEmailId"
-    ]
+    assert (
+        transfer["sourcePartnerName"] and transfer["customerEmailId"] == REQUIRED["customerEmailId"]
+    )
     got = world.api("de").get(f"/customers/{WOODGROVE}/transfers/{transfer['id']}").json()
     assert got["status"] == "InProgress"
 
