@@ -85,16 +85,19 @@ class Store:
     def shown(self) -> str:
         return self.config.shown
 
-    def _read(self, blob: BlobClient, what: str) -> bytes | None:
+    def _read(self, blob: BlobClient, what: str, size: int | None = None) -> bytes | None:
+        """The blob's content (None when it does not exist), refused beyond the journal cap;
+        ``size`` when a listing already said it (one request less per journal)."""
         from azure.core.exceptions import ResourceNotFoundError
 
         with _translated(self.config, f"reading {blob.blob_name}"):
             try:
-                props = blob.get_blob_properties()
-                if props.size > files.MAX_JOURNAL_BYTES:
+                if size is None:
+                    size = int(blob.get_blob_properties().size)
+                if size > files.MAX_JOURNAL_BYTES:
                     raise errors.JournalError(
                         f"The {what} {blob.blob_name} in the state container {self.shown} is "
-                        f"{props.size} bytes, more than any journal grows; move it aside."
+                        f"{size} bytes, more than any journal grows; move it aside."
                     )
                 return bytes(blob.download_blob().readall())
             except ResourceNotFoundError:
@@ -110,13 +113,13 @@ class Store:
         first."""
         prefix = f"{JOURNALS}{target}/" if target else JOURNALS
         with _translated(self.config, "listing the journals"):
-            names = sorted(
-                (b.name for b in self.client.list_blobs(name_starts_with=prefix)),
-                key=lambda n: n.rsplit("/", 1)[-1],
+            found = sorted(
+                ((b.name, int(b.size)) for b in self.client.list_blobs(name_starts_with=prefix)),
+                key=lambda nb: nb[0].rsplit("/", 1)[-1],
             )
         out: list[journal.Record] = []
-        for name in names:
-            data = self._read(self.client.get_blob_client(name), "journal")
+        for name, size in found:
+            data = self._read(self.client.get_blob_client(name), "journal", size)
             if data is not None:
                 out.extend(journal.parse_lines(data.splitlines(), f"{self.shown}/{name}"))
         return out

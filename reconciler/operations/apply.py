@@ -66,7 +66,8 @@ class Hooks:
 
     approve: Callable[[actions.Plan], None]
     waiting: Callable[[locking.LockInfo], None] = lambda held: None
-    started: Callable[[str, str, Path], None] = lambda plan_id, run_id, journal: None
+    #: (plan id, run id, where the journal is: the local file, and the blob when shared)
+    started: Callable[[str, str, str], None] = lambda plan_id, run_id, journal: None
     step: Callable[[steps.StepResult, int, int], None] = lambda result, done, total: None
 
 
@@ -230,12 +231,13 @@ class _Run:
         state, pid = self.request.state_dir, journal.plan_id(plan)
         run_id = _now().strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
         records = journal.read_records(state)
-        mirror = None
+        mirror, where = None, ""
         if self.store is not None and shared is not None:
             # Recovery sees every runner's unknown outcomes, not only this machine's.
             target = self.desired.consolidation.target.tenant_id
             records = journal.merge(self.store.read_records(target), records)
-            mirror = _mirror(shared, self.store.run_journal(target, run_id))
+            blob = self.store.run_journal(target, run_id)
+            mirror, where = _mirror(shared, blob), f" and {self.store.shown}/{blob.name}"
             shared.note_run(run_id)
         log = journal.Journal(state, run_id, pid, mirror=mirror)
         total = sum(1 for c in plan.changes if c.applicable)
@@ -248,7 +250,7 @@ class _Run:
             if shared is not None:
                 shared.check()
 
-        self.hooks.started(pid, run_id, log.path)
+        self.hooks.started(pid, run_id, f"{log.path}{where}")
         try:
             report = executor.Executor(
                 plan,

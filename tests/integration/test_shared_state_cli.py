@@ -100,6 +100,8 @@ def test_two_working_copies_share_the_lease_and_the_journal(azurite, tmp_path: P
         assert duplicates == {}
         assert sum(1 for k in marked if k[1] is not None) >= 6
     run_ids = {name: re.search(r"as run (\S+)", out).group(1) for name, (out, _) in outputs.items()}
+    for name, (out, _) in outputs.items():  # each run says where its shared journal is
+        assert f"and {url}/journal/{TARGET}/{run_ids[name]}.jsonl)" in out, out
     # Both runs' journals are in the container, under the target tenant.
     store = blobstate.Store.open(
         blobconfig.Config(url, {"account_name": "devstoreaccount1", "account_key": _key()}, "x")
