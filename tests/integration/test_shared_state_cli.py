@@ -198,3 +198,27 @@ def test_a_wrong_key_stops_apply_in_one_paragraph(azurite, tmp_path: Path, run_c
         f"refused the credential from RECONCILER_STATE_ACCOUNT_KEY for the state container {url}"
         in result.err
     )
+
+
+def test_a_saved_plan_applied_on_one_runner_is_refused_on_another(
+    azurite, tmp_path: Path, run_cli, monkeypatch
+) -> None:
+    url = azurite.new_container()
+    monkeypatch.chdir(ROOT)
+    for name, value in _shared_env(azurite, url, tmp_path / "locks").items():
+        if name.startswith("RECONCILER_"):
+            monkeypatch.setenv(name, value)
+    with Emulator.start(state_dir=tmp_path / "emu") as emu:
+        emu.control.accept_invitation(CUSTOMERS[0], "central")
+        conn = str(emu.connection_file)
+        plan = tmp_path / "plan.json"
+        made = run_cli("plan", "manifests", "--connection", conn, "--out", str(plan))
+        assert made.code in (0, 2), made.output
+        args = ("apply", str(plan), "--connection", conn, "--auto-approve", "--state-dir")
+        first = run_cli(*args, str(tmp_path / "runner-1"))
+        assert first.code in (0, 3), first.output
+        run_id = re.search(r"as run (\S+)", first.out).group(1)
+        # Another runner, with an empty state directory: the container remembers the plan.
+        again = run_cli(*args, str(tmp_path / "runner-2"))
+    assert again.code == 1, again.output
+    assert f"was already applied by run {run_id}" in again.err, again.err
