@@ -28,6 +28,12 @@ DEFAULT_TENANT_RATE_PER_MINUTE = 480
 #: Per (partner, customer) limit: Microsoft publishes no number (§6, [U]); a conservative pace.
 DEFAULT_CUSTOMER_RATE_PER_MINUTE = 120
 DEFAULT_CONCURRENCY = 8
+#: Customers ``apply`` works on at once (``--parallelism``). Each customer's changes stay in
+#: plan order on one worker; workers mostly wait for provisioning, so more workers than
+#: connections per tenant keep the tenant's rate budget busy (bench/bench_apply.py).
+DEFAULT_APPLY_PARALLELISM = 16
+#: Seconds of a tenant's per-minute budget the client may send at once (``burst_seconds``).
+DEFAULT_BURST_SECONDS = 1.0
 #: Seconds before one HTTP attempt is abandoned (connect and read each).
 DEFAULT_TIMEOUT_SECONDS = 30.0
 #: First wait before retrying a failed call; each further retry doubles it (capped at 60x).
@@ -67,6 +73,7 @@ ENV_CUSTOMER_RATE_PER_MINUTE = "RECONCILER_CUSTOMER_RATE_PER_MINUTE"
 ENV_CONCURRENCY = "RECONCILER_CONCURRENCY"
 ENV_TIMEOUT_SECONDS = "RECONCILER_TIMEOUT_SECONDS"
 ENV_RETRY_BACKOFF_SECONDS = "RECONCILER_RETRY_BACKOFF_SECONDS"
+ENV_BURST_SECONDS = "RECONCILER_BURST_SECONDS"
 ENV_GITHUB_REQUEST_URL = "ACTIONS_ID_TOKEN_REQUEST_URL"
 ENV_GITHUB_REQUEST_TOKEN = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
 #: Azure Pipelines' OIDC endpoint and the job's access token (map $(System.AccessToken) into
@@ -130,3 +137,5 @@ class Throughput:
     #: First wait before retrying a failed call (5xx, 408, dropped connection); later retries
     #: double it, up to 60 times this. A 429 waits its Retry-After instead.
     retry_backoff_seconds: float = DEFAULT_RETRY_BACKOFF_SECONDS
+    #: Seconds of the per-minute tenant budget that may be sent at once (1 to 60).
+    burst_seconds: float = DEFAULT_BURST_SECONDS

@@ -9,8 +9,10 @@ print, or perform gates, deferred changes or anything the plan does not name.
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Unpack
 
@@ -29,6 +31,37 @@ Handler = Callable[["Executor", actions.Change], StepResult]
 
 class _Skip(Exception):
     """A re-check no longer holds: the step is skipped with this reason."""
+
+
+class _Stopped(Exception):
+    """The run is stopping (another worker failed, or Ctrl-C): this worker ends here. The
+    step it was in stays as journalled (a create's ``started`` line is looked for next run)."""
+
+
+def customer_groups(changes: Sequence[actions.Change]) -> list[list[actions.Change]]:
+    """``changes`` grouped per customer, each group in the given (plan) order, groups in the
+    order of their first change. The planner makes no dependency across customers; should a
+    plan (a hand-edited file) have one anyway, the customers it links share one group, so a
+    dependency always runs before, and on the same worker as, the change that needs it."""
+    ids = {c.id: c.address.customer_id for c in changes}
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        while parent.get(x, x) != x:
+            parent[x] = parent.get(parent[x], parent[x])
+            x = parent[x]
+        return x
+
+    for c in changes:
+        for d in c.depends_on:
+            if d in ids:
+                a, b = root(c.address.customer_id), root(ids[d])
+                if a != b:
+                    parent[b] = a
+    groups: dict[str, list[actions.Change]] = {}
+    for c in changes:
+        groups.setdefault(root(c.address.customer_id), []).append(c)
+    return list(groups.values())
 
 
 class Executor:
@@ -59,6 +92,10 @@ class Executor:
         self.on_step = on_step
         self.new_id = new_id
         self.done: set[str] = set()
+        #: Set to make every worker stop before its next step (or poll).
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._results: dict[str, StepResult] = {}
         self.ids = {c.id for c in plan.changes}
         self.targets: dict[tuple[str, str], str] = {
             (c.address.customer_id, c.address.key): c.address.subscription_id
@@ -67,17 +104,71 @@ class Executor:
         }
 
     def run(self) -> ApplyReport:
-        """Execute every applicable change in plan order and return what happened."""
+        """Execute every applicable change and return what happened, in plan order.
+
+        With ``options.parallelism`` 1 the changes run one after the other in plan order. With
+        more, the changes are grouped per customer (``customer_groups``): one group's changes
+        run in plan order on one worker thread, and up to ``parallelism`` groups run at once,
+        so one customer's wait for provisioning overlaps the others' work. What is shared
+        between workers is guarded: the journal has one writer (``Journal.append`` holds a
+        lock), ``on_step`` is called under this executor's lock (never two at once), and the
+        sets of completed steps and known targets are only touched under it. Policy caps were
+        checked on the whole plan before the run (``checks.check_caps``), so they hold
+        whatever the interleaving. A ``JournalError`` (or any unexpected error) in one worker
+        stops every worker before its next step, and is raised once they have all stopped.
+        """
+        todo = [c for c in self.plan.changes if c.applicable]
+        workers = max(1, self.options.parallelism)
+        groups = customer_groups(todo) if workers > 1 else [todo]
+        if len(groups) <= 1:
+            for change in todo:
+                self._record(self._step(change))
+        else:
+            self._parallel(groups, min(workers, len(groups)))
         report = ApplyReport(self.log.run_id, self.log.plan_id)
-        for change in self.plan.changes:
-            if not change.applicable:
-                continue
-            result = self._step(change)
-            if result.outcome is Outcome.SUCCEEDED and result.active:
-                self.done.add(change.id)
-            report.steps.append(result)
-            self.on_step(result)
+        report.steps.extend(self._results[c.id] for c in todo if c.id in self._results)
         return report
+
+    def _parallel(self, groups: Sequence[Sequence[actions.Change]], workers: int) -> None:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply") as pool:
+            futures = [pool.submit(self._run_group, g) for g in groups]
+            try:
+                for future in futures:
+                    future.exception()  # waits; a failure sets the stop flag itself
+            except BaseException:  # Ctrl-C in the main thread: let the workers stop too
+                self.stopping.set()
+                raise
+        failures = [e for f in futures if (e := f.exception()) is not None]
+        # The first real failure wins over the workers that merely stopped because of it.
+        real = [e for e in failures if not isinstance(e, _Stopped)]
+        if real or failures:
+            raise (real or failures)[0]
+
+    def _run_group(self, changes: Sequence[actions.Change]) -> None:
+        """One worker: the changes of one group, in plan order, until told to stop."""
+        try:
+            for change in changes:
+                if self.stopping.is_set():
+                    raise _Stopped
+                self._record(self._step(change))
+        except BaseException:
+            self.stopping.set()
+            raise
+
+    def _record(self, result: StepResult) -> None:
+        with self._lock:
+            if result.outcome is Outcome.SUCCEEDED and result.active:
+                self.done.add(result.change.id)
+            self._results[result.change.id] = result
+            self.on_step(result)
+
+    def _pause(self, seconds: float) -> None:
+        """Wait between polls; a stopping run (another worker failed, Ctrl-C) ends here."""
+        if self.stopping.is_set():
+            raise _Stopped
+        self.sleep(seconds)
+        if self.stopping.is_set():
+            raise _Stopped
 
     # ------------------------------------------------------------------------------ plumbing
 
@@ -277,7 +368,7 @@ class Executor:
                 return sub
             if self.now() >= deadline:
                 return sub
-            self.sleep(delay)
+            self._pause(delay)
             delay = min(delay * 2, self.options.poll_max)
 
     def _target_update(self, c: actions.Change) -> StepResult:

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import csv
 import enum
+import errno
 import hashlib
 import io
 import json
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -131,6 +133,11 @@ def _dump(record: Mapping[str, Any]) -> str:
 class Journal:
     """Appends the events of one run to its file; every line is flushed and fsync'ed.
 
+    Thread-safe, with one writer at a time: the concurrent apply's workers share one journal,
+    and each line is written (to the mirror too) and fsync'ed whole under a lock before the
+    next is begun, so the file never holds interleaved or torn lines (but for a kill in the
+    middle of the last), and the mirror gets the lines in the same order.
+
     ``mirror``, when given, receives every line too (the shared state backend appends it to
     the run's blob, after checking that the shared lock is still held): a ``started`` line
     before the local file, so when the mirror raises a ``JournalError`` it is written nowhere
@@ -149,6 +156,7 @@ class Journal:
         self._mirror = mirror
         directory = state_dir / "journal"
         self.path = directory / f"{run_id}.jsonl"
+        self._lock = threading.Lock()
         try:
             directory.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -167,19 +175,22 @@ class Journal:
             **fields,
         }
         line = _dump(record).encode()
+        with self._lock:
+            self._append(line, announces=fields.get("phase") == Phase.STARTED)
+        return record
+
+    def _append(self, line: bytes, *, announces: bool) -> None:
         # A "started" line announces a write: the shared journal (and its lease check) first,
         # so a lost lease records it nowhere. An outcome is made durable here first.
-        announces = fields.get("phase") == Phase.STARTED
         if self._mirror is not None and announces:
             self._mirror(line)
         try:
-            os.write(self._fd, line)
+            _write_all(self._fd, line)
             os.fsync(self._fd)
         except OSError as exc:
             raise self._failure(exc, started=True) from None
         if self._mirror is not None and not announces:
             self._mirror(line)
-        return record
 
     def _failure(self, exc: OSError, *, started: bool) -> errors.JournalError:
         when = "Nothing was sent after the last step it recorded" if started else "Nothing was sent"
@@ -191,7 +202,17 @@ class Journal:
 
     def close(self) -> None:
         """Close the file (appends after this fail)."""
-        os.close(self._fd)
+        with self._lock:
+            os.close(self._fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` (``os.write`` may write less than asked, e.g. on a full disk)."""
+    while data:
+        n = os.write(fd, data)
+        if n <= 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        data = data[n:]
 
 
 def read_records(state_dir: Path) -> list[Record]:

@@ -37,6 +37,8 @@ class Options:
     poll_max: float = 30.0
     #: Extra sends with the same MS-RequestId after an unknown outcome, before looking.
     same_id_retries: int = 1
+    #: Customers applied at once (1: every change in plan order, one at a time).
+    parallelism: int = 1
 
 
 @dataclass(slots=True)

@@ -186,6 +186,16 @@ def _register_apply(app: typer.Typer) -> None:
         container_url: ContainerOpt = None,
         credentials: options.CredentialsOpt = None,
         connection: options.ConnectionOpt = None,
+        parallelism: Annotated[
+            int,
+            typer.Option(
+                "--parallelism",
+                min=1,
+                max=MAX_PARALLELISM,
+                help="Customers worked on at once (each customer's changes stay in plan "
+                "order); 1 applies one change at a time.",
+            ),
+        ] = settings.DEFAULT_APPLY_PARALLELISM,
         verbose: progress.VerboseOpt = False,
     ) -> int:
         """Carry out a plan: saved (refused if stale or applied before) or planned now.
@@ -208,6 +218,7 @@ def _register_apply(app: typer.Typer) -> None:
             customers=tuple(customer or ()),
             lock_timeout=lock_timeout,
             shared=shared,
+            parallelism=parallelism,
         )
         hooks = applying.Hooks(
             approve=_approver(auto_approve),
@@ -238,6 +249,9 @@ def _check_lock_timeout(seconds: float) -> None:
             "--lock-timeout 600."
         )
 
+
+#: Most customers ``--parallelism`` may work on at once (each is a thread).
+MAX_PARALLELISM = 256
 
 #: Longest ``--lock-timeout`` accepted (a day): longer waits are a typo, not a plan.
 MAX_LOCK_TIMEOUT_SECONDS = 86400.0

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler import errors, manifests, model
+from reconciler import errors, manifests, model, settings
 from reconciler.applying import (
     blobconfig,
     blobstate,
@@ -57,6 +57,8 @@ class ApplyRequest:
     #: The shared state backend (lock lease, journal and applied plans in a blob container),
     #: or None for local state only.
     shared: blobconfig.Config | None = None
+    #: Customers applied at once (``--parallelism``; 1: one change at a time, in plan order).
+    parallelism: int = settings.DEFAULT_APPLY_PARALLELISM
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +258,9 @@ class _Run:
                 plan,
                 self.writer,
                 log,
-                options=steps.Options(activation_timeout=activation),
+                options=steps.Options(
+                    activation_timeout=activation, parallelism=self.request.parallelism
+                ),
                 now=_now,
                 sleep=time.sleep,
                 pending=journal.pending_creates(records),

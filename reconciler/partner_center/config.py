@@ -242,6 +242,7 @@ _THROUGHPUT = (
     ("concurrency_per_tenant", settings.ENV_CONCURRENCY, "concurrency"),
     ("timeout_seconds", settings.ENV_TIMEOUT_SECONDS, "timeout_seconds"),
     ("retry_backoff_seconds", settings.ENV_RETRY_BACKOFF_SECONDS, "retry_backoff_seconds"),
+    ("burst_seconds", settings.ENV_BURST_SECONDS, "burst_seconds"),
 )
 
 
@@ -276,8 +277,18 @@ def _throughput(src: _Sources) -> settings.Throughput:
             value = _positive(table[key], f"{key} = {table[key]!r} in {place}", whole=whole)
         else:
             continue
+        if name == "burst_seconds" and value > MAX_BURST_SECONDS:
+            where = env_name if raw else f"burst_seconds in {place}"
+            raise errors.ConfigError(
+                f"{where} is {value:g}: at most {MAX_BURST_SECONDS:g} seconds of a minute's "
+                "budget can be sent at once; lower it (docs/configuration.md)."
+            )
         values[name] = int(value) if whole else value
     return settings.Throughput(**values)
+
+
+#: The budget is per minute: a burst of more than a minute's requests is never allowed.
+MAX_BURST_SECONDS = 60.0
 
 
 def _endpoints(src: _Sources) -> settings.Endpoints:

@@ -140,7 +140,12 @@ def _tenant_client(
     endpoints, pace = connection.endpoints, connection.throughput
     creds = connection.tenants[tenant.name]
     session = http.new_session(pool_size=max(4, pace.concurrency_per_tenant + 2))
-    bucket = throttle.TokenBucket(pace.tenant_rate_per_minute, clock=clock, sleep=sleep)
+    bucket = throttle.TokenBucket(
+        pace.tenant_rate_per_minute,
+        burst=throttle.burst_tokens(pace.tenant_rate_per_minute, pace.burst_seconds),
+        clock=clock,
+        sleep=sleep,
+    )
     per_customer = throttle.BucketSet(pace.customer_rate_per_minute, clock=clock, sleep=sleep)
     stats = Stats(clock=clock)
 

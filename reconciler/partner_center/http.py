@@ -58,7 +58,11 @@ def resolve_link(api_root: str, link: str) -> str:
 
 
 def new_session(*, pool_size: int = 16) -> requests.Session:
-    """A session with urllib3's own retries off and a pool big enough for our workers."""
+    """A session with urllib3's own retries off and a pool big enough for our workers.
+
+    The pool blocks: more threads than ``pool_size`` (apply's workers, which mostly wait for
+    provisioning) queue for a connection instead of opening and discarding extra ones, so
+    ``pool_size`` also bounds the requests in flight per tenant."""
     session = requests.Session()
     adapter = HTTPAdapter(
         max_retries=urllib3.util.Retry(
@@ -66,6 +70,7 @@ def new_session(*, pool_size: int = 16) -> requests.Session:
         ),
         pool_connections=pool_size,
         pool_maxsize=pool_size,
+        pool_block=True,
     )
     session.mount("https://", adapter)
     session.mount("http://", adapter)

@@ -72,6 +72,19 @@ class TokenBucket:
         return wait
 
 
+def burst_tokens(rate_per_minute: float, burst_seconds: float) -> float:
+    """The tokens a bucket may bank: ``burst_seconds`` of the per-minute budget, at least one.
+
+    This is the burst policy (the ``burst_seconds`` setting, docs/configuration.md): how much
+    of each minute's budget may be sent at once after an idle spell. Partner Center documents
+    its limits per minute but not whether a burst of a whole minute's budget is tolerated, and
+    Microsoft's throttling guidance asks clients to keep the degree of parallelism and the call
+    frequency down (its limits are adjusted dynamically from telemetry). So the default is one
+    second's worth: the long-run rate is the same whatever the burst, only the peak differs.
+    """
+    return max(1.0, rate_per_minute / 60.0 * burst_seconds)
+
+
 class BucketSet:
     """One bucket per key (e.g. per customer), created on first use with the same settings."""
 
