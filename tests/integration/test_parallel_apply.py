@@ -96,3 +96,10 @@ def test_parallelism_one_orders_after_the_previous_target_is_active(  # type: ig
     assert len(ordered) == CUSTOMERS
     # Serial: the second order comes after the first provisioning.
     assert ordered[1] >= provisioned[0]
+
+
+def test_parallelism_below_one_is_refused_before_anything_is_read(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("apply", "manifests", "--parallelism", "0", "--state-dir", str(tmp_path))
+    assert result.code == 1
+    assert "--parallelism" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "journal").exists()
