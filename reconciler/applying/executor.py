@@ -13,6 +13,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Unpack
 
@@ -36,6 +37,40 @@ class _Skip(Exception):
 class _Stopped(Exception):
     """The run is stopping (another worker failed, or Ctrl-C): this worker ends here. The
     step it was in stays as journalled (a create's ``started`` line is looked for next run)."""
+
+
+@dataclass(slots=True)
+class _View:
+    """What this run knows of one customer's subscriptions in one tenant: each read after the
+    customer's last write there that could change it (``Executor._wrote``). ``listed``: it
+    holds the customer's whole list (no order sent there since the list was read).
+
+    Why re-checks may use it instead of reading before every write (one read per customer
+    and tenant, plus what our own writes return, instead of two GETs per source PATCH):
+
+    - Every re-check is about state that only writes change. Writes from other applies are
+      excluded by the target tenant's lock; this run's writes for a customer all come from
+      the one worker that has the customer, and each of them updates or forgets the view
+      (``_wrote``, ``_forget``, the order in ``_send_order``) before the next step reads it.
+    - What a write of ours returns is a read taken after it: a PATCH's answer is the
+      subscription as changed; an order's subscription is polled until active and the poll's
+      answer is kept. So the rule-one check (target active with the seats) for a source
+      write judges the target as read after the last write of ours that could change it:
+      the create's activation poll or the resize's answer, never a read from before them.
+    - A write that could change *other* subscriptions forgets them: a status change (an
+      add-on follows its base), an order (the list lacks the new one: the next marker search
+      lists again), a transfer, and any write whose outcome is unknown or failed (everything
+      of the customer is read again).
+    - Never-add-back-in-source needs no read (the action is refused by tenant), and a source
+      is read, when not in the view, right before its own write.
+
+    What the view does not see is a change made outside this run (a person in Partner Center)
+    between its read and the write; a read right before each write only narrows that window,
+    which the plan's staleness check and the lock already bound the same way.
+    """
+
+    subs: dict[str, ports.Sub] = field(default_factory=dict)
+    listed: bool = False
 
 
 def customer_groups(changes: Sequence[actions.Change]) -> list[list[actions.Change]]:
@@ -96,6 +131,9 @@ class Executor:
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._results: dict[str, StepResult] = {}
+        #: (customer, tenant) -> the customer's view of the tenant (touched only by the
+        #: worker that has the customer).
+        self._views: dict[tuple[str, str], _View] = {}
         self.ids = {c.id for c in plan.changes}
         self.targets: dict[tuple[str, str], str] = {
             (c.address.customer_id, c.address.key): c.address.subscription_id
@@ -196,33 +234,81 @@ class Executor:
             missing = [d for d in c.depends_on if d in self.ids and d not in self.done]
             if missing:
                 raise _Skip(f"it depends on {', '.join(missing)}, which did not complete here")
-            return HANDLERS[c.action](self, c)
+            result = HANDLERS[c.action](self, c)
+            if c.action is A.TRANSFER:
+                self._forget(c)  # a transfer moves subscriptions between tenants later
+            return result
         except _Skip as skip:
             self._event(c, Phase.SKIPPED, reason=str(skip))
             return StepResult(c, Outcome.SKIPPED, f"skipped: {skip}")
         except errors.OutcomeUnknown as exc:
+            self._forget(c)
             self._event(c, Phase.UNKNOWN, reason=str(exc))
             return StepResult(c, Outcome.UNKNOWN, f"outcome unknown: {exc}")
         except errors.JournalError:
             raise  # without a durable journal no further write may be sent: stop the run
         except errors.ReconcilerError as exc:
+            self._forget(c)
             self._event(c, Phase.FAILED, reason=str(exc))
             return StepResult(c, Outcome.FAILED, f"failed: {exc}")
 
     def _fresh(self, tenant: str, customer_id: str, subscription_id: str) -> ports.Sub:
+        """The subscription as read after this customer's last write that could change it:
+        from the customer's view of the tenant (``_View``), else read now."""
+        view = self._view(customer_id, tenant)
+        known = view.subs.get(subscription_id)
+        if known is not None:
+            return known
+        if view.listed:
+            raise _Skip(f"subscription {subscription_id} no longer exists in {tenant}")
         try:
-            return self.writer.get_subscription(tenant, customer_id, subscription_id)
+            sub = self.writer.get_subscription(tenant, customer_id, subscription_id)
         except errors.NotFound as exc:
             raise _Skip(f"subscription {subscription_id} no longer exists in {tenant}") from exc
+        view.subs[sub.id] = sub
+        return sub
 
-    def _marked(self, customer_id: str, key: str) -> ports.Sub | None:
-        subs = self.writer.list_subscriptions(self.plan.target, customer_id)
+    def _marked(self, customer_id: str, key: str, *, read: bool = False) -> ports.Sub | None:
+        """The customer's target subscription carrying ``key``'s marker (not cancelled), from
+        the customer's full list of the target (read now when ``read`` or when the view does
+        not hold the whole list since this customer's last order there)."""
+        view = self._view(customer_id, self.plan.target)
+        if read or not view.listed:
+            subs = self.writer.list_subscriptions(self.plan.target, customer_id)
+            view.subs = {s.id: s for s in subs}
+            view.listed = True
         found = [
             s
-            for s in subs
+            for s in view.subs.values()
             if markers.parse_marker(s.friendly_name) == key and s.status not in ports.GONE
         ]
         return found[0] if found else None
+
+    def _forget(self, c: actions.Change) -> None:
+        """Forget every view of ``c``'s customer: after a write whose effect is not known
+        exactly (unknown, failed, a transfer), every later check reads again."""
+        for key in [k for k in self._views if k[0] == c.address.customer_id]:
+            self._views.pop(key, None)
+
+    def _view(self, customer_id: str, tenant: str) -> _View:
+        key = (customer_id, tenant)
+        view = self._views.get(key)
+        if view is None:
+            view = self._views[key] = _View()
+        return view
+
+    def _wrote(self, c: actions.Change, tenant: str, answer: ports.Sub | None = None) -> None:
+        """Update the customer's view of ``tenant`` after a write: a PATCH's answer is the
+        subscription as read after the write; a status change may move others (add-ons follow
+        their base), so they are forgotten; an order adds a subscription the list lacks; any
+        other write (a transfer, an unknown or failed outcome) forgets the whole view."""
+        view = self._view(c.address.customer_id, tenant)
+        if answer is None:
+            self._views.pop((c.address.customer_id, tenant), None)
+        elif c.action in (A.SUSPEND, A.CANCEL, A.REACTIVATE):
+            view.subs, view.listed = {answer.id: answer}, False
+        else:
+            view.subs[answer.id] = answer
 
     def _update(
         self, c: actions.Change, tenant: str, sid: str, patch: ports.SubscriptionPatch
@@ -234,6 +320,7 @@ class Executor:
                 sub = self.writer.update(tenant, c.address.customer_id, sid, patch, request_id=rid)
                 break
             except errors.OutcomeUnknown as exc:
+                self._wrote(c, tenant)
                 if attempt >= self.options.same_id_retries:
                     self._event(c, Phase.UNKNOWN, request_id=rid, reason=str(exc))
                     return StepResult(c, Outcome.UNKNOWN, f"outcome unknown: {exc}", sid)
@@ -242,6 +329,7 @@ class Executor:
             "quantity": sub.quantity,
             "auto_renew": sub.auto_renew,
         }
+        self._wrote(c, tenant, sub)
         self._event(c, Phase.SUCCEEDED, request_id=rid, result=result)
         return StepResult(c, Outcome.SUCCEEDED, f"{sid}: {patch.describe()}", sid)
 
@@ -290,6 +378,9 @@ class Executor:
         )
 
     def _send_order(self, customer_id: str, spec: ports.OrderSpec, rid: str) -> ports.Ordered:
+        # Whatever the answer, the customer's list of the target may now lack a subscription:
+        # the next marker search reads it again (the subscriptions it holds are unchanged).
+        self._view(customer_id, self.plan.target).listed = False
         for attempt in range(self.options.same_id_retries + 1):
             try:
                 return self.writer.order(self.plan.target, customer_id, spec, request_id=rid)
@@ -356,12 +447,13 @@ class Executor:
         delay = self.options.poll_first
         cid, key = c.address.customer_id, c.address.key or ""
         while True:
+            sub: ports.Sub | None
             try:
-                sub = (
-                    self.writer.get_subscription(self.plan.target, cid, sid)
-                    if sid
-                    else self._marked(cid, key)
-                )
+                if sid:
+                    sub = self.writer.get_subscription(self.plan.target, cid, sid)
+                    self._view(cid, self.plan.target).subs[sub.id] = sub
+                else:
+                    sub = self._marked(cid, key, read=True)
             except errors.NotFound:
                 sub = None  # ordered but not listed yet: keep polling until the deadline
             if sub is not None and (sub.status is Status.ACTIVE or sub.status in ports.GONE):
@@ -433,8 +525,8 @@ class Executor:
         target: ports.Sub | None
         if tid:
             try:
-                target = self.writer.get_subscription(self.plan.target, a.customer_id, tid)
-            except errors.NotFound:
+                target = self._fresh(self.plan.target, a.customer_id, tid)
+            except _Skip:
                 target = None
         else:
             target = self._marked(a.customer_id, key)
