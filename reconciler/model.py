@@ -143,6 +143,17 @@ class NceStrategy(enum.StrEnum):
     EXPIRE = "expire"
 
 
+class MoveBy(enum.StrEnum):
+    """Policy ``moveBy``: how a source subscription moves when its pair says ``becomes: auto``."""
+
+    #: Partner-to-partner transfer wherever it is eligible (Microsoft's current tutorial);
+    #: what a transfer cannot move is re-provisioned (``nceSourceStrategy`` for new commerce,
+    #: the new-commerce successor plus same-day suspension for legacy licenses).
+    TRANSFER_FIRST = "transfer-first"
+    #: The 2020 procedure: buy in the target, then stop the source (``nceSourceStrategy``).
+    REPROVISION = "re-provision"
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """Knobs from the consolidation manifest that plan and apply read."""
@@ -153,9 +164,19 @@ class Policy:
     billing_overlap_tolerance_days: int = 1
     nce_strategy: NceStrategy = NceStrategy.CANCEL_OR_EXPIRE
     activation_timeout_minutes: int = 30
+    move_by: MoveBy = MoveBy.TRANSFER_FIRST
+    #: Where the manifest set ``nceSourceStrategy`` (other than ``transfer``) without
+    #: ``moveBy``: before ``moveBy`` existed that re-provisioned every new-commerce pair; the
+    #: plan warns that transfer-first now comes first ("" when not the case).
+    nce_strategy_without_move_by: str = ""
     #: Deadlines (cancellation windows, term ends, transfer expiry) closing within this many
     #: days are warnings at the top of the plan.
     deadline_warning_days: int = 7
+
+    @property
+    def prefers_transfer(self) -> bool:
+        """True when ``becomes: auto`` pairs move by transfer where eligible."""
+        return self.move_by is MoveBy.TRANSFER_FIRST or self.nce_strategy is NceStrategy.TRANSFER
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +346,9 @@ class LiveSubscription:
     etag: str | None
     entitlement_id: str | None = None
     parent_subscription_id: str | None = None
+    #: Partner Center's ``productType`` as ``id`` or ``id/subType`` (``Azure/Reservation``,
+    #: ``SaaS``), when the payload carries one; transfers refuse some (planning.eligibility).
+    product_type: str | None = None
 
 
 class ReadStatus(enum.StrEnum):

@@ -138,12 +138,20 @@ def _consolidation(
             else:
                 table[value] = path
     policy_data = data.get("policy") or {}
+    nce = policy_data.get("nceSourceStrategy", "cancel-or-expire")
+    legacy_meaning = "nceSourceStrategy" in policy_data and "moveBy" not in policy_data
     policy = model.Policy(
         max_suspensions_per_apply=policy_data.get("maxSuspensionsPerApply", 25),
         max_cancellations_per_apply=policy_data.get("maxCancellationsPerApply", 10),
         max_customers_per_apply=policy_data.get("maxCustomersPerApply", 50),
         billing_overlap_tolerance_days=policy_data.get("billingOverlapToleranceDays", 1),
-        nce_strategy=model.NceStrategy(policy_data.get("nceSourceStrategy", "cancel-or-expire")),
+        nce_strategy=model.NceStrategy(nce),
+        move_by=model.MoveBy(policy_data.get("moveBy", "transfer-first")),
+        nce_strategy_without_move_by=(
+            str(first.origin(("policy", "nceSourceStrategy")))
+            if legacy_meaning and nce != "transfer"
+            else ""
+        ),
         activation_timeout_minutes=policy_data.get("activationTimeoutMinutes", 30),
         deadline_warning_days=policy_data.get("deadlineWarningDays", 7),
     )

@@ -62,7 +62,8 @@ def _transferred(state: model.DesiredState, customer_id: str, subscription_id: s
     customer = state.customer(customer_id)
     return customer is not None and any(
         r.subscription_id == subscription_id.lower()
-        and r.becomes is model.SourceStrategy.TRANSFERRED
+        # ``auto`` moves by transfer too under the default moveBy: transfer-first.
+        and r.becomes in (model.SourceStrategy.TRANSFERRED, model.SourceStrategy.AUTO)
         for s in customer.subscriptions
         for r in s.replaces
     )

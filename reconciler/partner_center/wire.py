@@ -195,7 +195,16 @@ def to_live_subscription(doc: Any) -> model.LiveSubscription:
         etag=str(etag) if etag else None,
         entitlement_id=(_text(doc, "entitlementId").lower() or None),
         parent_subscription_id=str(parent).lower() if parent else None,
+        product_type=_product_type(doc.get("productType")),
     )
+
+
+def _product_type(value: Any) -> str | None:
+    """``productType`` as ``id`` or ``id/subType`` (e.g. ``Azure/Reservation``), if given."""
+    if not isinstance(value, dict) or not value.get("id"):
+        return None
+    sub = value.get("subType")
+    return f"{value['id']}/{sub}" if sub else str(value["id"])
 
 
 #: An unanswered transfer request lapses this long after creation (§3.10); used when the

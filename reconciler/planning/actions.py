@@ -42,6 +42,7 @@ Scalar = str | int | bool | None
 Action = verbs.Action
 Reason = verbs.Reason
 Strategy = verbs.Strategy
+Route = verbs.Route
 
 
 class PlanOutcome(enum.StrEnum):
@@ -157,6 +158,37 @@ class Change:
 
 
 @dataclass(frozen=True, slots=True)
+class Rejected:
+    """A route the planner did not take for a pair, and why."""
+
+    route: Route
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class PairStrategy:
+    """How one source subscription of a customer moves to the target, why, and what was
+    rejected (issue 12: "the plan names how it moves and why, with the alternatives it
+    rejected"). One per replaced source subscription and per Azure hand-off of every planned
+    customer, whether or not a change is planned for it now."""
+
+    #: The source tenant holding the subscription.
+    tenant: str
+    customer_id: str
+    customer_name: str
+    subscription_id: str
+    #: The manifest key of the desired subscription or Azure hand-off.
+    key: str
+    #: The source's commerce model as read (``model.CommerceModel`` values).
+    commerce: str
+    route: Route
+    why: str
+    #: What becomes of the source subscription itself (None: nothing, e.g. a transfer moves it).
+    action: Strategy | None = None
+    rejected: tuple[Rejected, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     """A problem (error: nothing planned for that customer) or warning in the plan."""
 
@@ -224,6 +256,8 @@ class Plan:
     diagnostics: tuple[Diagnostic, ...] = ()
     #: Company names ready for Microsoft support's Azure hand-off (relationship accepted).
     azure_ready: tuple[str, ...] = ()
+    #: How every source subscription moves, and why (one per pair; in customer order).
+    strategies: tuple[PairStrategy, ...] = ()
     format_version: int = FORMAT_VERSION
     #: Filters the plan was made with (customers included/excluded, source), for the record.
     scope: Mapping[str, Scalar | tuple[str, ...]] = field(

@@ -31,6 +31,33 @@ def support_message(b: Builder) -> str:
     )
 
 
+def record(b: Builder, handoff: model.AzureHandoff) -> None:
+    """The hand-off's strategy in the plan: Microsoft support moves it, and why."""
+    tenant = b.customer.source_of(handoff)
+    source = b.source_subscription(handoff.source_subscription_id, tenant)
+    if source is None:
+        return
+    if source.commerce is model.CommerceModel.AZURE_PLAN:
+        why = (
+            "Azure plan: Microsoft support moves its Azure subscriptions once the customer "
+            "accepted the reseller relationship"
+        )
+        rejected = actions.Rejected(
+            actions.Route.TRANSFER,
+            "a partner-to-partner transfer of Azure subscriptions (targetProductTypes "
+            "AzureSubscription) needs an active Azure plan of the customer in the target, and "
+            "this tool does not plan that transfer yet",
+        )
+    else:
+        why = f"legacy Azure ({source.offer_id}): only Microsoft support moves it"
+        rejected = actions.Rejected(
+            actions.Route.TRANSFER,
+            "partner-to-partner transfers do not carry legacy Azure (Partner Center answers "
+            "900131)",
+        )
+    b.record(tenant, source, handoff.key, actions.Route.SUPPORT, why, None, (rejected,))
+
+
 def plan_handoff(
     b: Builder,
     handoff: model.AzureHandoff,

@@ -92,6 +92,8 @@ class Builder:
     #: Transfer requests of the customer as read on the target (``()`` when none or unread;
     #: planning.customer refuses to plan a transfer whose requests could not be read).
     transfers: tuple[model.LiveTransfer, ...] = ()
+    #: How each source subscription moves (``actions.PairStrategy``), in planning order.
+    strategies: list[actions.PairStrategy] = field(default_factory=list)
 
     def transfers_from_source(self, tenant: str | None = None) -> list[model.LiveTransfer]:
         """Requests from source partner ``tenant`` (default: the customer's own source) to
@@ -172,6 +174,33 @@ class Builder:
             )
         )
         return cid
+
+    def record(
+        self,
+        tenant: str,
+        source: model.LiveSubscription,
+        key: str,
+        route: actions.Route,
+        why: str,
+        action: actions.Strategy | None = None,
+        rejected: tuple[actions.Rejected, ...] = (),
+    ) -> None:
+        """Record how ``source`` (in source ``tenant``, for manifest entry ``key``) moves."""
+        c = self.customer
+        self.strategies.append(
+            actions.PairStrategy(
+                tenant,
+                c.tenant_id,
+                c.name,
+                source.id,
+                key,
+                source.commerce.value,
+                route,
+                why,
+                action,
+                rejected,
+            )
+        )
 
     def warn(self, code: str, message: str) -> None:
         self.diagnostics.append(

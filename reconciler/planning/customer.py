@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from reconciler import model
-from reconciler.planning import actions, azure, matching, sources, targets
+from reconciler.planning import actions, azure, eligibility, matching, sources, targets
 from reconciler.planning.builder import Builder
+from reconciler.planning.matching import GONE
 
 A = actions.Action
 R = actions.Reason
@@ -30,6 +31,7 @@ class CustomerPlan:
     diagnostics: tuple[actions.Diagnostic, ...]
     unmanaged: tuple[actions.Unmanaged, ...]
     azure_ready: bool
+    strategies: tuple[actions.PairStrategy, ...] = ()
 
 
 def _error(customer: model.DesiredCustomer, code: str, message: str) -> CustomerPlan:
@@ -55,14 +57,32 @@ def _unknown(customer: model.DesiredCustomer, live: model.LiveState, names: list
 def wants_transfer(customer: model.DesiredCustomer, policy: model.Policy) -> bool:
     """True when a source subscription of ``customer`` may be moved by transfer, so its plan
     depends on the transfer requests read in the target: a pair says ``becomes:
-    transferred``, or says ``auto`` under ``nceSourceStrategy: transfer``."""
-    auto = policy.nce_strategy is model.NceStrategy.TRANSFER
+    transferred``, or says ``auto`` under a policy that prefers transfers (``moveBy:
+    transfer-first``, the default, or ``nceSourceStrategy: transfer``)."""
+    auto = policy.prefers_transfer
     return any(
         r.becomes is model.SourceStrategy.TRANSFERRED
         or (auto and r.becomes is model.SourceStrategy.AUTO)
         for ds in customer.subscriptions
         for r in ds.replaces
     )
+
+
+def _may_transfer(
+    customer: model.DesiredCustomer, policy: model.Policy, seen: dict[str, model.CustomerView]
+) -> bool:
+    """``wants_transfer`` narrowed by the source subscriptions as read: ``auto`` pairs move by
+    transfer only when new commerce (one not found in its source counts, to be safe)."""
+    for ds in customer.subscriptions:
+        for r in ds.replaces:
+            if r.becomes is model.SourceStrategy.TRANSFERRED:
+                return True
+            if r.becomes is model.SourceStrategy.AUTO and policy.prefers_transfer:
+                view = seen.get(customer.source_of(r))
+                live = view.subscription(r.subscription_id) if view is not None else None
+                if live is None or live.commerce is model.CommerceModel.NCE_LICENSE:
+                    return True
+    return False
 
 
 def _transferred(b: Builder) -> dict[str, str]:
@@ -256,7 +276,7 @@ def plan_customer(
     if (
         tgt.status is RS.OK
         and tgt.transfers is None
-        and wants_transfer(customer, consolidation.policy)
+        and _may_transfer(customer, consolidation.policy, {customer.source: src, **views})
     ):
         return _error(
             customer,
@@ -290,10 +310,15 @@ def plan_customer(
         )
     if tgt.status is not RS.OK:
         _invitation(b)
+    blocked = _transfer_blocks(b, result.matches)
+    why_not = {sid: block.why for sid, block in blocked.items()}
     for match in result.matches:
         ds = match.desired
         protected = customer.protect or ds.protect
-        srcs = sources.resolve_sources(b, ds)
+        srcs = sources.resolve_sources(b, ds, why_not)
+        for pair in srcs:
+            sources.record(b, ds, pair, protected)
+            _fallback_warning(b, pair, blocked)
         moving = [
             s.live
             for s in srcs
@@ -303,7 +328,9 @@ def plan_customer(
         ]
         outlook = targets.plan_target(b, match, moving, protected)
         sources.plan_sources(b, ds, srcs, outlook, protected)
+    _transfer_warnings(b)
     for handoff in customer.azure:
+        azure.record(b, handoff)
         azure.plan_handoff(
             b, handoff, result.azure.get(handoff.key), customer.protect or handoff.protect
         )
@@ -319,4 +346,76 @@ def plan_customer(
         tuple(b.diagnostics),
         _unmanaged(b, result.unmanaged),
         b.azure_ready,
+        tuple(b.strategies),
     )
+
+
+def _transfer_blocks(
+    b: Builder, matches: tuple[matching.Match, ...]
+) -> dict[str, eligibility.Block]:
+    """Why a transfer cannot move each source subscription that would otherwise move by one
+    (``becomes: transferred``, or ``auto`` for new commerce under a transfer-first policy)."""
+    pairs = []
+    for m in matches:
+        for r in m.desired.replaces:
+            tenant = b.customer.source_of(r)
+            live = b.source_subscription(r.subscription_id, tenant)
+            source = b.consolidation.source(tenant)
+            if live is None or source is None or live.status in GONE:
+                continue
+            auto = (
+                r.becomes is model.SourceStrategy.AUTO
+                and b.policy.prefers_transfer
+                and live.commerce is model.CommerceModel.NCE_LICENSE
+            )
+            if auto or r.becomes is model.SourceStrategy.TRANSFERRED:
+                pairs.append(eligibility.Pair(m.desired, live, source, m.live, m.rule))
+    found = eligibility.blocks(pairs, b.consolidation.target, b.families)
+    # An explicit ``becomes: transferred`` is the manifest's choice: only a real eligibility
+    # problem (region, limits, product type) overrides it, not a fact of the pair.
+    explicit = {
+        p.source.id
+        for p in pairs
+        if any(
+            r.becomes is model.SourceStrategy.TRANSFERRED and r.subscription_id == p.source.id
+            for r in p.entry.replaces
+        )
+    }
+    return {sid: bl for sid, bl in found.items() if bl.warn or sid not in explicit}
+
+
+def _fallback_warning(
+    b: Builder, src: sources.Source, blocked: dict[str, eligibility.Block]
+) -> None:
+    """A pair that wanted a transfer and falls back because of an eligibility problem."""
+    s, d = src.live, src.decision
+    block = blocked.get(s.id) if s is not None else None
+    if s is None or d is None or block is None or not block.warn:
+        return
+    b.warn(
+        "transfer-ineligible",
+        f"{b.who()}: source {s.id} cannot move by partner-to-partner transfer: {block.why}; "
+        f"it is re-provisioned instead ({d.strategy.value} once the target is active)",
+    )
+
+
+def _transfer_warnings(b: Builder) -> None:
+    """Per customer: source tenants whose region is not in the map, and more subscriptions
+    moving from one source than one transfer request is reported to carry."""
+    moving = [
+        (p.tenant, p.subscription_id) for p in b.strategies if p.route is actions.Route.TRANSFER
+    ]
+    for tenant in sorted({t for t, _ in moving}):
+        source = b.consolidation.source(tenant)
+        why, certain = (
+            eligibility.region_problem(source, b.consolidation.target) if source else ("", True)
+        )
+        if why and not certain:
+            b.warn("transfer-region-unchecked", f"{b.who()}: {why}; check it before applying")
+    for tenant, n in eligibility.crowded_requests(moving):
+        b.warn(
+            "transfer-lines",
+            f"{b.who()}: {n} subscriptions move from {tenant} by transfer; one request is "
+            f"reported to carry about {eligibility.MAX_LINES_PER_REQUEST} line items "
+            "(unconfirmed by Microsoft), so expect several requests, each accepted on its own",
+        )

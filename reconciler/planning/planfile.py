@@ -64,6 +64,21 @@ def _change(c: actions.Change) -> dict[str, Any]:
     }
 
 
+def _strategy(p: actions.PairStrategy) -> dict[str, Any]:
+    return {
+        "tenant": p.tenant,
+        "customer_id": p.customer_id,
+        "customer_name": p.customer_name,
+        "subscription_id": p.subscription_id,
+        "key": p.key,
+        "commerce": p.commerce,
+        "route": p.route.value,
+        "action": p.action.value if p.action else None,
+        "why": p.why,
+        "rejected": [{"route": r.route.value, "why": r.why} for r in p.rejected],
+    }
+
+
 def summary(plan: actions.Plan) -> dict[str, Any]:
     """Counts a policy check can read without walking the changes."""
     return {
@@ -109,6 +124,7 @@ def _to_dict(plan: actions.Plan) -> dict[str, Any]:
             }
             for c in plan.customers
         ],
+        "strategies": [_strategy(p) for p in plan.strategies],
         "changes": [_change(c) for c in plan.changes],
         "deferred": [_change(c) for c in plan.deferred],
         "unmanaged": [
@@ -304,6 +320,11 @@ def _read(data: Mapping[str, Any]) -> actions.Plan:
             )
             for i, c in enumerate(_get(data, "customers", list, w))
         ),
+        # Plans written before strategies existed have none: the key is optional.
+        strategies=tuple(
+            _read_strategy(p, f"$.strategies[{i}]")
+            for i, p in enumerate(_opt(data, "strategies", list, w) or ())
+        ),
         changes=tuple(
             _read_change(c, f"$.changes[{i}]") for i, c in enumerate(_get(data, "changes", list, w))
         ),
@@ -327,6 +348,27 @@ def _read(data: Mapping[str, Any]) -> actions.Plan:
         azure_ready=_strs(data, "azure_ready", w),
         format_version=_get(data, "format_version", int, w),
         scope=MappingProxyType(scope),
+    )
+
+
+def _read_strategy(p: Any, w: str) -> actions.PairStrategy:
+    return actions.PairStrategy(
+        tenant=_get(p, "tenant", str, w),
+        customer_id=_get(p, "customer_id", str, w),
+        customer_name=_get(p, "customer_name", str, w),
+        subscription_id=_get(p, "subscription_id", str, w),
+        key=_get(p, "key", str, w),
+        commerce=_get(p, "commerce", str, w),
+        route=_enum(p, "route", actions.Route, w),
+        why=_get(p, "why", str, w),
+        action=_opt_enum(p, "action", actions.Strategy, w),
+        rejected=tuple(
+            actions.Rejected(
+                _enum(r, "route", actions.Route, f"{w}.rejected[{j}]"),
+                _get(r, "why", str, f"{w}.rejected[{j}]"),
+            )
+            for j, r in enumerate(_get(p, "rejected", list, w))
+        ),
     )
 
 

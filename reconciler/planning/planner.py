@@ -101,6 +101,7 @@ def _build(
     diagnostics: list[actions.Diagnostic] = []
     unmanaged: list[actions.Unmanaged] = []
     entries: list[actions.CustomerEntry] = []
+    strategies: list[actions.PairStrategy] = []
     ready: list[str] = []
     target = consolidation.target.name
     for c in chosen:
@@ -108,6 +109,7 @@ def _build(
         changes.extend(result.changes)
         diagnostics.extend(result.diagnostics)
         unmanaged.extend(result.unmanaged)
+        strategies.extend(result.strategies)
         if result.azure_ready:
             ready.append(c.name)
         entries.append(
@@ -135,6 +137,19 @@ def _build(
     diagnostics.extend(
         deadlines.soon((*kept, *deferred), now, consolidation.policy.deadline_warning_days)
     )
+    if where := consolidation.policy.nce_strategy_without_move_by:
+        diagnostics.append(
+            actions.Diagnostic(
+                actions.Severity.WARNING,
+                "policy-move-by",
+                f"the policy at {where} sets nceSourceStrategy but not moveBy, which "
+                "defaults to transfer-first: new-commerce pairs with becomes: auto move by "
+                "partner-to-partner transfer where "
+                "eligible, and nceSourceStrategy applies only where a transfer cannot; add "
+                "moveBy: re-provision to the policy to re-buy them as before, or moveBy: "
+                "transfer-first to silence this warning",
+            )
+        )
     # Errors first, then warnings; each group in customer order (stable sort).
     diagnostics.sort(
         key=lambda d: (d.severity is not actions.Severity.ERROR, rank.get(d.customer_id or "", -1))
@@ -157,5 +172,6 @@ def _build(
         unmanaged=tuple(unmanaged),
         diagnostics=tuple(diagnostics),
         azure_ready=tuple(ready),
+        strategies=tuple(strategies),
         scope=MappingProxyType(scope),
     )

@@ -8,7 +8,7 @@ it replaces. Pure: adds changes and warnings to the Builder, decides nothing abo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler import model
@@ -32,18 +32,43 @@ class Source:
     tenant: str
 
 
-def resolve_sources(b: Builder, ds: model.DesiredSubscription) -> list[Source]:
+def resolve_sources(
+    b: Builder, ds: model.DesiredSubscription, blocked: Mapping[str, str] | None = None
+) -> list[Source]:
     """Read every replaced subscription in its own source tenant and decide its strategy
-    (None when nothing can be decided: absent, already gone, or not a license subscription)."""
+    (None when nothing can be decided: absent, already gone, or not a license subscription).
+    ``blocked``: source subscription id -> why a transfer cannot move it."""
     found: list[Source] = []
     for r in ds.replaces:
         tenant = b.customer.source_of(r)
         live = b.source_subscription(r.subscription_id, tenant)
         decision = None
         if live is not None and live.status not in GONE and live.commerce.is_license:
-            decision = strategy.resolve(r.becomes, live, b.policy, b.now)
+            why_not = (blocked or {}).get(live.id)
+            decision = strategy.resolve(r.becomes, live, b.policy, b.now, why_not)
         found.append(Source(r, live, decision, tenant))
     return found
+
+
+def record(b: Builder, ds: model.DesiredSubscription, src: Source, protected: bool) -> None:
+    """The pair's strategy in the plan: how the source moves, why, what was rejected."""
+    s, d = src.live, src.decision
+    if s is None:
+        return
+    if d is None:
+        why = (
+            f"nothing left to move: the source is {s.status.value}"
+            if s.status in GONE
+            else f"{s.commerce.value} is not a license subscription; declare Azure under azure:"
+        )
+        b.record(src.tenant, s, ds.key, actions.Route.NONE, why)
+        return
+    action: actions.Strategy | None = None if d.strategy is S.TRANSFER else d.strategy
+    why = d.why
+    if protected and d.strategy is not S.KEEP:
+        action = S.HOLD
+        why += "; held by a protect flag: nothing is done while it is set"
+    b.record(src.tenant, s, ds.key, d.route, why, action, d.rejected)
 
 
 def seats_to_cover(sources: Iterable[tuple[int, actions.Strategy | None]]) -> int:

@@ -1,12 +1,20 @@
 """What becomes of a source subscription: resolve the manifest's ``becomes`` and the policy into
-one concrete strategy, with the reason in words (product rule 4).
+one concrete strategy, with the reason in words (product rule 4) and the routes rejected.
 
-Pure: takes the manifest value, the live subscription, the policy and the clock; returns a
-``Decision``. It does not check the target side (rule 1 is the planner's job) nor protect flags.
+Transfer first (issue 12): under ``moveBy: transfer-first`` (the default) a new-commerce
+license with ``becomes: auto`` moves by partner-to-partner transfer unless
+``planning.eligibility`` says why it cannot; then it falls back to re-provisioning
+(``nceSourceStrategy``) and says so. A legacy license is re-provisioned: its new-commerce
+successor is bought and it is suspended the same day.
+
+Pure: takes the manifest value, the live subscription, the policy, the clock and the transfer
+block (if any); returns a ``Decision``. It does not check the target side (rule 1 is the
+planner's job) nor protect flags.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,6 +22,8 @@ from reconciler import model
 from reconciler.planning import actions, verbs
 
 Strategy = actions.Strategy
+Route = actions.Route
+Rejected = actions.Rejected
 
 #: The action that carries out a strategy (from the actions' facts; KEEP and HOLD have none).
 ACTION_FOR = {f.strategy: a for a, f in verbs.FACTS.items() if f.strategy is not None}
@@ -23,6 +33,32 @@ ACTION_FOR = {f.strategy: a for a, f in verbs.FACTS.items() if f.strategy is not
 class Decision:
     strategy: Strategy
     why: str
+    #: The routes not taken, each with why.
+    rejected: tuple[actions.Rejected, ...] = ()
+
+    @property
+    def route(self) -> Route:
+        """How the pair moves: a transfer, kept, or re-provisioned (bought in the target, then
+        the source stopped by this strategy)."""
+        if self.strategy is Strategy.TRANSFER:
+            return Route.TRANSFER
+        if self.strategy is Strategy.KEEP:
+            return Route.KEEP
+        return Route.REPROVISION
+
+
+#: Why re-buying was rejected for a pair that can transfer.
+REBUY_REJECTED = Rejected(
+    Route.REPROVISION,
+    "buying it again in the target bills both tenants until the source is cancelled inside "
+    "its 7-day window or its term ends",
+)
+#: Why a transfer was rejected for a legacy license.
+LEGACY_NO_TRANSFER = Rejected(
+    Route.TRANSFER,
+    "new-commerce partner-to-partner transfers do not carry legacy offers, and Microsoft's "
+    "legacy transfer route is not automated by this tool",
+)
 
 
 def cancellable(sub: model.LiveSubscription, now: datetime) -> bool:
@@ -73,7 +109,7 @@ def _alternatives(decision: Decision, sub: model.LiveSubscription, now: datetime
             "prorated refund"
         )
     options.append("a partner-to-partner transfer (becomes: transferred) moves the billing")
-    return Decision(decision.strategy, f"{decision.why}; alternatives: {'; '.join(options)}")
+    return dataclasses.replace(decision, why=f"{decision.why}; alternatives: {'; '.join(options)}")
 
 
 def resolve(
@@ -81,13 +117,62 @@ def resolve(
     sub: model.LiveSubscription,
     policy: model.Policy,
     now: datetime,
+    blocked: str | None = None,
 ) -> Decision:
     """The concrete strategy for a license source subscription and why it was picked; for
-    new commerce, where suspension keeps billing, with the alternatives that would not."""
-    decision = _resolve(becomes, sub, policy, now)
+    new commerce, where suspension keeps billing, with the alternatives that would not.
+    ``blocked`` says why a transfer cannot move it (``planning.eligibility``), None if it can."""
+    decision = _resolve(becomes, sub, policy, now, blocked)
     if sub.commerce is model.CommerceModel.NCE_LICENSE:
         return _alternatives(decision, sub, now)
     return decision
+
+
+def _fallback(
+    sub: model.LiveSubscription, policy: model.Policy, now: datetime, blocked: str, asked: str
+) -> Decision:
+    """Re-provisioning when a transfer was wanted (``asked`` says by whom) but is blocked."""
+    if sub.commerce is model.CommerceModel.NCE_LICENSE:
+        nce = policy.nce_strategy
+        chosen = _nce(model.NceStrategy.CANCEL_OR_EXPIRE if nce is nce.TRANSFER else nce, sub, now)
+    else:
+        chosen = _legacy()
+    return Decision(
+        chosen.strategy,
+        f"{asked}, but a transfer cannot move it: {blocked}; so it is re-provisioned "
+        f"instead: {chosen.why}",
+        (Rejected(Route.TRANSFER, blocked),),
+    )
+
+
+def _legacy() -> Decision:
+    return Decision(
+        Strategy.SUSPEND,
+        "legacy license: its new-commerce successor is bought in the target and this one is "
+        "suspended the same day (suspension stops legacy billing)",
+        (LEGACY_NO_TRANSFER,),
+    )
+
+
+def _auto(
+    sub: model.LiveSubscription, policy: model.Policy, now: datetime, blocked: str | None
+) -> Decision:
+    if sub.commerce is not model.CommerceModel.NCE_LICENSE:
+        return _legacy()
+    if not policy.prefers_transfer:
+        d = _nce(policy.nce_strategy, sub, now)
+        return dataclasses.replace(
+            d, rejected=(Rejected(Route.TRANSFER, "the policy says moveBy: re-provision"),)
+        )
+    asked = f"new commerce under policy moveBy: {policy.move_by.value}"
+    if blocked is not None:
+        return _fallback(sub, policy, now, blocked, asked)
+    return Decision(
+        Strategy.TRANSFER,
+        f"{asked}: a partner-to-partner transfer moves the subscription and its billing to "
+        "the target; nothing is bought and nothing is suspended",
+        (REBUY_REJECTED,),
+    )
 
 
 def _resolve(
@@ -95,13 +180,21 @@ def _resolve(
     sub: model.LiveSubscription,
     policy: model.Policy,
     now: datetime,
+    blocked: str | None,
 ) -> Decision:
     nce = sub.commerce is model.CommerceModel.NCE_LICENSE
+    said = Rejected(Route.TRANSFER, f"the manifest says becomes: {becomes.value}")
     match becomes:
         case model.SourceStrategy.KEPT:
-            return Decision(Strategy.KEEP, "manifest says becomes: kept")
+            return Decision(Strategy.KEEP, "manifest says becomes: kept", (said,))
         case model.SourceStrategy.TRANSFERRED:
-            return Decision(Strategy.TRANSFER, "manifest says becomes: transferred")
+            if blocked is not None:
+                return _fallback(
+                    sub, policy, now, blocked, "the manifest says becomes: transferred"
+                )
+            return Decision(
+                Strategy.TRANSFER, "manifest says becomes: transferred", (REBUY_REJECTED,)
+            )
         case model.SourceStrategy.SUSPENDED:
             why = "manifest says becomes: suspended"
             if nce:
@@ -109,22 +202,22 @@ def _resolve(
                     "; new-commerce suspension keeps billing until the term ends on "
                     f"{_day(sub.commitment_end_date)}"
                 )
-            return Decision(Strategy.SUSPEND, why)
+            return Decision(Strategy.SUSPEND, why, (said,))
         case model.SourceStrategy.CANCELLED:
             if not nce:
                 return Decision(
                     Strategy.SUSPEND,
                     "manifest says becomes: cancelled, but legacy subscriptions are not "
                     "cancelled through the API; suspending stops their billing",
+                    (said,),
                 )
             if cancellable(sub, now):
-                return Decision(Strategy.CANCEL, "manifest says becomes: cancelled")
+                return Decision(Strategy.CANCEL, "manifest says becomes: cancelled", (said,))
             return Decision(
                 Strategy.EXPIRE,
                 "manifest says becomes: cancelled, but the cancellation window closed on "
                 f"{_day(sub.cancellation_allowed_until)}: auto-renew off instead",
+                (said,),
             )
         case _:
-            if nce:
-                return _nce(policy.nce_strategy, sub, now)
-            return Decision(Strategy.SUSPEND, "legacy subscription: suspension stops billing")
+            return _auto(sub, policy, now, blocked)

@@ -88,6 +88,23 @@ class Strategy(enum.StrEnum):
     HOLD = "hold"
 
 
+class Route(enum.StrEnum):
+    """How a source subscription moves to the target (``PairStrategy.route``): the strategy of
+    its pair, chosen and explained by ``planning.strategy``."""
+
+    #: Partner-to-partner transfer: billing moves, nothing is bought for the pair.
+    TRANSFER = "transfer"
+    #: Buy in the target (the same new-commerce offer, or a legacy offer's new-commerce
+    #: successor), then stop the source once the target is active with the seats.
+    REPROVISION = "re-provision"
+    #: Microsoft support moves it (legacy Azure; an Azure plan that cannot transfer).
+    SUPPORT = "support-handoff"
+    #: The manifest keeps the source as it is (``becomes: kept``).
+    KEEP = "keep"
+    #: Nothing can move it: not a license subscription, or nothing left to move.
+    NONE = "none"
+
+
 #: Strategies whose source stops (or, held, may later stop) serving users, so rule 1 wants the
 #: target to cover its seats (``planning.sources.seats_to_cover``).
 STOPS_SERVING = frozenset({Strategy.SUSPEND, Strategy.CANCEL, Strategy.EXPIRE, Strategy.HOLD})

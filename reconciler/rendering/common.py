@@ -45,6 +45,8 @@ class Group:
     name: str
     changes: list[actions.Change] = field(default_factory=list)
     diagnostics: list[actions.Diagnostic] = field(default_factory=list)
+    #: How each of its source subscriptions moves (the plan's strategy per pair).
+    strategies: list[actions.PairStrategy] = field(default_factory=list)
 
     @property
     def errored(self) -> bool:
@@ -75,7 +77,28 @@ def groups(plan: actions.Plan) -> list[Group]:
     for d in plan.diagnostics:
         if d.customer_id is not None and d.customer_id in by_id:
             by_id[d.customer_id].diagnostics.append(d)
+    for p in plan.strategies:
+        if p.customer_id in by_id:
+            by_id[p.customer_id].strategies.append(p)
     return list(by_id.values())
+
+
+def pair_text(p: actions.PairStrategy) -> str:
+    """Which pair a strategy is about: ``de business-basic (5b1e...)``."""
+    return f"{p.tenant} {p.key} ({p.subscription_id})"
+
+
+def route_text(p: actions.PairStrategy) -> str:
+    """The route and, when it differs in kind, what becomes of the source: ``re-provision,
+    then cancel``; ``transfer``."""
+    if p.action is None or p.route in (actions.Route.KEEP, actions.Route.NONE):
+        return p.route.value
+    return f"{p.route.value}, then {p.action.value}"
+
+
+def rejected_text(p: actions.PairStrategy) -> list[str]:
+    """One ``not <route>: <why>`` per rejected route."""
+    return [f"not {r.route.value}: {r.why}" for r in p.rejected]
 
 
 def summary_line(plan: actions.Plan) -> str:

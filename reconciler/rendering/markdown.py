@@ -135,6 +135,14 @@ def _customer(g: common.Group, names: dict[str, str]) -> str:
         lines.append(f"| `{c.action.symbol}` | {c.action.value} | `{where}` | {what} |")
     for d in g.diagnostics:
         lines.append(f"| `!` | {d.severity.value} | | {_cell(d.message)} |")
+    if g.strategies:
+        lines += ["", "| Pair | Moves by | Why | Rejected |", "|---|---|---|---|"]
+    for p in g.strategies:
+        rejected = "<br>".join(_cell(r) for r in common.rejected_text(p)) or "—"
+        lines.append(
+            f"| `{_cell(common.pair_text(p))}` | **{common.route_text(p)}** | {_cell(p.why)} "
+            f"| {rejected} |"
+        )
     return "\n".join([*lines, "", "</details>", ""]) + "\n"
 
 

@@ -77,6 +77,12 @@ def _customer(g: common.Group, names: dict[str, str], paint: _Paint) -> list[str
             lines.append(paint(f"  x {d.code}: nothing planned (see errors above)", "31"))
     for c in g.changes:
         lines.extend(_change(c, names, paint))
+    if g.strategies:
+        lines.append("  strategy per pair:")
+    for p in g.strategies:
+        lines.append(f"    {common.pair_text(p)}: {paint(common.route_text(p), '1')}")
+        lines.append(f"      why: {p.why}")
+        lines.extend(f"      {r}" for r in common.rejected_text(p))
     return [*lines, ""]
 
 

@@ -3,6 +3,7 @@ accept the invitation, and the rules that must hold for each demo customer."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import demo_world as w
@@ -36,7 +37,14 @@ def test_pending_invitations_gate_everything_and_only_gates_remain(state):
         c.gate is not None and "Global Administrator" in (c.gate.message or "") for c in invites
     )
     creates = [c for c in plan.changes if c.action is A.CREATE]
-    assert len(creates) == 11  # two of them Alpine Ski House's, held in both sources
+    # Two of them Alpine Ski House's, held in both sources; Northwind's new-commerce Business
+    # Basic arrives by transfer (moveBy: transfer-first), so nothing is bought for it.
+    assert len(creates) == 10
+    transfers = [c for c in plan.changes if c.action is A.TRANSFER]
+    assert {(c.address.customer_name, c.address.key) for c in transfers} == {
+        ("Northwind Traders AG", "business-basic"),
+        ("Woodgrove Consulting GmbH", "business-premium"),
+    }
     assert all(c.blocked_by and not c.applicable for c in creates)
     assert plan.outcome == "waiting"
     assert plan.azure_ready == ()
@@ -77,7 +85,15 @@ def test_protected_customer_is_held_not_suspended(state):
     assert hold.reason is actions.Reason.PROTECTED and hold.overlap and hold.overlap.days > 1
 
 
+def reprovision(state: model.DesiredState) -> model.DesiredState:
+    """The same manifests under policy moveBy: re-provision (the 2020 procedure)."""
+    c = state.consolidation
+    policy = dataclasses.replace(c.policy, move_by=model.MoveBy.REPROVISION)
+    return dataclasses.replace(state, consolidation=dataclasses.replace(c, policy=policy))
+
+
 def test_nce_outside_window_turns_auto_renew_off_and_shows_the_overlap(state):
+    state = reprovision(state)
     plan = plan_for(state, w.accepted(state))
     [change] = [
         c
@@ -90,6 +106,7 @@ def test_nce_outside_window_turns_auto_renew_off_and_shows_the_overlap(state):
 
 
 def test_nce_inside_window_is_cancelled(state):
+    state = reprovision(state)
     srcs = w.source_views()
     srcs["de"][w.C + "c002"] = w.view(w.C + "c002", (w.sub(w.S + "d003", w.BASIC, 40, age_days=2),))
     plan = plan_for(state, w.accepted(state, sources=srcs))

@@ -196,7 +196,8 @@ def test_a_request_appearing_makes_the_saved_plan_stale_for_that_customer_only(s
 
 
 def test_transfer_customers_names_only_those_whose_plan_depends_on_requests(state):
-    assert planner.transfer_customers(state.customers, state.consolidation.policy) == (WOODGROVE,)
+    reprovision = model.Policy(move_by=model.MoveBy.REPROVISION)
+    assert planner.transfer_customers(state.customers, reprovision) == (WOODGROVE,)
     everyone = model.Policy(nce_strategy=model.NceStrategy.TRANSFER)
     auto = {
         c.tenant_id
@@ -204,3 +205,6 @@ def test_transfer_customers_names_only_those_whose_plan_depends_on_requests(stat
         if any(r.becomes is model.SourceStrategy.AUTO for d in c.subscriptions for r in d.replaces)
     }
     assert set(planner.transfer_customers(state.customers, everyone)) == auto | {WOODGROVE}
+    # transfer-first (the default) may move any auto pair by transfer: its requests are read.
+    default = state.consolidation.policy
+    assert set(planner.transfer_customers(state.customers, default)) == auto | {WOODGROVE}

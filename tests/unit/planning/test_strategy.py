@@ -38,9 +38,71 @@ NCE_NEW = w.sub(w.S + "0003", w.BASIC, 10, age_days=2)
     ],
 )
 def test_strategy_table(becomes, sub, policy, expected):
-    decision = strategy.resolve(becomes, sub, model.Policy(nce_strategy=policy), w.NOW)
+    """Under moveBy: re-provision (the 2020 procedure) nceSourceStrategy decides."""
+    reprovision = model.Policy(nce_strategy=policy, move_by=model.MoveBy.REPROVISION)
+    decision = strategy.resolve(becomes, sub, reprovision, w.NOW)
     assert decision.strategy is expected
     assert decision.why
+
+
+@pytest.mark.parametrize(
+    ("becomes", "sub", "policy", "expected"),
+    [
+        (B.AUTO, LEGACY, N.CANCEL_OR_EXPIRE, S.SUSPEND),
+        (B.AUTO, NCE_NEW, N.CANCEL_OR_EXPIRE, S.TRANSFER),
+        (B.AUTO, NCE_OLD, N.SUSPEND, S.TRANSFER),
+        (B.SUSPENDED, NCE_OLD, N.CANCEL_OR_EXPIRE, S.SUSPEND),
+        (B.KEPT, NCE_OLD, N.CANCEL_OR_EXPIRE, S.KEEP),
+    ],
+)
+def test_transfer_first_is_the_default_for_new_commerce(becomes, sub, policy, expected):
+    decision = strategy.resolve(becomes, sub, model.Policy(nce_strategy=policy), w.NOW)
+    assert decision.strategy is expected
+    assert decision.why and decision.rejected and all(r.why for r in decision.rejected)
+    assert decision.route not in {r.route for r in decision.rejected}
+
+
+def test_a_transfer_says_what_re_buying_would_cost():
+    d = strategy.resolve(B.AUTO, NCE_OLD, model.Policy(), w.NOW)
+    assert d.route is actions.Route.TRANSFER
+    assert "nothing is bought and nothing is suspended" in d.why
+    [rejected] = d.rejected
+    assert rejected.route is actions.Route.REPROVISION and "bills both tenants" in rejected.why
+
+
+def test_a_legacy_license_buys_its_successor_and_rejects_the_transfer():
+    d = strategy.resolve(B.AUTO, LEGACY, model.Policy(), w.NOW)
+    assert (d.strategy, d.route) == (S.SUSPEND, actions.Route.REPROVISION)
+    assert "successor" in d.why and "same day" in d.why
+    assert d.rejected[0].route is actions.Route.TRANSFER
+    assert "legacy" in d.rejected[0].why
+
+
+@pytest.mark.parametrize(
+    ("sub", "nce", "expected"),
+    [
+        (NCE_NEW, N.CANCEL_OR_EXPIRE, S.CANCEL),
+        (NCE_OLD, N.CANCEL_OR_EXPIRE, S.EXPIRE),
+        (NCE_OLD, N.TRANSFER, S.EXPIRE),
+        (NCE_OLD, N.SUSPEND, S.SUSPEND),
+    ],
+)
+def test_a_blocked_transfer_falls_back_to_re_provisioning_and_says_why(sub, nce, expected):
+    for becomes in (B.AUTO, B.TRANSFERRED):
+        d = strategy.resolve(becomes, sub, model.Policy(nce_strategy=nce), w.NOW, "regions differ")
+        assert d.strategy is expected
+        assert "a transfer cannot move it: regions differ" in d.why
+        assert "re-provisioned" in d.why
+        assert [(r.route, r.why) for r in d.rejected] == [
+            (actions.Route.TRANSFER, "regions differ")
+        ]
+
+
+def test_re_provision_policy_rejects_the_transfer_by_name():
+    reprovision = model.Policy(move_by=model.MoveBy.REPROVISION)
+    d = strategy.resolve(B.AUTO, NCE_OLD, reprovision, w.NOW)
+    assert d.strategy is S.EXPIRE
+    assert [r.why for r in d.rejected] == ["the policy says moveBy: re-provision"]
 
 
 def test_nce_suspension_says_billing_continues_and_counts_the_days():
@@ -152,7 +214,8 @@ def test_new_commerce_picks_that_keep_billing_name_the_alternatives():
     assert young.strategy is S.SUSPEND
     assert "alternatives: cancel before" in young.why
     assert "becomes: transferred" in young.why
-    old = strategy.resolve(B.AUTO, NCE_OLD, model.Policy(), w.NOW)
+    reprovision = model.Policy(move_by=model.MoveBy.REPROVISION)
+    old = strategy.resolve(B.AUTO, NCE_OLD, reprovision, w.NOW)
     assert old.strategy is S.EXPIRE
     assert "cancel before" not in old.why  # the window is closed: not an alternative
     assert "alternatives: a partner-to-partner transfer" in old.why
