@@ -154,6 +154,9 @@ def _consolidation(world: dict[str, Any]) -> dict[str, Any]:
             "maxCancellationsPerApply": 1_000_000,
             "maxCustomersPerApply": 1_000_000,
             "billingOverlapToleranceDays": 1,
+            # Generated worlds re-provision (buy, then stop the source): nobody accepts
+            # transfers in them, and their benchmarks measure that path.
+            "moveBy": "re-provision",
             "nceSourceStrategy": "cancel-or-expire",
             "activationTimeoutMinutes": 30,
         },

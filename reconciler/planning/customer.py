@@ -54,18 +54,25 @@ def _unknown(customer: model.DesiredCustomer, live: model.LiveState, names: list
     return ""
 
 
+def may_move(ds: model.DesiredSubscription, r: model.Replacement, policy: model.Policy) -> bool:
+    """True when the manifests alone allow pair ``r`` of ``ds`` to move by transfer: it says
+    ``becomes: transferred``, or ``auto`` under a policy that prefers transfers (``moveBy:
+    transfer-first``, the default, or ``nceSourceStrategy: transfer``) for a new-commerce entry
+    replacing just this one subscription (``planning.eligibility`` refuses the others)."""
+    if r.becomes is model.SourceStrategy.TRANSFERRED:
+        return True
+    return (
+        r.becomes is model.SourceStrategy.AUTO
+        and policy.prefers_transfer
+        and ds.commerce is model.CommerceModel.NCE_LICENSE
+        and len(ds.replaces) == 1
+    )
+
+
 def wants_transfer(customer: model.DesiredCustomer, policy: model.Policy) -> bool:
     """True when a source subscription of ``customer`` may be moved by transfer, so its plan
-    depends on the transfer requests read in the target: a pair says ``becomes:
-    transferred``, or says ``auto`` under a policy that prefers transfers (``moveBy:
-    transfer-first``, the default, or ``nceSourceStrategy: transfer``)."""
-    auto = policy.prefers_transfer
-    return any(
-        r.becomes is model.SourceStrategy.TRANSFERRED
-        or (auto and r.becomes is model.SourceStrategy.AUTO)
-        for ds in customer.subscriptions
-        for r in ds.replaces
-    )
+    depends on the transfer requests read in the target (``may_move``)."""
+    return any(may_move(ds, r, policy) for ds in customer.subscriptions for r in ds.replaces)
 
 
 def _may_transfer(
@@ -75,13 +82,14 @@ def _may_transfer(
     transfer only when new commerce (one not found in its source counts, to be safe)."""
     for ds in customer.subscriptions:
         for r in ds.replaces:
+            if not may_move(ds, r, policy):
+                continue
             if r.becomes is model.SourceStrategy.TRANSFERRED:
                 return True
-            if r.becomes is model.SourceStrategy.AUTO and policy.prefers_transfer:
-                view = seen.get(customer.source_of(r))
-                live = view.subscription(r.subscription_id) if view is not None else None
-                if live is None or live.commerce is model.CommerceModel.NCE_LICENSE:
-                    return True
+            view = seen.get(customer.source_of(r))
+            live = view.subscription(r.subscription_id) if view is not None else None
+            if live is None or live.commerce is model.CommerceModel.NCE_LICENSE:
+                return True
     return False
 
 

@@ -145,6 +145,12 @@ def _pair_block(p: Pair, target: model.Tenant, families: products.Families) -> B
             "second subscription",
             False,
         )
+    if ds.commerce is not model.CommerceModel.NCE_LICENSE:
+        return Block(
+            f"{ds.key} buys {ds.offer_id}, which is not a new-commerce license; a transfer "
+            "moves the new-commerce subscription as it is",
+            False,
+        )
     if len(ds.replaces) > 1:
         return Block(
             f"{ds.key} merges {len(ds.replaces)} source subscriptions into one; a transfer "

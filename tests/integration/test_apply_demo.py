@@ -150,12 +150,14 @@ def test_demo_plan_accept_apply_converges_without_double_billing(
     assert rerun.code == 3, rerun.output
     assert "Nothing to apply now." in rerun.out
     transfers = [e for e in emu.control.history() if e["action"].startswith("transfer.")]
-    assert [e["action"] for e in transfers if e["origin"] == "api"] == ["transfer.create"]
+    # One request each for Woodgrove (becomes: transferred) and Northwind (new commerce under
+    # the default moveBy: transfer-first): nothing bought for either.
+    assert [e["action"] for e in transfers if e["origin"] == "api"] == ["transfer.create"] * 2
     for cid in CUSTOMERS:
         for source in ("de", "fr"):
             if emu.control.azure_handoff(cid, source=source, target="central"):
                 break
-    assert _accept_transfers(emu) == 1
+    assert _accept_transfers(emu) == 2
     final = run_cli("plan", "manifests", "--connection", conn, "--detailed-exitcode")
     assert final.code == 0, final.output
     _assert_no_double_billing_and_no_gap(emu)

@@ -151,8 +151,8 @@ def test_a_cancellation_window_closing_soon_is_a_warning_at_the_top_with_its_cos
     warning = next(ln for ln in text.out.splitlines() if "cancellation window" in ln)
     assert f"of 5b1e0a40-0000-4000-8000-00000000d003 closes {closes} (in 2 days)" in warning
     assert "missing it leaves 40 seats billing until" in warning
-    # Warnings come before the changes.
-    assert text.out.index("cancellation window") < text.out.index("+ create")
+    # Warnings come before the changes (its transfer: moveBy: transfer-first).
+    assert text.out.index("cancellation window") < text.out.index("> transfer")
     assert text.out.startswith("Plan for contoso-emea -> central (1 customer, live state read")
     md = run_cli(
         "plan", "--connection", conn, "--customer", "Northwind Traders AG", "--format", "markdown"

@@ -69,6 +69,12 @@ def live_sub(draw, sid: str, offer: str, *, friendly: str = "") -> model.LiveSub
         refundable=(model.RefundableBatch(draw(st.integers(0, 10)), window),) if nce else (),
         order_id=None,
         etag=None,
+        # Reservations and marketplace items cannot transfer (planning.eligibility).
+        product_type=draw(
+            st.sampled_from([None] * 6 + ["OnlineServicesNCE", "SaaS", "Azure/Reservation"])
+        )
+        if nce
+        else None,
     )
 
 
@@ -194,19 +200,22 @@ def worlds(draw) -> tuple[model.DesiredState, model.LiveState]:
             subscriptions=tuple(target_subs),
             transfers=transfers if tgt_status is model.ReadStatus.OK else None,
         )
+    # The target sometimes in another Partner Center region (US) or an unmapped one (JP).
+    target = dataclasses.replace(TARGET, country=draw(st.sampled_from(["IE"] * 4 + ["US", "JP"])))
     cons = model.Consolidation(
         "gen",
-        TARGET,
+        target,
         SOURCES,
         model.Policy(
             max_suspensions_per_apply=draw(st.integers(0, 6)),
             max_cancellations_per_apply=draw(st.integers(0, 2)),
             max_customers_per_apply=draw(st.integers(1, 5)),
             nce_strategy=draw(st.sampled_from(list(model.NceStrategy))),
+            move_by=draw(st.sampled_from(list(model.MoveBy))),
         ),
         ORIGIN,
     )
-    tenants = {"central": model.TenantView(TARGET, MappingProxyType(tgt_views))}
+    tenants = {"central": model.TenantView(target, MappingProxyType(tgt_views))}
     for t in SOURCES:
         tenants[t.name] = model.TenantView(t, MappingProxyType(src_views[t.name]))
     live = model.LiveState(NOW, MappingProxyType(tenants), "https://invite.example/x")

@@ -34,7 +34,7 @@ def test_text_is_plain_unless_colour_is_asked_for(pending):
 
 def test_text_puts_warnings_first_and_ends_with_the_summary(pending):
     out = text.render(pending).splitlines()
-    assert out[2].startswith("Warnings (3):")
+    assert out[2].startswith("Warnings (2):")
     assert (
         out[2]
         and out.index(
@@ -42,9 +42,40 @@ def test_text_puts_warnings_first_and_ends_with_the_summary(pending):
         )
         > 3
     )
-    assert out[-1].startswith("Plan: 7 invitations pending, 11 to create,") and out[-1].endswith(
+    assert out[-1].startswith("Plan: 7 invitations pending, 10 to create,") and out[-1].endswith(
         "(nothing to apply now; waiting on others)."
     )
+
+
+def test_text_states_how_each_pair_moves_why_and_what_was_rejected(pending):
+    out = text.render(pending)
+    northwind = out[out.index("Northwind Traders AG (") : out.index("Tailspin Toys SAS (")]
+    assert "  strategy per pair:\n" in northwind
+    assert "    de business-basic (5b1e0a40-0000-4000-8000-00000000d003): transfer\n" in northwind
+    assert "      why: new commerce under policy moveBy: transfer-first: a partner-to-partner" in (
+        northwind
+    )
+    assert "      not re-provision: buying it again in the target bills both tenants" in northwind
+    assert "de azure-plan (5b1e0a40-0000-4000-8000-00000000d0a2): support-handoff" in northwind
+    adatum = out[out.index("Adatum SARL (") : out.index("Alpine Ski House SE (")]
+    assert (
+        "fr exchange (5b1e0a40-0000-4000-8000-00000000f001): re-provision, then suspend" in adatum
+    )
+    assert "not transfer: new-commerce partner-to-partner transfers do not carry legacy" in adatum
+
+
+def test_markdown_shows_the_strategy_and_reason_per_pair():
+    state = w.desired()
+    plan = planner.build_plan(state, w.accepted(state), now=w.NOW)
+    md = markdown.render(plan)
+    assert md.count("| Pair | Moves by | Why | Rejected |") == 7  # every customer has pairs
+    northwind = md[md.index("<b>Northwind Traders AG</b>") :]
+    northwind = northwind[: northwind.index("</details>")]
+    row = next(ln for ln in northwind.splitlines() if ln.startswith("| `de business-basic"))
+    assert "| **transfer** | new commerce under policy moveBy: transfer-first" in row
+    assert "not re-provision: buying it again" in row
+    litware = md[md.index("<b>Litware Bank SA</b>") :]
+    assert "**re-provision, then hold**" in litware[: litware.index("</details>")]
 
 
 def test_text_groups_changes_by_customer_in_plan_order(pending):
