@@ -87,4 +87,12 @@ def register(app: typer.Typer) -> None:
                 )
             elif report.state is not None:
                 typer.echo(summary(report.state, report.files))
+                where = report.state.consolidation.policy.nce_strategy_without_move_by
+                if where:
+                    typer.echo(
+                        f"Note: {where}: nceSourceStrategy without moveBy now applies only to "
+                        "new-commerce subscriptions a transfer cannot move (moveBy defaults to "
+                        "transfer-first); write moveBy: re-provision to keep re-buying them, "
+                        "or moveBy: transfer-first to accept the default."
+                    )
         return int(ExitCode.ERROR if report.problems else ExitCode.OK)

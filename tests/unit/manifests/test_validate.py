@@ -48,6 +48,31 @@ def test_example_manifests_build_the_desired_state() -> None:
     assert state.digest.startswith("sha256:")
 
 
+def test_move_by_defaults_to_transfer_first_and_an_old_nce_policy_is_noted(
+    tree: Path, run_cli
+) -> None:
+    state = manifests.load([tree])
+    assert state.consolidation.policy.move_by is model.MoveBy.TRANSFER_FIRST
+    assert state.consolidation.policy.nce_strategy_without_move_by == ""
+    path = tree / "consolidation.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("  moveBy: transfer-first\n", ""))
+    policy = manifests.load([tree]).consolidation.policy
+    assert policy.move_by is model.MoveBy.TRANSFER_FIRST
+    line = next(i for i, ln in enumerate(path.read_text().splitlines(), 1) if "nceSource" in ln)
+    assert policy.nce_strategy_without_move_by == f"manifests/consolidation.yaml:{line}"
+    noted = run_cli("validate")
+    assert noted.code == 0
+    assert f"Note: manifests/consolidation.yaml:{line}: nceSourceStrategy without moveBy" in (
+        noted.out
+    )
+    path.write_text(text.replace("moveBy: transfer-first", "moveBy: re-provision"))
+    assert manifests.load([tree]).consolidation.policy.move_by is model.MoveBy.REPROVISION
+    path.write_text(text.replace("moveBy: transfer-first", "moveBy: transfer"))
+    refused = run_cli("validate")
+    assert refused.code == 1 and "moveBy" in refused.out
+
+
 def test_a_customer_held_in_two_sources_names_each_subscriptions_source() -> None:
     state = manifests.load([EXAMPLES])
     alpine = state.customer("3f2c6d55-0000-4000-8000-00000000c008")
