@@ -198,13 +198,20 @@ def test_a_request_appearing_makes_the_saved_plan_stale_for_that_customer_only(s
 def test_transfer_customers_names_only_those_whose_plan_depends_on_requests(state):
     reprovision = model.Policy(move_by=model.MoveBy.REPROVISION)
     assert planner.transfer_customers(state.customers, reprovision) == (WOODGROVE,)
-    everyone = model.Policy(nce_strategy=model.NceStrategy.TRANSFER)
-    auto = {
+    # A policy preferring transfers (nceSourceStrategy: transfer, or the default moveBy:
+    # transfer-first) may move an auto pair by transfer when its entry buys new commerce and
+    # replaces that one subscription: those customers' requests are read too.
+    movable = {
         c.tenant_id
         for c in state.customers
-        if any(r.becomes is model.SourceStrategy.AUTO for d in c.subscriptions for r in d.replaces)
+        for d in c.subscriptions
+        if d.commerce is model.CommerceModel.NCE_LICENSE
+        and len(d.replaces) == 1
+        and d.replaces[0].becomes is model.SourceStrategy.AUTO
     }
-    assert set(planner.transfer_customers(state.customers, everyone)) == auto | {WOODGROVE}
-    # transfer-first (the default) may move any auto pair by transfer: its requests are read.
-    default = state.consolidation.policy
-    assert set(planner.transfer_customers(state.customers, default)) == auto | {WOODGROVE}
+    assert movable == {w.C + "c002", w.C + "c003", w.C + "c005"}  # Northwind, Adatum, Litware
+    for policy in (
+        model.Policy(nce_strategy=model.NceStrategy.TRANSFER),
+        state.consolidation.policy,
+    ):
+        assert set(planner.transfer_customers(state.customers, policy)) == movable | {WOODGROVE}
