@@ -42,12 +42,7 @@ def record(b: Builder, handoff: model.AzureHandoff) -> None:
             "Azure plan: Microsoft support moves its Azure subscriptions once the customer "
             "accepted the reseller relationship"
         )
-        rejected = actions.Rejected(
-            actions.Route.TRANSFER,
-            "a partner-to-partner transfer of Azure subscriptions (targetProductTypes "
-            "AzureSubscription) needs an active Azure plan of the customer in the target, and "
-            "this tool does not plan that transfer yet",
-        )
+        rejected = actions.Rejected(actions.Route.TRANSFER, _azure_plan_transfer(b, tenant))
     else:
         why = f"legacy Azure ({source.offer_id}): only Microsoft support moves it"
         rejected = actions.Rejected(
@@ -56,6 +51,39 @@ def record(b: Builder, handoff: model.AzureHandoff) -> None:
             "900131)",
         )
     b.record(tenant, source, handoff.key, actions.Route.SUPPORT, why, None, (rejected,))
+
+
+def _azure_plan_transfer(b: Builder, tenant: str) -> str:
+    """Why an Azure plan is not moved by partner-to-partner transfer here, with what Partner
+    Center would need (partner-center-api.md section 0 and §3.10)."""
+    plans = [
+        s.id
+        for s in b.target_subscriptions
+        if s.commerce is model.CommerceModel.AZURE_PLAN and s.status is ST.ACTIVE
+    ]
+    view = b.source_view(tenant)
+    legacy = [
+        s.id
+        for s in (view.subscriptions if view is not None else ())
+        if s.commerce is model.CommerceModel.LEGACY_AZURE and s.status is ST.ACTIVE
+    ]
+    what = "a partner-to-partner transfer of its Azure subscriptions (targetProductTypes "
+    what += "AzureSubscription)"
+    if legacy:
+        return (
+            f"{what} is refused while the customer holds legacy Azure in {tenant} "
+            f"({', '.join(legacy)}; Partner Center answers 900131)"
+        )
+    if not plans:
+        return (
+            f"{what} needs an active Azure plan of the customer in {b.target_name}, which it "
+            "does not hold (Partner Center answers 900132/900133); buy one there to make the "
+            "transfer possible"
+        )
+    return (
+        f"{what} is possible ({b.target_name} holds the customer's Azure plan "
+        f"{', '.join(plans)}), but this version does not plan Azure plan transfers yet"
+    )
 
 
 def plan_handoff(

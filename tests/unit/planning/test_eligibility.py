@@ -218,3 +218,46 @@ def test_a_policy_setting_nce_strategy_without_move_by_is_warned():
     policy = model.Policy(nce_strategy_without_move_by="consolidation.yaml:30")
     [warning] = warnings(plan([entry("basic", [1])], [nce(1)], policy=policy), "policy-move-by")
     assert "consolidation.yaml:30" in warning and "moveBy: re-provision" in warning
+
+
+def _northwind_azure_plan(target_subs=(), extra_source=()):
+    import demo_world as w
+
+    state = w.desired()
+    nw = w.C + "c002"
+    srcs = w.source_views()
+    srcs["de"][nw] = w.view(
+        nw,
+        (
+            w.sub(w.S + "d003", w.BASIC, 40, age_days=200),
+            w.sub(w.S + "d0a2", w.AZURE_PLAN, 1),
+            *extra_source,
+        ),
+    )
+    live = w.accepted(state, sources=srcs)
+    tv = live.tenants["central"]
+    customers = {
+        **tv.customers,
+        nw: dataclasses.replace(tv.customers[nw], subscriptions=target_subs),
+    }
+    tenants = {**live.tenants, "central": model.TenantView(tv.tenant, MappingProxyType(customers))}
+    p = planner.build_plan(
+        state, dataclasses.replace(live, tenants=MappingProxyType(tenants)), now=w.NOW
+    )
+    [s] = [x for x in p.strategies if x.subscription_id == w.S + "d0a2"]
+    assert s.route is R.SUPPORT and [r.route for r in s.rejected] == [R.TRANSFER]
+    return s.rejected[0].why
+
+
+def test_an_azure_plan_says_what_a_transfer_of_it_would_need():
+    import demo_world as w
+
+    assert "does not hold (Partner Center answers 900132/900133)" in _northwind_azure_plan()
+    plan = w.sub("aa000000-0000-4000-8000-0000000000a1", w.AZURE_PLAN, 1)
+    assert "is possible (central holds the customer's Azure plan aa000000" in (
+        _northwind_azure_plan(target_subs=(plan,))
+    )
+    legacy = w.sub(w.S + "d0a9", w.AZURE_LEGACY, 1)
+    assert "refused while the customer holds legacy Azure in de" in _northwind_azure_plan(
+        target_subs=(plan,), extra_source=(legacy,)
+    )
