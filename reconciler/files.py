@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -54,7 +55,31 @@ def write_bytes(
     mode: int = 0o666,
     make_parents: bool = False,
 ) -> None:
-    """Write ``data`` to ``path`` atomically.
+    """Write ``data`` to ``path`` atomically; see ``write_chunks``."""
+    write_chunks(
+        path,
+        (data,),
+        what=what,
+        hint=hint,
+        overwrite=overwrite,
+        exists_hint=exists_hint,
+        mode=mode,
+        make_parents=make_parents,
+    )
+
+
+def write_chunks(
+    path: Path,
+    chunks: Iterable[bytes],
+    *,
+    what: str,
+    hint: str,
+    overwrite: bool = True,
+    exists_hint: str = "",
+    mode: int = 0o666,
+    make_parents: bool = False,
+) -> None:
+    """Write the concatenated ``chunks`` to ``path`` atomically, never holding all of them.
 
     ``what`` names the file in a failure ("the plan file"); ``hint`` says what to do about it.
     ``overwrite=False`` never replaces an existing file: one that appeared meanwhile is left
@@ -69,7 +94,8 @@ def write_bytes(
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700 if private else 0o777)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         with os.fdopen(os.open(tmp, flags, mode), "wb") as fh:
-            fh.write(data)
+            for chunk in chunks:
+                fh.write(chunk)
             fh.flush()
             os.fsync(fh.fileno())
         _publish(tmp, path, overwrite=overwrite, exists_hint=exists_hint)

@@ -4,6 +4,7 @@ Every failure names the file and what to do."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +18,24 @@ SUFFIXES = (".json", ".gz")
 
 def write_plan(plan: actions.Plan, path: Path) -> None:
     """Save the plan document atomically: a reader sees the old file or the new, never half.
-    A path ending in ``.gz`` gets it gzip-compressed (reproducibly: no time stamp, no name)."""
-    data = jsondoc.render(plan).encode("utf-8")
+    A path ending in ``.gz`` gets it gzip-compressed (reproducibly: no time stamp, no name).
+    The document is streamed: one change's text is held at a time, never the whole file."""
+    data: Iterator[bytes] = (piece.encode("utf-8") for piece in jsondoc.chunks(plan))
     if path.suffix.lower() == ".gz":
-        import gzip
+        data = _gzip(data)
+    files.write_chunks(path, data, what="the plan file", hint="Choose a writable path with --out.")
 
-        data = gzip.compress(data, compresslevel=6, mtime=0)
-    files.write_bytes(path, data, what="the plan file", hint="Choose a writable path with --out.")
+
+def _gzip(pieces: Iterator[bytes]) -> Iterator[bytes]:
+    """``pieces`` as one gzip stream (zlib's gzip header: time stamp 0, no file name)."""
+    import zlib
+
+    deflate = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    for piece in pieces:
+        out = deflate.compress(piece)
+        if out:
+            yield out
+    yield deflate.flush()
 
 
 def read_plan(path: Path) -> actions.Plan:

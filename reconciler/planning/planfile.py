@@ -8,7 +8,7 @@ trusted. Any malformed document raises ``errors.PlanFileError`` with one clear p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -94,13 +94,15 @@ def summary(plan: actions.Plan) -> dict[str, Any]:
     }
 
 
-def to_dict(plan: actions.Plan) -> dict[str, Any]:
-    """The plan as a JSON-ready dict (keys in a fixed order)."""
+def to_dict(plan: actions.Plan, *, lazy: bool = False) -> dict[str, Any]:
+    """The plan as a JSON-ready dict (keys in a fixed order). ``lazy``: ``customers``,
+    ``changes`` and ``deferred`` are iterators that build each item when it is reached, so a
+    writer streaming the document never holds all of it (``rendering.jsondoc.chunks``)."""
     with gcpause.paused():
-        return _to_dict(plan)
+        return _to_dict(plan, list if not lazy else iter)
 
 
-def _to_dict(plan: actions.Plan) -> dict[str, Any]:
+def _to_dict(plan: actions.Plan, seq: Callable[[Iterator[Any]], Iterable[Any]]) -> dict[str, Any]:
     return {
         "format": _FORMAT,
         "format_version": plan.format_version,
@@ -112,7 +114,7 @@ def _to_dict(plan: actions.Plan) -> dict[str, Any]:
         "live_read_at": _dt(plan.live_read_at),
         "scope": {k: list(v) if isinstance(v, tuple) else v for k, v in plan.scope.items()},
         "summary": summary(plan),
-        "customers": [
+        "customers": seq(
             {
                 "tenant_id": c.tenant_id,
                 "name": c.name,
@@ -123,10 +125,10 @@ def _to_dict(plan: actions.Plan) -> dict[str, Any]:
                 **({} if c.snapshot is None else {"snapshot": c.snapshot}),
             }
             for c in plan.customers
-        ],
+        ),
         "strategies": [_strategy(p) for p in plan.strategies],
-        "changes": [_change(c) for c in plan.changes],
-        "deferred": [_change(c) for c in plan.deferred],
+        "changes": seq(_change(c) for c in plan.changes),
+        "deferred": seq(_change(c) for c in plan.deferred),
         "unmanaged": [
             {
                 "tenant": u.tenant,
