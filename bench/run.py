@@ -1,0 +1,579 @@
+"""The benchmark suite (issue 14): one command, a Markdown report and JSON figures.
+
+    .venv/bin/python bench/run.py            # worlds of 50, 1,000 and 5,000 customers (hours)
+    .venv/bin/python bench/run.py --quick    # worlds of 50 and 200 customers (a few minutes)
+
+Writes bench/results/report.md and bench/results/figures.json (``--out DIR`` elsewhere).
+
+For each world, against the emulator (HTTPS on loopback, ``--latency-ms`` per request, a
+per-tenant limit of ``--limit`` requests a minute):
+
+- ``plan``, ``apply`` and ``export`` through the operations layer (what the commands run), each
+  in a fresh process so that its peak memory is its own and the emulator keeps this process:
+  wall time, requests (every attempt), the minimum requests (distinct method + URL: each
+  resource read once, each write sent once), 429s, the rate achieved per tenant, peak RSS,
+  the lower bound and the ratio to it;
+- two baselines replaying plan's minimum requests in the same run: a sequential script (one
+  request at a time) and a one-thread-per-tenant script, both honouring Retry-After.
+
+The lower bound of a phase is the larger of its rate bound (the busiest tenant's minimum
+requests at ``--limit`` a minute, as if the bucket started empty: the "strict" bound), its
+latency bound (those requests ``concurrency`` at a time, ``--latency-ms`` each) and, for
+apply, the provisioning delay of one create (creates may overlap). Apply runs on the first
+``--apply-customers`` customers only (plan and apply in one go): its figures are reported as
+they are (issue 14 point 1 makes apply concurrent).
+
+Then, in this process: the planning core at 50,000 and 200,000 subscriptions (CPU seconds of
+``planner.build_plan`` and peak RSS, each in a fresh process; the plan document's size, plain
+and gzip), ``validate`` of N customer files against the plain-parser baseline (bench_validate),
+and the median of 10 ``reconciler --version`` and ``--help`` runs.
+
+Figures measured while other work shares the machine say so in the report (the load average
+is recorded); ratios against a baseline measured in the same run are what to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import gzip
+import json
+import logging
+import multiprocessing
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(ROOT / "tests" / "unit" / "planning"))
+
+TOKEN_PATH = "/oauth2/"
+
+
+# ------------------------------------------------------------------------- request recording
+
+
+class _Recorder(logging.Handler):
+    """Collects the transport's per-request debug records: (method, url, outcome, tenant)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.sent: list[tuple[str, str, str, str, float]] = []
+        self._lock = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args
+        if not isinstance(args, tuple) or len(args) < 7 or "->" not in str(record.msg):
+            return
+        method, host, path, outcome, _took, tenant = (str(a) for a in args[:6])
+        with self._lock:
+            url = host + path if "://" in host else f"https://{host}{path}"
+            self.sent.append((method, url, outcome, tenant, time.monotonic()))
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[_Recorder]:
+    logger = logging.getLogger("reconciler.partner_center")
+    recorder = _Recorder()
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(recorder)
+    try:
+        yield recorder
+    finally:
+        logger.removeHandler(recorder)
+        logger.setLevel(level)
+
+
+class _Watcher:
+    """A ``live.Observer`` that keeps the clients (for their stats) and shows nothing."""
+
+    def __init__(self) -> None:
+        self.clients: list[Any] = []
+
+    def watch(self, clients: Iterable[Any]) -> None:
+        self.clients.extend(clients)
+
+    @contextlib.contextmanager
+    def reading(self, what: str = "Reading") -> Iterator[None]:
+        yield None
+
+
+def _figures(recorder: _Recorder, wall: float) -> dict[str, Any]:
+    """Requests, minimum, 429s and achieved rate per tenant from the recorded requests."""
+    tenants: dict[str, dict[str, Any]] = {}
+    for method, url, outcome, tenant, at in recorder.sent:
+        t = tenants.setdefault(
+            tenant, {"requests": 0, "throttled": 0, "distinct": set(), "first": at, "last": at}
+        )
+        t["requests"] += 1
+        t["throttled"] += outcome.startswith("429")
+        t["distinct"].add((method, url))
+        t["first"], t["last"] = min(t["first"], at), max(t["last"], at)
+    per_tenant = {}
+    for name, t in sorted(tenants.items()):
+        span = t["last"] - t["first"]
+        per_tenant[name] = {
+            "requests": t["requests"],
+            "minimum": len(t["distinct"]),
+            "throttled": t["throttled"],
+            "rate_per_minute": round((t["requests"] - 1) / span * 60, 1) if span > 0 else 0.0,
+        }
+    return {
+        "wall_s": round(wall, 2),
+        "requests": sum(t["requests"] for t in per_tenant.values()),
+        "minimum": sum(t["minimum"] for t in per_tenant.values()),
+        "throttled": sum(t["throttled"] for t in per_tenant.values()),
+        "per_tenant": per_tenant,
+    }
+
+
+def _peak_rss_mb() -> float:
+    scale = 1024 if sys.platform != "darwin" else 1024 * 1024
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20, 1)
+
+
+# ----------------------------------------------------------------------------------- phases
+
+
+def _access(conn: str, env: dict[str, str]) -> Any:
+    from reconciler.operations import live
+
+    return live.Access(environ=env, connection=Path(conn))
+
+
+def phase_plan(conn: str, manifests: str, out: str, env: dict[str, str]) -> dict[str, Any]:
+    from reconciler.operations import plan
+
+    watcher = _Watcher()
+    with recording() as rec:
+        started = time.monotonic()
+        result = plan.plan(
+            [Path(manifests)], plan.Selection(), _access(conn, env), watcher, out=Path(out)
+        )
+        wall = time.monotonic() - started
+    figures = _figures(rec, wall)
+    figures["changes"] = len(result.changes)
+    packed = Path(out).read_bytes()
+    figures["plan_file_kb"] = round(len(packed) / 1024, 1)
+    if out.endswith(".gz"):
+        figures["plan_document_kb"] = round(len(gzip.decompress(packed)) / 1024, 1)
+    figures["urls"] = sorted({(m, u, t) for m, u, _, t, _ in rec.sent if m == "GET"})
+    figures["peak_rss_mb"] = _peak_rss_mb()
+    return figures
+
+
+def phase_apply(
+    conn: str, manifests: str, state: str, customers: list[str], env: dict[str, str]
+) -> dict[str, Any]:
+    from reconciler.operations import apply
+
+    watcher = _Watcher()
+    request = apply.ApplyRequest(
+        paths=[Path(manifests)], access=_access(conn, env), state_dir=Path(state),
+        customers=customers,
+    )  # fmt: skip
+    with recording() as rec:
+        started = time.monotonic()
+        result = apply.apply(request, watcher, apply.Hooks(approve=lambda plan: None))
+        wall = time.monotonic() - started
+    figures = _figures(rec, wall)
+    report = result.report
+    figures["steps"] = len(report.steps) if report is not None else 0
+    figures["clean"] = bool(report is not None and report.clean)
+    figures["writes"] = sum(1 for m, *_ in rec.sent if m != "GET")
+    figures["peak_rss_mb"] = _peak_rss_mb()
+    return figures
+
+
+def phase_export(conn: str, root: str, env: dict[str, str]) -> dict[str, Any]:
+    from reconciler.operations import export
+
+    watcher = _Watcher()
+    request = export.ExportRequest(root=Path(root), access=_access(conn, env))
+    with recording() as rec:
+        started = time.monotonic()
+        result = export.generate(request, watcher)
+        wall = time.monotonic() - started
+    figures = _figures(rec, wall)
+    figures["files"] = len(result.files)
+    figures["peak_rss_mb"] = _peak_rss_mb()
+    return figures
+
+
+def phase_replay(
+    conn: str, urls: list[tuple[str, str, str]], threaded: bool, limit_429: int = 50
+) -> dict[str, Any]:
+    """A plain script fetching ``urls`` (tenant-tagged GETs): one at a time, or one thread
+    per tenant; a 429 waits its Retry-After and tries again."""
+    import requests
+
+    doc = json.loads(Path(conn).read_text("utf-8"))
+    tokens = {t["name"]: _token(doc, t) for t in doc["tenants"] if t.get("clientSecret")}
+    by_tenant: dict[str, list[str]] = {}
+    for _, url, tenant in urls:
+        by_tenant.setdefault(tenant, []).append(url)
+    counts: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def fetch(items: list[tuple[str, str]]) -> None:
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = doc["caBundle"]
+        for tenant, url in items:
+            for _ in range(limit_429):
+                reply = session.get(url, headers={"Authorization": f"Bearer {tokens[tenant]}"})
+                with lock:
+                    counts["requests"] += 1
+                if reply.status_code != 429:
+                    break
+                with lock:
+                    counts["throttled"] += 1
+                time.sleep(float(reply.headers.get("Retry-After", "1")))
+
+    started = time.monotonic()
+    if threaded:
+        workers = [
+            threading.Thread(target=fetch, args=([(t, u) for u in items],))
+            for t, items in by_tenant.items()
+        ]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+    else:
+        fetch([(t, u) for t, items in by_tenant.items() for u in items])
+    return {
+        "wall_s": round(time.monotonic() - started, 2),
+        "requests": counts["requests"],
+        "throttled": counts["throttled"],
+        "minimum": len(urls),
+    }
+
+
+def _token(doc: dict[str, Any], tenant: dict[str, Any]) -> str:
+    import msal
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = doc["caBundle"]
+    app = msal.ConfidentialClientApplication(
+        tenant["clientId"],
+        client_credential=tenant["clientSecret"],
+        authority=f"{doc['authorityHost']}/{tenant['tenantId']}",
+        instance_discovery=False,
+        http_client=session,
+    )
+    return str(
+        app.acquire_token_for_client(scopes=["https://api.partnercenter.microsoft.com/.default"])[
+            "access_token"
+        ]
+    )
+
+
+def phase_core(customers: int, per_customer: int) -> dict[str, Any]:
+    """CPU seconds of the planning core and the process's peak RSS, in a fresh process."""
+    import big_world
+
+    from reconciler.planning import planner
+    from reconciler.rendering import jsondoc
+
+    state, live = big_world.make(customers, per_customer)
+    started = time.process_time()
+    plan = planner.build_plan(state, live, now=big_world.NOW)
+    cpu = time.process_time() - started
+    peak = _peak_rss_mb()
+    started = time.process_time()
+    document = jsondoc.render(plan).encode("utf-8")
+    render = time.process_time() - started
+    return {
+        "subscriptions": customers * per_customer,
+        "changes": len(plan.changes),
+        "build_plan_cpu_s": round(cpu, 2),
+        "peak_rss_mb": peak,
+        "render_json_cpu_s": round(render, 2),
+        "document_mb": round(len(document) / 2**20, 1),
+        "document_gz_mb": round(len(gzip.compress(document, 6, mtime=0)) / 2**20, 1),
+    }
+
+
+def isolated(fn: Callable[..., dict[str, Any]], *args: Any, isolate: bool = True) -> dict[str, Any]:
+    """``fn(*args)`` in a fresh interpreter (spawn), or here when ``isolate`` is off."""
+    if not isolate:
+        return fn(*args)
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        return pool.apply(fn, args)
+
+
+# ------------------------------------------------------------------------------------ worlds
+
+
+def world_run(customers: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    from reconciler.emulator import worldgen
+    from reconciler.emulator.server import Emulator
+
+    here = work / f"world-{customers}"
+    manifests = here / "manifests"
+    doc = worldgen.generate(customers, args.per_customer, seed=1, in_target_every=1)
+    worldgen.manifests(doc, manifests)
+    export_root = here / "export"
+    export_root.mkdir()
+    for name in ("consolidation.yaml", "offers.yaml"):
+        shutil.copy(manifests / name, export_root / name)
+    env = {
+        "RECONCILER_CREDENTIALS_FILE": str(here / "no-credentials.toml"),
+        "RECONCILER_STATE_DIR": str(here / "state"),
+    }
+    latency = [{"kind": "latency", "latencyMs": args.latency_ms}] if args.latency_ms else []
+    figures: dict[str, Any] = {
+        "customers": customers,
+        "subscriptions": customers * args.per_customer,
+    }
+    with Emulator.start(
+        world=doc,
+        state_dir=here / "emulator",
+        page_size=100,
+        rate_limit_per_minute=args.limit,
+        provisioning_delay_seconds=args.provisioning_s,
+        clock_start=dt.datetime.now(dt.UTC),
+        faults=latency,
+    ) as emu:
+        conn = str(emu.connection_file)
+        print("  plan ...", flush=True)
+        plan = isolated(
+            phase_plan, conn, str(manifests), str(here / "plan.json.gz"), env,
+            isolate=args.isolate,
+        )  # fmt: skip
+        urls = [tuple(u) for u in plan.pop("urls") if TOKEN_PATH not in u[1]]
+        plan["bound_s"] = _bound(plan, args)
+        figures["plan"] = plan
+        for label, threaded in (("sequential", False), ("thread_per_tenant", True)):
+            print(f"  baseline {label} ...", flush=True)
+            emu.control.set_limits(rate_limit_per_minute=args.limit)  # a full bucket again
+            time.sleep(0.2)
+            replay = isolated(phase_replay, conn, urls, threaded, isolate=args.isolate)
+            replay["plan_speedup"] = round(replay["wall_s"] / max(plan["wall_s"], 1e-9), 2)
+            figures[f"baseline_{label}"] = replay
+        print("  export ...", flush=True)
+        emu.control.set_limits(rate_limit_per_minute=args.limit)
+        time.sleep(0.2)
+        export = isolated(phase_export, conn, str(export_root), env, isolate=args.isolate)
+        export["bound_s"] = _bound(export, args)
+        figures["export"] = export
+        print("  apply ...", flush=True)
+        emu.control.set_limits(rate_limit_per_minute=args.limit)
+        time.sleep(0.2)
+        chosen = [c["tenantId"] for c in doc["customers"][: args.apply_customers]]
+        applied = isolated(
+            phase_apply, conn, str(manifests), str(here / "state"), chosen, env,
+            isolate=args.isolate,
+        )  # fmt: skip
+        applied["customers"] = len(chosen)
+        applied["bound_s"] = _bound(applied, args, provisioning=args.provisioning_s)
+        figures["apply"] = applied
+    for name in ("plan", "export", "apply"):
+        phase = figures[name]
+        phase["ratio_to_bound"] = (
+            round(phase["wall_s"] / phase["bound_s"], 2) if phase["bound_s"] else None
+        )
+    return figures
+
+
+def _bound(phase: dict[str, Any], args: argparse.Namespace, provisioning: float = 0.0) -> float:
+    busiest = max((t["minimum"] for t in phase["per_tenant"].values()), default=0)
+    rate = busiest * 60 / args.limit if args.limit else 0.0
+    latency = busiest * args.latency_ms / 1000 / args.concurrency
+    return round(max(rate, latency, provisioning), 2)
+
+
+# --------------------------------------------------------------------------------- start-up
+
+
+def startup(runs: int = 10) -> dict[str, Any]:
+    script = Path(sys.executable).with_name("reconciler")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "reconciler"]
+    out: dict[str, Any] = {"command": " ".join(Path(c).name for c in command)}
+    # The interpreter alone (with site, as the console script starts it): under load every
+    # figure grows, and --version cannot be faster than this.
+    runs_of = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "--version": [*command, "--version"],
+        "--help": [*command, "--help"],
+    }
+    for label, argv in runs_of.items():
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            subprocess.run(argv, check=True, capture_output=True)
+            times.append(time.perf_counter() - started)
+        out[label] = {"median_s": round(statistics.median(times), 3), "runs": runs}
+    return out
+
+
+# ----------------------------------------------------------------------------------- report
+
+
+def report(figures: dict[str, Any]) -> str:
+    lines = [
+        "# Benchmark report",
+        "",
+        f"Made {figures['when']} by `python bench/run.py{' --quick' if figures['quick'] else ''}` "
+        f"on {figures['machine']} (load average at start {figures['load_start']}, at end "
+        f"{figures['load_end']}; figures measured under load are slower, ratios to a baseline "
+        "in the same run are what to compare).",
+        "",
+        f"Emulator: {figures['settings']['latency_ms']} ms latency per request, "
+        f"{figures['settings']['limit']} requests a minute per tenant, "
+        f"{figures['settings']['provisioning_s']} s provisioning per create.",
+        "",
+        "## Plan, apply, export",
+        "",
+        "| world | phase | wall s | requests | minimum | 429s | rate/min per tenant | "
+        "peak RSS MB | bound s | × bound |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for world in figures["worlds"]:
+        for name in ("plan", "export", "apply"):
+            p = world[name]
+            rates = ", ".join(f"{t} {v['rate_per_minute']:.0f}" for t, v in p["per_tenant"].items())
+            size = f"{world['customers']:,} customers"
+            if name == "apply":
+                size += f" (apply: {p['customers']})"
+            lines.append(
+                f"| {size} | {name} | {p['wall_s']} | {p['requests']} | {p['minimum']} | "
+                f"{p['throttled']} | {rates} | {p['peak_rss_mb']} | {p['bound_s']} | "
+                f"{p['ratio_to_bound']} |"
+            )
+    for world in figures["worlds"]:
+        p = world["plan"]
+        if "plan_document_kb" in p:
+            lines.append(
+                f"\nSaved plan of {world['customers']:,} customers (`--out plan.json.gz`): "
+                f"{p['plan_file_kb']:,} KB gzip, {p['plan_document_kb']:,} KB of JSON."
+            )
+    lines += [
+        "",
+        "Baselines: plan's minimum requests replayed by a plain script (Retry-After honoured).",
+        "",
+        "| world | script | wall s | requests | 429s | wall ÷ plan's wall |",
+        "|---|---|---|---|---|---|",
+    ]
+    for world in figures["worlds"]:
+        for label in ("sequential", "thread_per_tenant"):
+            b = world[f"baseline_{label}"]
+            lines.append(
+                f"| {world['customers']:,} customers | {label.replace('_', ' ')} | {b['wall_s']} | "
+                f"{b['requests']} | {b['throttled']} | {b['plan_speedup']} |"
+            )
+    lines += [
+        "",
+        "## Planning core",
+        "",
+        "| subscriptions | changes | build_plan CPU s | peak RSS MB | render JSON CPU s | "
+        "document MB | gzip MB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for core in figures["core"]:
+        lines.append(
+            f"| {core['subscriptions']:,} | {core['changes']:,} | {core['build_plan_cpu_s']} | "
+            f"{core['peak_rss_mb']} | {core['render_json_cpu_s']} | {core['document_mb']} | "
+            f"{core['document_gz_mb']} |"
+        )
+    v = figures["validate"]
+    s = figures["startup"]
+    lines += [
+        "",
+        "## Manifests and start-up",
+        "",
+        f"- `validate` of {v['customers']:,} customer files ({v['parser']} parser): "
+        f"{v['validate_cpu']} s CPU / {v['validate_wall']} s wall; the plain-parser baseline "
+        f"(CSafeLoader + compiled jsonschema, same process) {v['baseline_cpu']} s CPU: "
+        f"**{v['ratio_cpu']}×** (target ≤ 2×).",
+        f"- `{s['command']} --version`: median {s['--version']['median_s']} s over "
+        f"{s['--version']['runs']} runs (target < 0.15 s); `--help`: median "
+        f"{s['--help']['median_s']} s; the interpreter alone (`python -c pass`): median "
+        f"{s['python -c pass']['median_s']} s.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small worlds: a few minutes")
+    parser.add_argument("--out", type=Path, default=BENCH / "results")
+    parser.add_argument("--sizes", type=int, nargs="*", help="customers per world")
+    parser.add_argument("--per-customer", type=int, help="subscriptions per customer")
+    parser.add_argument("--core", type=int, nargs="*", help="core sizes (subscriptions)")
+    parser.add_argument("--validate-customers", type=int)
+    parser.add_argument("--apply-customers", type=int)
+    parser.add_argument("--latency-ms", type=int, default=80)
+    parser.add_argument("--limit", type=int, default=500, help="emulator requests/min/tenant")
+    parser.add_argument("--provisioning-s", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=8, help="the client's, for the bound")
+    parser.add_argument("--startup-runs", type=int, default=10)
+    parser.add_argument(
+        "--no-isolate", dest="isolate", action="store_false",
+        help="run phases in this process (faster start, memory figures shared)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    quick = args.quick
+    args.sizes = (
+        args.sizes if args.sizes is not None else ([50, 200] if quick else [50, 1000, 5000])
+    )
+    args.per_customer = args.per_customer or (4 if quick else 10)
+    args.core = args.core if args.core is not None else ([50_000] if quick else [50_000, 200_000])
+    args.validate_customers = args.validate_customers or (1000 if quick else 5000)
+    args.apply_customers = args.apply_customers or (3 if quick else 100)
+
+    from bench_validate import measure
+
+    figures: dict[str, Any] = {
+        "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "quick": quick,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "load_start": round(os.getloadavg()[0], 1),
+        "settings": {
+            "latency_ms": args.latency_ms, "limit": args.limit,
+            "provisioning_s": args.provisioning_s, "per_customer": args.per_customer,
+        },
+        "worlds": [],
+        "core": [],
+    }  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
+        for size in args.sizes:
+            print(f"world of {size} customers ...", flush=True)
+            figures["worlds"].append(world_run(size, args, Path(tmp)))
+    for subs in args.core:
+        print(f"core at {subs} subscriptions ...", flush=True)
+        per = 10 if subs >= 10 else 1
+        figures["core"].append(isolated(phase_core, max(subs // per, 1), per, isolate=args.isolate))
+    print(f"validate of {args.validate_customers} files ...", flush=True)
+    figures["validate"] = measure(args.validate_customers)
+    figures["startup"] = startup(args.startup_runs)
+    figures["load_end"] = round(os.getloadavg()[0], 1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "figures.json").write_text(json.dumps(figures, indent=2) + "\n", "utf-8")
+    (args.out / "report.md").write_text(report(figures), "utf-8")
+    print(f"wrote {args.out / 'report.md'} and {args.out / 'figures.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,47 @@
+"""bench/run.py at toy sizes: it runs end to end and writes the report and the figures the
+issue asks for (the real runs are `python bench/run.py [--quick]`, never part of the suite)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_bench_suite_writes_its_report_and_figures(tmp_path: Path) -> None:
+    argv = [
+        "--sizes", "4", "--per-customer", "2", "--core", "200", "--validate-customers", "5",
+        "--apply-customers", "1", "--startup-runs", "1", "--latency-ms", "2",
+        "--provisioning-s", "0", "--no-isolate", "--out", str(tmp_path),
+    ]  # fmt: skip
+    assert _bench().main(argv) == 0
+    figures = json.loads((tmp_path / "figures.json").read_text("utf-8"))
+    (world,) = figures["worlds"]
+    plan = world["plan"]
+    assert plan["requests"] == plan["minimum"] > 0 and plan["throttled"] == 0
+    assert set(plan["per_tenant"]) == {"central", "de", "fr"}
+    for label in ("baseline_sequential", "baseline_thread_per_tenant"):
+        assert world[label]["requests"] == world[label]["minimum"] == plan["minimum"]
+    assert world["export"]["files"] == 4
+    assert world["apply"]["writes"] > 0 and world["apply"]["clean"]
+    for phase in ("plan", "export", "apply"):
+        assert world[phase]["bound_s"] > 0 and world[phase]["ratio_to_bound"] > 0
+    (core,) = figures["core"]
+    assert core["subscriptions"] == 200 and core["changes"] > 0
+    assert figures["validate"]["problems"] == 0 and figures["validate"]["ratio_cpu"] > 0
+    assert figures["startup"]["--version"]["median_s"] > 0
+    report = (tmp_path / "report.md").read_text("utf-8")
+    for heading in ("## Plan, apply, export", "## Planning core", "## Manifests and start-up"):
+        assert heading in report
+    assert "| 4 customers | plan |" in report and "| 4 customers | sequential |" in report
