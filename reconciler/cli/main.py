@@ -13,16 +13,20 @@ import io
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from reconciler import __version__, errors
+from reconciler import __version__
 from reconciler.exitcodes import ExitCode
+
+if TYPE_CHECKING:  # imported where used: ``--version`` needs neither
+    from pathlib import Path
 
 
 def _write_crash_report(exc: BaseException) -> Path:
     import datetime as dt  # only on a crash: start-up stays fast
     import tempfile
     import traceback
+    from pathlib import Path
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     fd, name = tempfile.mkstemp(prefix=f"reconciler-crash-{stamp}-", suffix=".log")
@@ -37,6 +41,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     process environment, read by no command directly) and return the exit code."""
     import typer
 
+    from reconciler import errors
     from reconciler.cli import app, runtime
 
     command = typer.main.get_command(app.app)
