@@ -126,7 +126,7 @@ def _to_dict(plan: actions.Plan, seq: Callable[[Iterator[Any]], Iterable[Any]]) 
             }
             for c in plan.customers
         ),
-        "strategies": [_strategy(p) for p in plan.strategies],
+        "strategies": seq(_strategy(p) for p in plan.strategies),
         "changes": seq(_change(c) for c in plan.changes),
         "deferred": seq(_change(c) for c in plan.deferred),
         "unmanaged": [
