@@ -38,6 +38,9 @@ DEFAULT_BURST_SECONDS = 1.0
 DEFAULT_TIMEOUT_SECONDS = 30.0
 #: First wait before retrying a failed call; each further retry doubles it (capped at 60x).
 DEFAULT_RETRY_BACKOFF_SECONDS = 1.0
+#: Seconds a new order may take to show in the order list: "up to 15 minutes" (§0). After an
+#: order's answer is lost, apply looks for it this long before concluding anything.
+DEFAULT_ORDER_LIST_LAG_SECONDS = 900.0
 #: Seconds ``apply`` waits for another apply's lock by default (``--lock-timeout``): none.
 DEFAULT_LOCK_TIMEOUT_SECONDS = 0.0
 #: Seconds before a call to the emulator's control surface is abandoned.
@@ -74,6 +77,7 @@ ENV_CONCURRENCY = "RECONCILER_CONCURRENCY"
 ENV_TIMEOUT_SECONDS = "RECONCILER_TIMEOUT_SECONDS"
 ENV_RETRY_BACKOFF_SECONDS = "RECONCILER_RETRY_BACKOFF_SECONDS"
 ENV_BURST_SECONDS = "RECONCILER_BURST_SECONDS"
+ENV_ORDER_LIST_LAG_SECONDS = "RECONCILER_ORDER_LIST_LAG_SECONDS"
 ENV_GITHUB_REQUEST_URL = "ACTIONS_ID_TOKEN_REQUEST_URL"
 ENV_GITHUB_REQUEST_TOKEN = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
 #: Azure Pipelines' OIDC endpoint and the job's access token (map $(System.AccessToken) into
@@ -139,3 +143,6 @@ class Throughput:
     retry_backoff_seconds: float = DEFAULT_RETRY_BACKOFF_SECONDS
     #: Seconds of the per-minute tenant budget that may be sent at once (1 to 60).
     burst_seconds: float = DEFAULT_BURST_SECONDS
+    #: How long after sending an order whose answer was lost apply keeps looking for it
+    #: before it stops the step as unknown (never re-sending it in that run).
+    order_list_lag_seconds: float = DEFAULT_ORDER_LIST_LAG_SECONDS

@@ -14,11 +14,12 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Unpack
 
 from reconciler import errors, writes
 from reconciler.applying import checks, journal, ports
+from reconciler.applying import orderlag as lag
 from reconciler.applying import transfers as guards
 from reconciler.applying.steps import ApplyReport, Options, Outcome, StepResult
 from reconciler.model import CommerceModel, classify_offer
@@ -347,24 +348,52 @@ class Executor:
             channel=ports.OrderChannel(str(after.get("channel") or "order")),
         )
         found = self._look(a.customer_id, key, spec.friendly_name)
+        earlier = self.pending.get((a.customer_id, key))
+        sent = earlier.sent_at if earlier else None
+        if found is None and sent is not None and self.now() < sent + self._lag:
+            # An earlier run's order with a lost answer may not be listed yet: wait it out.
+            found = self._await_order(a.customer_id, key, spec.friendly_name, sent)
+            if found is None:
+                raise lag.not_resent(spec.friendly_name, a.customer_id, sent, self._lag)
         if found is not None:
             return self._activated(c, found, "already ordered by an earlier run (marker found)")
         rid = self.new_id()
         self._event(c, Phase.STARTED, **_ids(spec, rid))
+        sent_at = self.now()
         try:
             ordered = self._send_order(a.customer_id, spec, rid)
         except errors.OutcomeUnknown as exc:
-            found = self._look(a.customer_id, key, spec.friendly_name, orders=True)
+            if isinstance(exc, errors.OrderInProgress):  # it exists: wait for it, never resend
+                found = self._look(a.customer_id, key, spec.friendly_name, orders=True)
+            else:
+                found = self._await_order(a.customer_id, key, spec.friendly_name, sent_at)
             if found is not None:
                 return self._activated(
                     c, found, "ordered (found by marker after an unknown outcome)"
                 )
             if isinstance(exc, errors.OrderInProgress):
                 return self._in_progress(c, exc)
-            rid = self.new_id()
-            self._event(c, Phase.STARTED, **_ids(spec, rid, "nothing found: ordering anew"))
-            ordered = self._send_order(a.customer_id, spec, rid)
+            raise lag.not_resent(spec.friendly_name, a.customer_id, sent_at, self._lag) from exc
         return self._activated(c, ordered, "ordered", request_id=rid)
+
+    @property
+    def _lag(self) -> timedelta:
+        return self.options.order_list_lag
+
+    def _await_order(
+        self, customer_id: str, key: str, name: str, sent_at: datetime
+    ) -> ports.Ordered | None:
+        """Look for an order with a lost answer until found or the order list's lag since
+        ``sent_at`` has passed (``applying.orderlag``); never sends anything."""
+        return lag.await_order(
+            lambda: self._look(customer_id, key, name, orders=True),
+            sent_at=sent_at,
+            lag=self._lag,
+            now=self.now,
+            sleep=self.sleep,
+            first=self.options.poll_first,
+            most=self.options.poll_max,
+        )
 
     def _in_progress(self, c: actions.Change, exc: errors.OrderInProgress) -> StepResult:
         """Partner Center is still processing an order of ours: wait for its marked

@@ -329,14 +329,21 @@ class Pending:
     friendly_name: str
     request_id: str
     run_id: str
+    #: When the last order for it was sent (its ``started`` line): until the order list's lag
+    #: has passed since then, apply waits for it rather than ordering (``applying.orderlag``).
+    sent_at: datetime | None = None
 
 
 def pending_creates(records: Sequence[Record]) -> dict[tuple[str, str], Pending]:
     """Creates per (customer, manifest key) whose outcome no run recorded."""
     last: dict[tuple[str, str], Record] = {}
+    sent: dict[tuple[str, str], str] = {}
     for r in records:
         if r.get("action") == actions.Action.CREATE and r.get("key"):
-            last[(str(r.get("customer_id")), str(r["key"]))] = r
+            k = (str(r.get("customer_id")), str(r["key"]))
+            last[k] = r
+            if r.get("phase") == Phase.STARTED:
+                sent[k] = r["ts"]
     out: dict[tuple[str, str], Pending] = {}
     for k, r in last.items():
         if r.get("phase") in OPEN:
@@ -347,8 +354,17 @@ def pending_creates(records: Sequence[Record]) -> dict[tuple[str, str], Pending]
                 str(after.get("friendly_name", "")),
                 str(r.get("request_id")),
                 r["run_id"],
+                _moment(sent.get(k)),
             )
     return out
+
+
+def _moment(ts: str | None) -> datetime | None:
+    """A journal ``ts`` as an aware datetime (None when absent or unreadable)."""
+    try:
+        return datetime.fromisoformat(ts) if ts else None
+    except ValueError:
+        return None
 
 
 def requested_transfers(records: Sequence[Record]) -> dict[str, tuple[str, str]]:

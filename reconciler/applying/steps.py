@@ -39,6 +39,9 @@ class Options:
     same_id_retries: int = 1
     #: Customers applied at once (1: every change in plan order, one at a time).
     parallelism: int = 1
+    #: How long after sending an order with a lost answer it may still be missing from the
+    #: order list (Partner Center: up to 15 minutes); looked for until then, never re-sent.
+    order_list_lag: timedelta = timedelta(minutes=15)
 
 
 @dataclass(slots=True)

@@ -226,7 +226,9 @@ class _Run:
         self.hooks.approve(plan)
         # The prompt may have outlived the lock's TTL; one step may wait a whole activation.
         activation = timedelta(minutes=policy.activation_timeout_minutes)
-        ttl = locking.DEFAULT_TTL + activation
+        # An order with a lost answer is looked for up to the order list's lag (then stops).
+        lag = timedelta(seconds=self.clients[self.desired.consolidation.target.name].order_list_lag)
+        ttl = locking.DEFAULT_TTL + activation + lag
         locking.extend(lock, now=_now(), ttl=ttl)
         if shared is not None:
             shared.check()
@@ -259,7 +261,9 @@ class _Run:
                 self.writer,
                 log,
                 options=steps.Options(
-                    activation_timeout=activation, parallelism=self.request.parallelism
+                    activation_timeout=activation,
+                    parallelism=self.request.parallelism,
+                    order_list_lag=lag,
                 ),
                 now=_now,
                 sleep=time.sleep,

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, cast
 from urllib.parse import quote
 
-from reconciler import errors, model
+from reconciler import errors, model, settings
 from reconciler.partner_center import errors as api_errors
 from reconciler.partner_center import http, wire
 from reconciler.partner_center.stats import Stats
@@ -60,6 +60,7 @@ class PartnerCenterClient:
         poll_attempts: int = 60,
         sleep: Callable[[float], None] | None = None,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        order_list_lag: float = settings.DEFAULT_ORDER_LIST_LAG_SECONDS,
     ) -> None:
         self.transport = transport
         self.tenant = tenant
@@ -71,6 +72,9 @@ class PartnerCenterClient:
         self.poll_attempts = poll_attempts
         self._sleep = sleep or transport.sleep
         self._new_id = new_id
+        #: Seconds a new order may take to be listed (RECONCILER_ORDER_LIST_LAG_SECONDS);
+        #: apply's bound for looking for an order whose answer was lost.
+        self.order_list_lag = order_list_lag
 
     @property
     def name(self) -> str:

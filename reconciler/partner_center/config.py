@@ -243,6 +243,7 @@ _THROUGHPUT = (
     ("timeout_seconds", settings.ENV_TIMEOUT_SECONDS, "timeout_seconds"),
     ("retry_backoff_seconds", settings.ENV_RETRY_BACKOFF_SECONDS, "retry_backoff_seconds"),
     ("burst_seconds", settings.ENV_BURST_SECONDS, "burst_seconds"),
+    ("order_list_lag_seconds", settings.ENV_ORDER_LIST_LAG_SECONDS, "order_list_lag_seconds"),
 )
 
 

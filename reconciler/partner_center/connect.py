@@ -186,6 +186,7 @@ def _tenant_client(
         page_size=page_size,
         concurrency=pace.concurrency_per_tenant,
         sleep=sleep,
+        order_list_lag=pace.order_list_lag_seconds,
     )
 
 

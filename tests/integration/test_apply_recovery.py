@@ -123,3 +123,28 @@ def test_a_create_cut_by_a_crash_is_not_ordered_again(emu, run_cli, monkeypatch,
     assert second.code == 0 and "Nothing to apply now." in second.out
     for key in ("business-standard", "exchange"):
         assert len(_targets(emu, key)) == 1
+
+
+def test_a_checkout_whose_answers_are_lost_before_it_ran_is_not_resent_in_the_run(
+    emu, run_cli, monkeypatch, tmp_path
+):
+    """Nothing listed after a lost answer proves nothing until the order list's lag has
+    passed: the run waits that long, then stops the step as unknown without a second order;
+    the next run (after the lag) orders once."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("RECONCILER_RETRY_BACKOFF_SECONDS", "0.01")
+    monkeypatch.setenv("RECONCILER_ORDER_LIST_LAG_SECONDS", "2")
+    emu.control.accept_invitation(ADATUM, "central")
+    # Every checkout answers 503 before anything happens: the outcome stays unknown.
+    emu.control.set_fault({"kind": "error", "status": 503, "method": "POST", "path": "*/checkout"})
+    state = tmp_path / "s"
+    first = _apply(run_cli, emu, state, "Adatum SARL")
+    assert first.code == 1, first.output
+    assert "not listed within" in first.out and "not sent again" in first.out, first.output
+    assert emu.control.snapshot()["orders"] == []
+    emu.control.set_fault()
+    second = _apply(run_cli, emu, state, "Adatum SARL")
+    assert second.code == 0, second.output
+    assert len(emu.control.snapshot()["orders"]) == 2
+    for key in ("business-standard", "exchange"):
+        assert len(_targets(emu, key)) == 1

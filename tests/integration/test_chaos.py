@@ -121,6 +121,9 @@ def test_killed_and_faulted_applies_converge_without_duplicates(tmp_path: Path, 
             "RECONCILER_RATE_PER_MINUTE": "1000000",
             "RECONCILER_CUSTOMER_RATE_PER_MINUTE": "1000000",
             "RECONCILER_RETRY_BACKOFF_SECONDS": "0.02",
+            # An order whose answer is lost is looked for this long, then left for the next
+            # run (never re-sent in the same run); the emulator lists subscriptions at once.
+            "RECONCILER_ORDER_LIST_LAG_SECONDS": "1",
         }
         cmd = [
             sys.executable,

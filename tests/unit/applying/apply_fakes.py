@@ -43,6 +43,8 @@ class FakeSub:
     activates_after: int | None = 0
     #: Emulator-like history: (time, status) per change.
     history: list[tuple[datetime, str]] = field(default_factory=list)
+    #: Not in the subscription list before this moment (found by id at once).
+    listed_from: datetime | None = None
 
     def view(self) -> ports.Sub:
         return ports.Sub(
@@ -68,6 +70,11 @@ class FakeWriter:
         self.ids = (f"s{n:04d}" for n in itertools.count(1))
         self.new_activation_polls: int | None = 0
         self.transfers: dict[tuple[str, str], list[model.LiveTransfer]] = {}
+        #: How long a new order stays out of the order list, and its subscription out of the
+        #: subscription list (Partner Center: up to 15 minutes for the order list).
+        self.order_list_lag = timedelta()
+        self.subscription_list_lag = timedelta()
+        self.ordered_at: dict[str, datetime] = {}
 
     def add(self, tenant: str, sub: FakeSub, customer: str = CUST) -> FakeSub:
         self.subs.setdefault((tenant, customer), {})[sub.id] = sub
@@ -98,7 +105,9 @@ class FakeWriter:
                 sub.activates_after -= 1
 
     def list_subscriptions(self, tenant: str, customer_id: str) -> Sequence[ports.Sub]:
+        now = self.clock.now()
         subs = list(self.subs.get((tenant, customer_id), {}).values())
+        subs = [s for s in subs if s.listed_from is None or s.listed_from <= now]
         for s in subs:
             self._tick(s)
         return [s.view() for s in subs]
@@ -106,8 +115,9 @@ class FakeWriter:
     def find_order_by_name(
         self, tenant: str, customer_id: str, friendly_name: str
     ) -> ports.Ordered | None:
+        listed_before = self.clock.now() - self.order_list_lag
         for oid, name in self.orders.get((tenant, customer_id), []):
-            if name == friendly_name:
+            if name == friendly_name and self.ordered_at.get(oid, listed_before) <= listed_before:
                 return ports.Ordered(oid, None)
         return None
 
@@ -133,10 +143,12 @@ class FakeWriter:
                 "pending",
                 activates_after=self.new_activation_polls,
                 history=[(self.clock.now(), "pending")],
+                listed_from=self.clock.now() + self.subscription_list_lag,
             ),
             customer_id,
         )
         self.orders.setdefault((tenant, customer_id), []).append(("o-" + sid, spec.friendly_name))
+        self.ordered_at["o-" + sid] = self.clock.now()
         self.writes.append(("order", tenant, sid, request_id))
         if fault == "unknown-commit":
             raise errors.OutcomeUnknown("connection reset after send")
@@ -274,13 +286,17 @@ def run(
     timeout_minutes: int = 30,
     pending: Mapping[tuple[str, str], journal.Pending] | None = None,
     run_id: str = "run-1",
+    lag_minutes: float = 15,
 ) -> steps.ApplyReport:
     log = journal.Journal(state_dir, run_id, journal.plan_id(plan))
     ex = executor.Executor(
         plan,
         writer,
         log,
-        options=steps.Options(activation_timeout=timedelta(minutes=timeout_minutes)),
+        options=steps.Options(
+            activation_timeout=timedelta(minutes=timeout_minutes),
+            order_list_lag=timedelta(minutes=lag_minutes),
+        ),
         now=clock.now,
         sleep=clock.sleep,
         pending=pending,

@@ -214,6 +214,21 @@ def test_timeout_and_backoff_from_the_environment_reach_the_clients(tmp_path: Pa
     assert transport.policy.backoff_base == 0.25 and transport.policy.backoff_max == 15.0
 
 
+def test_the_order_list_lag_defaults_to_15_minutes_and_is_set_like_the_others(
+    tmp_path: Path,
+) -> None:
+    from reconciler.partner_center import connect
+
+    assert _resolve(_CREDS, tmp_path).throughput.order_list_lag_seconds == 900.0
+    conn = _resolve({**_CREDS, "RECONCILER_ORDER_LIST_LAG_SECONDS": "60"}, tmp_path)
+    assert connect.build_clients([DE], conn)["de"].order_list_lag == 60.0
+    path = tmp_path / "credentials.toml"
+    path.write_text("[throughput]\norder_list_lag_seconds = 1200\n", encoding="utf-8")
+    path.chmod(0o600)
+    env = {**_CREDS, "RECONCILER_CREDENTIALS_FILE": str(path)}
+    assert _resolve(env, tmp_path).throughput.order_list_lag_seconds == 1200.0
+
+
 def test_throughput_table_of_the_credentials_file_and_environment_precedence(
     tmp_path: Path,
 ) -> None:
