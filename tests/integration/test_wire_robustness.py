@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from pc_world import build, customer_id, make_world, subscription_id
 
 from reconciler.emulator.server import Emulator
 
 Start = Callable[..., Emulator]
+ROOT = Path(__file__).resolve().parents[2]
+ADATUM = "3f2c6d55-0000-4000-8000-00000000c003"
 
 
 def test_sign_in_reads_and_a_patch_work_when_every_body_starts_with_a_bom(
@@ -29,3 +33,19 @@ def test_sign_in_reads_and_a_patch_work_when_every_body_starts_with_a_bom(
     assert after["friendlyName"] == "behind a BOM"
     assert after["quantity"] == before["quantity"] and after["autoRenewEnabled"] is True
     assert [s["id"] for s in de.list_subscriptions(customer_id(0))]
+
+
+def test_apply_converges_when_every_body_starts_with_a_bom(
+    tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan/apply flow, token service included, against bodies that all carry a BOM."""
+    monkeypatch.chdir(ROOT)
+    with Emulator.start(state_dir=tmp_path / "emu", switches={"bomPrefix": True}) as emu:
+        emu.control.accept_invitation(ADATUM, "central")
+        common = ["manifests", "--connection", str(emu.connection_file), "--customer", ADATUM]
+        applied = run_cli("apply", *common, "--auto-approve", "--state-dir", str(tmp_path / "s"))
+        assert applied.code == 0, applied.output
+        again = run_cli("plan", *common, "--detailed-exitcode")
+        assert again.code == 0, again.output
+        central = [s for s in emu.control.snapshot()["subscriptions"] if s["partner"] == "central"]
+        assert len(central) == 2 and all(s["status"] == "active" for s in central)
