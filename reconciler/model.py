@@ -154,6 +154,15 @@ class MoveBy(enum.StrEnum):
     REPROVISION = "re-provision"
 
 
+class TransferAcceptance(enum.StrEnum):
+    """Who accepts a partner-to-partner transfer request on the source side."""
+
+    #: ``apply`` accepts it with the source tenant's credentials (the partner holds both).
+    APPLY = "apply"
+    #: A person accepts it in Partner Center; the plan keeps it as a gate.
+    MANUAL = "manual"
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """Knobs from the consolidation manifest that plan and apply read."""
@@ -172,6 +181,8 @@ class Policy:
     #: Deadlines (cancellation windows, term ends, transfer expiry) closing within this many
     #: days are warnings at the top of the plan.
     deadline_warning_days: int = 7
+    #: Who accepts transfer requests on the source side (``transferAcceptance``).
+    transfer_acceptance: TransferAcceptance = TransferAcceptance.APPLY
 
     @property
     def prefers_transfer(self) -> bool:

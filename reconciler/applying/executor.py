@@ -20,19 +20,15 @@ from typing import Unpack
 from reconciler import errors, writes
 from reconciler.applying import checks, journal, ports
 from reconciler.applying import orderlag as lag
-from reconciler.applying import transfers as guards
 from reconciler.applying.steps import ApplyReport, Options, Outcome, StepResult
-from reconciler.model import CommerceModel, classify_offer
+from reconciler.applying.transfer_steps import Skip as _Skip
+from reconciler.applying.transfer_steps import TransferSteps
 from reconciler.model import SubscriptionStatus as Status
 from reconciler.planning import actions, markers
 
 A = actions.Action
 Phase = journal.Phase
 Handler = Callable[["Executor", actions.Change], StepResult]
-
-
-class _Skip(Exception):
-    """A re-check no longer holds: the step is skipped with this reason."""
 
 
 class _Stopped(Exception):
@@ -100,7 +96,7 @@ def customer_groups(changes: Sequence[actions.Change]) -> list[list[actions.Chan
     return list(groups.values())
 
 
-class Executor:
+class Executor(TransferSteps):
     """Runs one plan once. Use ``run()``; each call of it is one apply run."""
 
     def __init__(
@@ -125,6 +121,7 @@ class Executor:
         self.sleep = sleep
         self.pending = dict(pending or {})
         self.transfers = dict(transfers or {})
+        self.requested: dict[str, str] = {}
         self.on_step = on_step
         self.new_id = new_id
         self.done: set[str] = set()
@@ -236,7 +233,7 @@ class Executor:
             if missing:
                 raise _Skip(f"it depends on {', '.join(missing)}, which did not complete here")
             result = HANDLERS[c.action](self, c)
-            if c.action is A.TRANSFER:
+            if c.action in (A.TRANSFER, A.ACCEPT):
                 self._forget(c)  # a transfer moves subscriptions between tenants later
             return result
         except _Skip as skip:
@@ -562,43 +559,6 @@ class Executor:
         if why := checks.target_blocks(target, checks.required_seats(self.plan, c, fresh.quantity)):
             raise _Skip(f"source {a.subscription_id} stays untouched because {why}")
 
-    def _transfer(self, c: actions.Change) -> StepResult:
-        a = c.address
-        sid = a.subscription_id or ""
-        fresh = self._fresh(a.tenant, a.customer_id, sid)
-        if fresh.status is not Status.ACTIVE:
-            raise _Skip(f"source {sid} is {fresh.status}; only active ones transfer")
-        # The live check: a request from this source that is still open makes a second one a
-        # duplicate (Partner Center answers 409 900101 at best). An unreadable list fails the
-        # step: nothing is sent blind.
-        known = self.writer.list_transfers(self.plan.target, a.customer_id, a.tenant)
-        if pending := guards.already_pending(known, self.now(), a.tenant):
-            return self._noop(c, pending)
-        if blocked := guards.journal_blocks(sid, self.transfers, known, self.now()):
-            raise _Skip(blocked)
-        rid = self.new_id()
-        self._event(c, Phase.STARTED, request_id=rid)
-        try:
-            tid = self.writer.request_transfer(
-                self.plan.target,
-                a.customer_id,
-                a.tenant,
-                sid,
-                fresh.quantity,
-                request_id=rid,
-                azure=classify_offer(fresh.offer_id) is CommerceModel.AZURE_PLAN,
-            )
-        except errors.OutcomeUnknown:
-            # Look for the request's effect before anything else is sent.
-            after = self.writer.list_transfers(self.plan.target, a.customer_id, a.tenant)
-            found = guards.open_request(after, self.now())
-            if found is None:
-                raise
-            tid = found.id
-        self._event(c, Phase.SUCCEEDED, request_id=rid, result={"transfer_id": tid})
-        self.transfers[sid] = (self.log.run_id, self.now().isoformat())
-        return StepResult(c, Outcome.SUCCEEDED, f"transfer {tid} requested", sid)
-
 
 #: Apply's handler for every writing action: the one per-action table outside
 #: ``planning/verbs.py`` (a test checks it covers exactly the actions that write).
@@ -610,6 +570,7 @@ HANDLERS: Mapping[actions.Action, Handler] = {
     A.CANCEL: Executor._source,
     A.DISABLE_AUTO_RENEW: Executor._source,
     A.TRANSFER: Executor._transfer,
+    A.ACCEPT: Executor._accept,
 }
 
 

@@ -154,6 +154,9 @@ def _consolidation(
         ),
         activation_timeout_minutes=policy_data.get("activationTimeoutMinutes", 30),
         deadline_warning_days=policy_data.get("deadlineWarningDays", 7),
+        transfer_acceptance=model.TransferAcceptance(
+            policy_data.get("transferAcceptance", "apply")
+        ),
     )
     name = (data.get("metadata") or {}).get("name") or "consolidation"
     return model.Consolidation(

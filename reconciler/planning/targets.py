@@ -97,12 +97,55 @@ def _accept_gate(
     )
 
 
+def _by_apply(b: Builder) -> bool:
+    return b.consolidation.policy.transfer_acceptance is model.TransferAcceptance.APPLY
+
+
+def _accept(
+    b: Builder,
+    s: model.LiveSubscription,
+    address: actions.Address,
+    detail: str,
+    *,
+    transfer_id: str | None = None,
+    depends_on: tuple[str, ...] = (),
+) -> str:
+    """``apply`` accepts the request on the source (``transferAcceptance: apply``)."""
+    return b.add(
+        A.ACCEPT,
+        address,
+        R.TRANSFER_PENDING_ACCEPTANCE,
+        detail,
+        depends_on=depends_on,
+        before=subscription_fields(s),
+        after={"transfer_id": transfer_id} if transfer_id else None,
+    )
+
+
 def _pending(
     b: Builder, s: model.LiveSubscription, address: actions.Address, t: model.LiveTransfer
 ) -> str:
-    """Only the acceptance gate: a request is already open, and a second one would be a
-    duplicate (rule 2 in spirit; Partner Center answers 409 900101 at best)."""
+    """Only the acceptance (by apply, or a gate): a request is already open, and a second one
+    would be a duplicate (rule 2 in spirit; Partner Center answers 409 900101 at best)."""
     since = f" on {t.created_at.date().isoformat()}" if t.created_at else ""
+    if t.names(s.id):
+        return b.add(
+            A.AWAIT_ACTIVATION,
+            b.address(b.target_name, None, address.key),
+            R.TARGET_PROVISIONING,
+            f"transfer {t.id} was accepted with {s.id} and is being carried out",
+            gate=actions.Gate("partner-center", "finish the accepted transfer"),
+            after={"quantity": s.quantity},
+        )
+    if not t.lines and _by_apply(b):
+        return _accept(
+            b,
+            s,
+            address,
+            f"accept transfer {t.id} (requested{since}) in {address.tenant} with {s.id} "
+            f"({s.quantity} seats), then verify its target subscription",
+            transfer_id=t.id,
+        )
     if t.may_carry(s.id):
         detail = (
             f"transfer {t.id} (requested{since}) waits for the source partner "
@@ -154,6 +197,15 @@ def _request(
         overlap=billing.overlap(Strategy.TRANSFER, s, b.now, b.now),
         deadlines=billing.deadlines(s, Strategy.TRANSFER, b.now),
     )
+    if _by_apply(b):
+        return _accept(
+            b,
+            s,
+            address,
+            f"accept the transfer in {address.tenant} with {s.id} ({s.quantity} seats), then "
+            "verify its target subscription",
+            depends_on=(tid,),
+        )
     return _accept_gate(
         b,
         s,

@@ -36,8 +36,12 @@ class Action(enum.StrEnum):
     REACTIVATE = "reactivate"
     #: Request a partner-to-partner transfer of a source subscription (created by the target).
     TRANSFER = "transfer"
-    #: Gate: the source partner must accept the transfer request.
+    #: Gate: the source partner must accept the transfer request (``transferAcceptance:
+    #: manual``), or a request already accepted elsewhere must finish.
     ACCEPT_TRANSFER = "accept-transfer"
+    #: Accept the transfer request on the source with the source tenant's credentials, naming
+    #: the subscription; done when its target subscription is active with the seats.
+    ACCEPT = "accept"
     #: Gate: the target subscription is still provisioning (status pending).
     AWAIT_ACTIVATION = "await-activation"
     #: Suspend a source subscription (legacy: stops billing; NCE: billing continues).
@@ -163,11 +167,14 @@ class Facts:
     #: The policy cap on how many of it one apply performs (planning defers the rest, apply
     #: refuses a plan beyond it).
     cap: Cap | None = None
+    #: Writes on a source subscription without being its strategy (accepting a transfer):
+    #: apply re-checks the protect flags and the pairing as for a strategy.
+    source_write: bool = False
 
     @property
     def touches_source(self) -> bool:
         """True when the action stops or moves a source subscription."""
-        return self.strategy is not None
+        return self.strategy is not None or self.source_write
 
     @property
     def rule_one(self) -> bool:
@@ -226,6 +233,15 @@ FACTS: Mapping[Action, Facts] = MappingProxyType(
             tone=Tone.WAIT,
             many="transfers awaiting acceptance",
             one="transfer awaiting acceptance",
+        ),
+        Action.ACCEPT: Facts(
+            symbol="<",
+            kind=Kind.WRITE,
+            rank=2,
+            tone=Tone.CHANGE,
+            many="transfers to accept",
+            one="transfer to accept",
+            source_write=True,
         ),
         Action.AWAIT_ACTIVATION: Facts(
             symbol="?",

@@ -137,13 +137,13 @@ def test_demo_plan_accept_apply_converges_without_double_billing(
     applied = run_cli(
         "apply", "manifests", "--connection", conn, "--auto-approve", "--state-dir", state
     )
-    # Only work waiting on others remains: Azure hand-offs and the transfer's acceptance.
+    # Only work waiting on others remains: Azure hand-offs. The transfer was requested by the
+    # target and accepted on the source by apply itself, then verified on the target.
     assert applied.code == 3, applied.output
     assert "0 failed, 0 skipped, 0 unknown" in applied.out
     assert "Consolidation state after this run" in applied.out
     assert "ended:" in applied.out and "overlap same day" in applied.out
-    # Re-running before anyone acted asks nobody twice: the plan sees the pending transfer
-    # request in live state and only waits for its acceptance.
+    assert "accepted by de" in applied.out and "active with 18 seats" in applied.out
     rerun = run_cli(
         "apply", "manifests", "--connection", conn, "--auto-approve", "--state-dir", state
     )
@@ -151,13 +151,25 @@ def test_demo_plan_accept_apply_converges_without_double_billing(
     assert "Nothing to apply now." in rerun.out
     transfers = [e for e in emu.control.history() if e["action"].startswith("transfer.")]
     # One request each for Woodgrove (becomes: transferred) and Northwind (new commerce under
-    # the default moveBy: transfer-first): nothing bought for either.
-    assert [e["action"] for e in transfers if e["origin"] == "api"] == ["transfer.create"] * 2
+    # the default moveBy: transfer-first), created by the target and accepted by apply with the
+    # source tenant's credentials: nothing bought for either.
+    by_api = [(e["action"], e["partnerTenantId"]) for e in transfers if e["origin"] == "api"]
+    central = "0f6a1b8e-0000-4000-8000-000000000001"
+    assert sorted(a for a, _ in by_api) == ["transfer.complete"] * 2 + ["transfer.create"] * 2
+    assert all(p == central for a, p in by_api if a == "transfer.create")
+    assert all(p != central for a, p in by_api if a == "transfer.complete")
+    done = emu.control.snapshot()["transfers"]
+    assert len(done) == 2 and all(t["status"] == "Complete" for t in done)
+    orders = {line["orderId"] for t in done for line in t["lineItems"]}
+    accepts = [r for r in journal.read_records(Path(state)) if r.get("action") == "accept"]
+    found = [r for r in accepts if (r.get("result") or {}).get("target_subscription_id")]
+    assert len([r for r in accepts if r["phase"] == "started"]) == 2
+    assert {r["result"]["order_id"] for r in found} == orders
     for cid in CUSTOMERS:
         for source in ("de", "fr"):
             if emu.control.azure_handoff(cid, source=source, target="central"):
                 break
-    assert _accept_transfers(emu) == 2
+    assert _accept_transfers(emu) == 0
     final = run_cli("plan", "manifests", "--connection", conn, "--detailed-exitcode")
     assert final.code == 0, final.output
     _assert_no_double_billing_and_no_gap(emu)

@@ -6,6 +6,7 @@ journal), paired once completed, and requested again once expired."""
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from reconciler import manifests, model
+from reconciler.applying.journal import read_records as journal_records
 from reconciler.emulator.server import Emulator
 from reconciler.partner_center import config, connect, reading
 
@@ -26,6 +28,18 @@ D004 = "5b1e0a40-0000-4000-8000-00000000d004"
 def emu(tmp_path: Path) -> Iterator[Emulator]:
     with Emulator.start(state_dir=tmp_path / "emu") as running:
         yield running
+
+
+def _manual(root: Path) -> Path:
+    """A copy of the repository's manifests with ``transferAcceptance: manual`` (a person
+    accepts in Partner Center: the plan keeps the gate), as ``root/manifests``."""
+    shutil.copytree(ROOT / "manifests", root / "manifests")
+    cons = root / "manifests" / "consolidation.yaml"
+    text = cons.read_text(encoding="utf-8")
+    cons.write_text(
+        text.replace("policy:\n", "policy:\n  transferAcceptance: manual\n", 1), encoding="utf-8"
+    )
+    return root
 
 
 def _clients(emu: Emulator) -> tuple[model.Consolidation, dict[str, Any]]:
@@ -87,7 +101,7 @@ def _accept(emu: Emulator, clients: dict[str, Any]) -> None:
 def test_apply_twice_from_two_machines_makes_one_request_and_plan_waits_on_the_gate(
     emu, run_cli, monkeypatch, tmp_path
 ):
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(_manual(tmp_path / "repo"))
     conn = str(emu.connection_file)
     emu.control.accept_invitation(WOODGROVE, "central")
     first = _apply(run_cli, conn, tmp_path / "runner-1")
@@ -111,7 +125,7 @@ def test_apply_twice_from_two_machines_makes_one_request_and_plan_waits_on_the_g
 def test_the_reader_sees_the_request_pending_then_completed_and_plan_pairs_the_result(
     emu, run_cli, monkeypatch, tmp_path
 ):
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(_manual(tmp_path / "repo"))
     conn = str(emu.connection_file)
     emu.control.accept_invitation(WOODGROVE, "central")
     assert _apply(run_cli, conn, tmp_path / "state").code == 3
@@ -150,7 +164,7 @@ def test_the_reader_sees_the_request_pending_then_completed_and_plan_pairs_the_r
 def test_an_expired_request_is_requested_again_and_the_plan_says_so(
     emu, run_cli, monkeypatch, tmp_path
 ):
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(_manual(tmp_path / "repo"))
     conn = str(emu.connection_file)
     emu.control.accept_invitation(WOODGROVE, "central")
     assert _apply(run_cli, conn, tmp_path / "state").code == 3
@@ -196,3 +210,76 @@ def test_a_plan_saved_before_a_request_appeared_is_stale(emu, run_cli, monkeypat
     )
     assert stale.code == 1 and "stale" in stale.err and "Woodgrove" in stale.err
     assert len(_transfer_creates(emu)) == 1
+
+
+def _history(emu: Emulator, action: str) -> list[dict[str, Any]]:
+    return [e for e in emu.control.history() if e["action"] == action and e["origin"] == "api"]
+
+
+def test_apply_requests_accepts_on_the_source_finds_the_target_by_order_and_verifies_it(
+    emu, run_cli, monkeypatch, tmp_path
+):
+    monkeypatch.chdir(ROOT)
+    conn = str(emu.connection_file)
+    emu.control.accept_invitation(WOODGROVE, "central")
+    applied = _apply(run_cli, conn, tmp_path / "state")
+    assert applied.code == 0, applied.output
+    assert "accepted by de" in applied.out and "active with 18 seats" in applied.out
+    [create] = _history(emu, "transfer.create")
+    [accepted] = _history(emu, "transfer.complete")
+    assert create["partnerTenantId"] == "0f6a1b8e-0000-4000-8000-000000000001"
+    assert accepted["partnerTenantId"] == "0f6a1b8e-0000-4000-8000-0000000000de"
+    snap = emu.control.snapshot()
+    [done] = snap["transfers"]
+    assert done["status"] == "Complete"
+    assert [ln["subscriptionId"] for ln in done["lineItems"]] == [D004], "only what the plan names"
+    [twin] = [
+        s
+        for s in snap["subscriptions"]
+        if s["partner"] == "central" and s["customerId"] == WOODGROVE and s.get("quantity") == 18
+    ]
+    records = [r for r in journal_records(tmp_path / "state") if r.get("action") == "accept"]
+    found = [r for r in records if (r.get("result") or {}).get("target_subscription_id")]
+    assert [r["result"]["target_subscription_id"] for r in found] == [twin["id"]]
+    # The next plan pairs the target through the order id: nothing left for Woodgrove.
+    code, changes = _woodgrove_changes(run_cli, conn)
+    assert code == 0 and not [c for c in changes if c["applicable"]]
+    again = _apply(run_cli, conn, tmp_path / "state")
+    assert again.code == 0 and len(_history(emu, "transfer.complete")) == 1
+
+
+def test_manual_acceptance_stays_a_gate_and_nothing_is_accepted(
+    emu, run_cli, monkeypatch, tmp_path
+):
+    monkeypatch.chdir(_manual(tmp_path / "repo"))
+    conn = str(emu.connection_file)
+    emu.control.accept_invitation(WOODGROVE, "central")
+    applied = _apply(run_cli, conn, tmp_path / "state")
+    assert applied.code == 3, applied.output
+    assert len(_history(emu, "transfer.create")) == 1
+    assert _history(emu, "transfer.complete") == []
+    [pending] = emu.control.snapshot()["transfers"]
+    assert pending["status"] == "InProgress" and not pending["lineItems"]
+
+
+def test_a_lost_answer_to_the_acceptance_is_read_back_and_never_accepted_twice(
+    emu, run_cli, monkeypatch, tmp_path
+):
+    monkeypatch.chdir(ROOT)
+    conn = str(emu.connection_file)
+    emu.control.accept_invitation(WOODGROVE, "central")
+    emu.control.set_fault(
+        {
+            "kind": "drop_after_commit",
+            "method": "PATCH",
+            "path": "/v1/customers/*/transfers/*",
+            "count": 1,
+        }
+    )
+    applied = _apply(run_cli, conn, tmp_path / "state")
+    emu.control.set_fault()
+    assert applied.code == 0, applied.output
+    assert "active with 18 seats" in applied.out
+    assert len(_history(emu, "transfer.complete")) == 1
+    [done] = emu.control.snapshot()["transfers"]
+    assert done["status"] == "Complete" and len(done["lineItems"]) == 1

@@ -89,5 +89,5 @@ def test_the_facts_agree_with_each_other() -> None:
         # Only a write stops or moves a source subscription.
         assert not f.touches_source or f.kind is verbs.Kind.WRITE, a
     touching = {a for a, f in verbs.FACTS.items() if f.touches_source}
-    assert touching == {A.SUSPEND, A.CANCEL, A.DISABLE_AUTO_RENEW, A.TRANSFER}
-    assert {a for a, f in verbs.FACTS.items() if f.rule_one} == touching - {A.TRANSFER}
+    assert touching == {A.SUSPEND, A.CANCEL, A.DISABLE_AUTO_RENEW, A.TRANSFER, A.ACCEPT}
+    assert {a for a, f in verbs.FACTS.items() if f.rule_one} == touching - {A.TRANSFER, A.ACCEPT}

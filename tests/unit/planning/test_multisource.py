@@ -99,5 +99,6 @@ def test_a_transfer_from_the_other_source_is_requested_from_that_partner() -> No
     [transfer] = [c for c in plan.changes if c.action is A.TRANSFER]
     assert (transfer.address.tenant, transfer.address.subscription_id) == ("fr", w.S + "f006")
     assert "from fr, requested by central" in transfer.detail
-    [gate] = [c for c in plan.changes if c.action is A.ACCEPT_TRANSFER]
-    assert gate.gate is not None and "in tenant fr" in gate.gate.what
+    # Accepted by apply on the source it moves from, with that tenant's credentials.
+    [accept] = [c for c in plan.changes if c.action is A.ACCEPT]
+    assert accept.address.tenant == "fr" and accept.depends_on == (transfer.id,)

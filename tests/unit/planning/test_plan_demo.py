@@ -117,14 +117,15 @@ def test_nce_inside_window_is_cancelled(state):
     assert change.deadlines[0].kind == "cancellation-window"
 
 
-def test_transferred_subscription_is_not_created_but_requested_with_a_gate(state):
+def test_transferred_subscription_is_not_created_but_requested_and_accepted(state):
     plan = plan_for(state, w.accepted(state))
     woodgrove = of(plan, "Woodgrove Consulting GmbH")
     actions_by_key = [(c.action, c.address.key) for c in woodgrove]
     assert (A.CREATE, "business-premium") not in actions_by_key
     assert (A.TRANSFER, "business-premium") in actions_by_key
-    [gate] = [c for c in woodgrove if c.action is A.ACCEPT_TRANSFER]
-    assert gate.gate is not None and gate.gate.waiting_on == "source-partner"
+    [accept] = [c for c in woodgrove if c.action is A.ACCEPT]
+    assert accept.address.tenant == "de" and accept.applicable
+    assert accept.before is not None and accept.before["quantity"] == 18
     kept = [c for c in woodgrove if c.address.subscription_id == w.S + "d005"]
     assert [c.action for c in kept] == [A.NOOP] and kept[
         0

@@ -75,7 +75,44 @@ def plan_for(state: model.DesiredState, live: model.LiveState) -> actions.Plan:
     return planner.build_plan(state, live, now=w.NOW, tool_version="test")
 
 
-def test_no_request_yet_plans_a_transfer_and_its_gate(state):
+@pytest.fixture(scope="module")
+def manual(state: model.DesiredState) -> model.DesiredState:
+    """``policy.transferAcceptance: manual``: a person accepts, the plan keeps a gate."""
+    policy = dataclasses.replace(
+        state.consolidation.policy, transfer_acceptance=model.TransferAcceptance.MANUAL
+    )
+    cons = dataclasses.replace(state.consolidation, policy=policy)
+    return dataclasses.replace(state, consolidation=cons)
+
+
+def test_no_request_yet_plans_a_transfer_and_its_acceptance_by_apply(state):
+    changes = woodgrove(plan_for(state, live_with(state, ())))
+    [request] = [c for c in changes if c.action is A.TRANSFER]
+    [accept] = [c for c in changes if c.action is A.ACCEPT]
+    assert not [c for c in changes if c.action is A.ACCEPT_TRANSFER]
+    assert accept.depends_on == (request.id,) and accept.applicable
+    assert accept.address.tenant == "de" and accept.address.subscription_id == D004
+    assert accept.before is not None and accept.before["quantity"] == 18
+
+
+def test_a_pending_request_is_accepted_by_apply_naming_the_request(state):
+    changes = woodgrove(plan_for(state, live_with(state, (transfer(age_days=10),))))
+    assert not [c for c in changes if c.action is A.TRANSFER]
+    [accept] = [c for c in changes if c.action is A.ACCEPT]
+    assert accept.after == {"transfer_id": "tr-1"} and accept.applicable
+    assert accept.depends_on == ()
+
+
+def test_an_accepted_request_still_being_carried_out_waits_for_partner_center(state):
+    moving = transfer(lines=(model.LiveTransferLine(D004),))
+    changes = woodgrove(plan_for(state, live_with(state, (moving,))))
+    assert not [c for c in changes if c.action in (A.TRANSFER, A.ACCEPT, A.ACCEPT_TRANSFER)]
+    [wait] = [c for c in changes if c.action is A.AWAIT_ACTIVATION]
+    assert "accepted" in wait.detail and wait.address.tenant == "central"
+
+
+def test_no_request_yet_plans_a_transfer_and_its_gate(manual):
+    state = manual
     changes = woodgrove(plan_for(state, live_with(state, ())))
     [request] = [c for c in changes if c.action is A.TRANSFER]
     [gate] = [c for c in changes if c.action is A.ACCEPT_TRANSFER]
@@ -83,7 +120,8 @@ def test_no_request_yet_plans_a_transfer_and_its_gate(state):
     assert gate.depends_on == (request.id,)
 
 
-def test_a_pending_request_leaves_only_the_acceptance_gate_with_its_own_expiry(state):
+def test_a_pending_request_leaves_only_the_acceptance_gate_with_its_own_expiry(manual):
+    state = manual
     pending = transfer(age_days=10)
     plan = plan_for(state, live_with(state, (pending,)))
     changes = woodgrove(plan)

@@ -155,7 +155,7 @@ def test_policy_transfer_moves_nce_sources_instead_of_creating():
     north = [c for c in plan.changes if c.address.customer_name == "Northwind Traders AG"]
     assert [c.action for c in north if c.address.key == "business-basic"] == [
         actions.Action.TRANSFER,
-        actions.Action.ACCEPT_TRANSFER,
+        actions.Action.ACCEPT,
     ]
 
 
