@@ -117,7 +117,10 @@ def warnings(p: actions.Plan, code: str) -> list[str]:
 
 def test_eligible_new_commerce_moves_by_transfer_and_nothing_is_bought():
     p = plan([entry("basic", [1])], [nce(1)])
-    assert [c.action for c in p.changes] == [A.TRANSFER, A.ACCEPT]  # transferAcceptance: apply (default)
+    assert [c.action for c in p.changes] == [
+        A.TRANSFER,
+        A.ACCEPT,
+    ]  # transferAcceptance: apply (default)
     s = strategy_of(p, 1)
     assert (s.route, s.action) == (R.TRANSFER, None)
     assert [r.route for r in s.rejected] == [R.REPROVISION]
