@@ -72,6 +72,7 @@ DEFAULT_CATALOG: dict[str, Any] = {
         _nce("CFQ7TTC0LH18", "0001", "CFQ7TTC0K971", "Microsoft 365 Business Basic"),
         _nce("CFQ7TTC0LCHC", "0002", "CFQ7TTC0HB8Z", "Microsoft 365 Business Premium"),
         _nce("CFQ7TTC0LDPB", "0001", "CFQ7TTC0HD4N", "Microsoft 365 Business Standard"),
+        _nce("CFQ7TTC0HD32", "0002", "CFQ7TTC0J1FV", "Visio Plan 2"),
         {
             "id": "DZH318Z0BPS6",
             "title": "Azure plan",

@@ -28,7 +28,7 @@ _LICENSES = [
     ("796B6B5F-613C-4E24-A17C-EBA730D49C02", "office-365-e3", "annual", "P1Y"),
     ("195416C1-3447-423A-B37B-EE59A99A19C4", "exchange-online-plan-1", "monthly", "P1M"),
     ("031C9E47-4802-4248-838E-778FB1D2CC05", "m365-business-standard", "monthly", "P1M"),
-    ("4B244418-9658-4451-A2B8-B5B2B7D1F06E", "visio-plan-2-legacy", "monthly", "P1M"),
+    ("4B244418-9658-4451-A2B8-B5B2B7D1F06E", "visio-plan-2", "monthly", "P1M"),
     ("CFQ7TTC0LH18:0001:CFQ7TTC0K971", "m365-business-basic", "monthly", "P1Y"),
     ("CFQ7TTC0LCHC:0002:CFQ7TTC0HB8Z", "m365-business-premium", "monthly", "P1Y"),
 ]
@@ -201,10 +201,12 @@ def _offers() -> dict[str, Any]:
                 "billingCycle": "monthly",
                 "termDuration": "P1M",
             },
-            "visio-plan-2-legacy": {
-                "name": "Visio Online Plan 2",
-                "offerId": "4B244418-9658-4451-A2B8-B5B2B7D1F06E",
+            "visio-plan-2": {
+                "name": "Visio Plan 2",
+                "offerId": "CFQ7TTC0HD32:0002:CFQ7TTC0J1FV",
+                "replaces": ["4B244418-9658-4451-A2B8-B5B2B7D1F06E"],
                 "billingCycle": "monthly",
+                "termDuration": "P1M",
             },
         },
     }

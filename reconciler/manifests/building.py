@@ -386,6 +386,8 @@ def _subscription(
                     f"{cycle}; choose a billingCycle that fits the term",
                 )
             )
+    elif commerce is model.CommerceModel.LEGACY_LICENSE and not spec.get("targetSubscription"):
+        problems.append(located.at((*path, "offer"), legacy_purchase(raw_offer, offer_id, offers)))
     elif commerce is model.CommerceModel.LEGACY_LICENSE and cycle == "triennial":
         problems.append(
             located.at(
@@ -422,6 +424,37 @@ def _subscription(
         offer_alias=offer.alias if offer else None,
         target_subscription_id=(spec.get("targetSubscription") or "").lower() or None,
         adopt_existing=spec.get("adopt", "auto") != "never",
+    )
+
+
+def legacy_purchase(raw: str, offer_id: str, offers: dict[str, model.Offer]) -> str:
+    """Why a customer entry cannot buy the legacy license offer ``offer_id`` (written as
+    ``raw``), naming the new-commerce successor when an Offers entry ``replaces`` it."""
+    own = offers.get(raw)
+    named = f"'{raw}' is the legacy license offer " + (
+        f"{offer_id} ({own.name})" if own is not None and own.name != own.alias else offer_id
+    )
+    successors = sorted(
+        (
+            o
+            for o in offers.values()
+            if offer_id in o.replaces and o.commerce is model.CommerceModel.NCE_LICENSE
+        ),
+        key=lambda o: o.alias,
+    )
+    if successors:
+        first = successors[0]
+        return (
+            f"{named}, which Microsoft no longer sells (orders answer 403 code 2091): buy "
+            f"{first.alias} ({first.name}, {first.offer_id}) instead, which replaces it; "
+            "to keep a legacy subscription the target already holds, pin it with "
+            "targetSubscription"
+        )
+    return (
+        f"{named}; Microsoft sells license offers only as new commerce since 1 September 2024 "
+        "(orders answer 403 code 2091): declare the new-commerce product (PRODUCT:SKU) in an "
+        "Offers entry that lists this id under `replaces`, and name it here; to keep a legacy "
+        "subscription the target already holds, pin it with targetSubscription"
     )
 
 

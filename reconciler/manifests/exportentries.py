@@ -113,6 +113,16 @@ def plan(
     adopt = _Adoption(held, offers, target)
     for base, sub, offer, (cycle, term) in sorted(licenses, key=lambda e: (e[0], e[1].id)):
         pin, pin_note = adopt.pick(offer.offer_id if offer else sub.offer_id)
+        if pin is None and model.classify_offer(offer.offer_id if offer else sub.offer_id) is (
+            model.CommerceModel.LEGACY_LICENSE
+        ):
+            # validate refuses buying it (building.legacy_purchase); only adoption keeps it.
+            left.append(
+                f"{_describe(sub, away.get(sub.id))}: a legacy license offer that Microsoft no "
+                "longer sells and no Offers entry replaces; declare its new-commerce successor "
+                "with `replaces` and export again"
+            )
+            continue
         out_licenses.append(
             License(
                 key=_claim(base, keys),

@@ -183,8 +183,10 @@ def test_keys_and_file_names_are_deduplicated(tmp_path: Path) -> None:
     ]
     first = out.files[0].text
     assert "key: exchange-online-plan-1\n" in first and "key: exchange-online-plan-1-2\n" in first
-    # An offer no Offers entry sells or succeeds is named by its id, keyed by its name.
-    assert f"offer: {LEGACY_UNLISTED}" in out.files[1].text
+    # A legacy offer no Offers entry sells or succeeds cannot be bought (validate refuses it):
+    # it is left out with the reason instead of written as a purchase.
+    assert f"offer: {LEGACY_UNLISTED}" not in out.files[1].text
+    assert "a legacy license offer that Microsoft no longer sells" in out.files[1].text
     assert validate(tmp_path, out.files).problems == ()
 
 

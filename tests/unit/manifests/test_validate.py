@@ -344,3 +344,62 @@ def test_a_schema_error_does_not_hide_an_unknown_offer_in_the_same_file(
     assert any(
         "$.subscriptions[" in ln and "unknown offer 'exchange-plan-one'" in ln for ln in lines
     ), result.out
+
+
+# -- legacy license offers are not bought (issue 12 point 3) -------------------------------
+
+LEGACY_VISIO = "4B244418-9658-4451-A2B8-B5B2B7D1F06E"
+LEGACY_OFFER_LINE = "manifests/customers/fabrikam.yaml:21:12: $.subscriptions[1].offer:"
+
+
+def test_buying_a_legacy_offer_by_id_names_its_successor(tree: Path, run_cli) -> None:
+    path = tree / "customers" / "fabrikam.yaml"
+    path.write_text(path.read_text().replace("offer: visio-plan-2", f"offer: {LEGACY_VISIO}"))
+    result = run_cli("validate")
+    assert result.code == 1
+    [line] = [ln for ln in result.out.splitlines() if "legacy license offer" in ln]
+    assert line.startswith(LEGACY_OFFER_LINE), line
+    assert "no longer sells" in line and "2091" in line
+    assert "buy visio-plan-2 (Visio Plan 2, CFQ7TTC0HD32:0002:CFQ7TTC0J1FV) instead" in line
+    assert "which replaces it" in line
+
+
+def test_buying_a_legacy_offer_by_alias_without_successor_asks_for_the_new_product(
+    tree: Path, run_cli
+) -> None:
+    offers = tree / "offers.yaml"
+    text = offers.read_text().replace(f"    replaces: [{LEGACY_VISIO}]\n", "")
+    offers.write_text(
+        text + "  visio-legacy:\n    name: Visio Online Plan 2\n"
+        f"    offerId: {LEGACY_VISIO}\n    billingCycle: monthly\n"
+    )
+    path = tree / "customers" / "fabrikam.yaml"
+    path.write_text(path.read_text().replace("offer: visio-plan-2", "offer: visio-legacy"))
+    result = run_cli("validate")
+    assert result.code == 1
+    [line] = [ln for ln in result.out.splitlines() if "legacy license offer" in ln]
+    assert line.startswith(LEGACY_OFFER_LINE), line
+    assert (
+        f"'visio-legacy' is the legacy license offer {LEGACY_VISIO} (Visio Online Plan 2)" in line
+    )
+    assert "only as new commerce since 1 September 2024" in line
+    assert "`replaces`" in line and "instead" not in line
+
+
+def test_a_legacy_offer_stays_valid_in_replaces_and_when_adopting_a_held_one(
+    tree: Path, run_cli
+) -> None:
+    # offers.yaml names the legacy Visio in `replaces` (valid: it is what is moved away from);
+    # an entry pinned to a legacy subscription the target already holds buys nothing.
+    path = tree / "customers" / "fabrikam.yaml"
+    pin = "    targetSubscription: 7a7a0000-0000-4000-8000-000000000002\n"
+    text = path.read_text().replace("offer: visio-plan-2\n", f"offer: {LEGACY_VISIO}\n{pin}")
+    path.write_text(text)
+    result = run_cli("validate")
+    assert result.code == 0, result.output
+    state = manifests.load([tree])
+    fabrikam = state.customer("3f2c6d55-0000-4000-8000-00000000c001")
+    assert fabrikam is not None
+    visio = fabrikam.subscriptions[1]
+    assert visio.commerce is model.CommerceModel.LEGACY_LICENSE
+    assert visio.target_subscription_id == "7a7a0000-0000-4000-8000-000000000002"

@@ -74,7 +74,9 @@ def test_create_carries_the_marker_and_the_channel(state):
     fabrikam = {c.address.key: c for c in of(plan, "Fabrikam GmbH") if c.action is A.CREATE}
     assert fabrikam["office-e3"].after["friendly_name"] == "Office 365 E3 [rc:office-e3]"
     assert fabrikam["office-e3"].after["channel"] == "cart"
-    assert fabrikam["visio"].after["channel"] == "order"
+    # The legacy Visio in the source is replaced by new-commerce Visio Plan 2: a cart too.
+    assert fabrikam["visio"].after["channel"] == "cart"
+    assert str(fabrikam["visio"].after["offer_id"]).startswith("CFQ7TTC0HD32:0002")
 
 
 def test_protected_customer_is_held_not_suspended(state):
