@@ -23,8 +23,9 @@ from types import MappingProxyType
 from typing import Any
 
 GUID_RE = re.compile(r"^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$", re.IGNORECASE)
-#: New-commerce catalog item id: product:sku:availability, e.g. CFQ7TTC0LH18:0001:CFQ7TTC0K971.
-NCE_OFFER_RE = re.compile(r"^[A-Z0-9]{12}:[0-9A-Z]{4}:[A-Z0-9]{12}$")
+#: New-commerce catalog item id: product:sku:availability, e.g. CFQ7TTC0LH18:0001:CFQ7TTC0K971,
+#: or product:sku alone (the availability is looked up before each purchase).
+NCE_OFFER_RE = re.compile(r"^[A-Z0-9]{12}:[0-9A-Z]{4}(:[A-Z0-9]{12})?$")
 #: Legacy Azure offers, e.g. MS-AZR-0145P.
 LEGACY_AZURE_RE = re.compile(r"^MS-AZR-[0-9A-Z]{4,5}$")
 #: The Azure plan product id; its catalog ids are DZH318Z0BPS6:0001:<availability>.

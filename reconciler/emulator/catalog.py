@@ -7,6 +7,7 @@ its seat limits and how catalog resources render as JSON. It must not hold custo
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,6 +173,33 @@ class Catalog:
         """The offering an offer or catalog item id denotes, or None if unknown."""
         return self._index.get(offer_id.strip().upper())
 
+    def resolve_at(self, offer_id: str, generation: int) -> Offering | None:
+        """Like ``resolve``, but new-commerce license availabilities carry the id of the
+        ``generation``-th reissue: a catalog item id with an earlier availability id is
+        unknown (None); ``PRODUCT:SKU`` gives the current one."""
+        found = self.resolve(offer_id)
+        parts = offer_id.strip().upper().split(":")
+        if generation <= 0 or len(parts) != 3:
+            return self.current(found, generation) if found else None
+        for item in self._index.values():
+            if (
+                item.kind == NCE
+                and (item.product_id.upper(), item.sku_id.upper()) == (parts[0], parts[1])
+                and reissued(item.availability_id, generation) == parts[2]
+            ):
+                return self.current(item, generation)
+        return found if found is not None and found.kind != NCE else None
+
+    @staticmethod
+    def current(item: Offering, generation: int) -> Offering:
+        """``item`` as sold at ``generation`` (new commerce: its reissued availability id)."""
+        if item.kind != NCE or generation <= 0:
+            return item
+        aid = reissued(item.availability_id, generation)
+        return dataclasses.replace(
+            item, availability_id=aid, offer_id=f"{item.product_id}:{item.sku_id}:{aid}"
+        )
+
     def document(self) -> dict[str, Any]:
         """The catalog as a seed-format document (for snapshots)."""
         return {"offers": list(self.offers.values()), "products": list(self.products.values())}
@@ -302,6 +330,20 @@ class Catalog:
 
 
 _SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF"}
+_B36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def reissued(availability_id: str, generation: int) -> str:
+    """The id an availability carries after its ``generation``-th reissue (0: the seeded
+    id): the first 8 characters kept, the last 4 counting reissues in base 36."""
+    aid = availability_id.upper()
+    if generation <= 0:
+        return aid
+    digits, n = "", generation
+    while n:
+        n, rest = divmod(n, 36)
+        digits = _B36[rest] + digits
+    return aid[:8] + digits.rjust(4, "0")[-4:]
 
 
 def _link(uri: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.emulator.catalog import reissued
 from reconciler.emulator.engine import Engine
 from reconciler.emulator.protocol import ApiFault, Request, Response, RouteTable, collection
 
@@ -110,8 +111,19 @@ def list_availabilities(
     country = _scope(engine, req, customer_id)
     product, sku = _sku(engine, pid, sid)
     cat, cur = engine.world.catalog, _currency(engine, req)
-    items = [cat.availability_json(product, sku, a, country, cur) for a in sku["availabilities"]]
+    items = [
+        cat.availability_json(product, sku, a, country, cur) for a in _current(engine, product, sku)
+    ]
     return Response(200, collection(items, f"/products/{pid}/skus/{sid}/availabilities"))
+
+
+def _current(engine: Engine, product: dict[str, Any], sku: dict[str, Any]) -> list[dict[str, Any]]:
+    """The SKU's availabilities with today's ids (new-commerce licenses are reissued on the
+    emulator clock, ``availability_rotation_days``; the Azure plan's stay)."""
+    if product.get("productType") == "Azure":
+        return list(sku["availabilities"])
+    generation = engine.availability_generation()
+    return [{**a, "id": reissued(a["id"], generation)} for a in sku["availabilities"]]
 
 
 def get_availability(
@@ -120,7 +132,9 @@ def get_availability(
     """``GET [/customers/{id}]/products/{pid}/skus/{sid}/availabilities/{aid}``."""
     country = _scope(engine, req, customer_id)
     product, sku = _sku(engine, pid, sid)
-    avail = next((a for a in sku["availabilities"] if a["id"].upper() == aid.upper()), None)
+    avail = next(
+        (a for a in _current(engine, product, sku) if a["id"].upper() == aid.upper()), None
+    )
     if avail is None:
         raise ApiFault(404, 400013, f"Availability {aid} not found.")
     return Response(

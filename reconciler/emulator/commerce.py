@@ -51,9 +51,13 @@ def create_order(engine: Engine, req: Request, customer_id: str) -> Response:
 
 def _order_line(engine: Engine, item: dict[str, Any], cycle: str) -> _Line:
     offer_id = str(item.get("offerid") or "")
-    offering = engine.world.catalog.resolve(offer_id) if offer_id else None
+    generation = engine.availability_generation()
+    offering = engine.world.catalog.resolve_at(offer_id, generation) if offer_id else None
     if offering is None:
         raise ApiFault(400, 800004, f"Invalid offer id '{offer_id}'.")
+    if offering.kind == "legacy" and engine.settings.refuse_legacy_purchases:
+        # Today's service: license-based purchases are new commerce only (since 2024).
+        raise ApiFault(403, 2091, f"The offer {offer_id} is no longer available for purchase.")
     quantity = _int(item.get("quantity"), "quantity")
     if not offering.minimum <= quantity <= offering.maximum:
         raise ApiFault(
@@ -277,7 +281,8 @@ def _cart_lines(engine: Engine, req: Request) -> list[dict[str, Any]]:
 
 
 def _cart_line_error(engine: Engine, line: dict[str, Any]) -> dict[str, Any] | None:
-    offering = engine.world.catalog.resolve(line["catalogItemId"])
+    generation = engine.availability_generation()
+    offering = engine.world.catalog.resolve_at(line["catalogItemId"], generation)
     qty = line["quantity"]
     if offering is None:
         code, text = 10001, f"Catalog item id {line['catalogItemId']} is not valid."
@@ -326,6 +331,9 @@ def checkout(engine: Engine, req: Request, customer_id: str, cart_id: str) -> Re
     if cart.status.lower() != "active":
         raise ApiFault(400, 800065, "The cart was already submitted.")
     orders, errors = [], []
+    for line in cart.lines:  # an availability reissued since the cart was written is stale now
+        if "error" not in line and (stale := _cart_line_error(engine, line)) is not None:
+            line["error"] = stale
     for group in sorted({line["orderGroup"] for line in cart.lines}):
         members = [line for line in cart.lines if line["orderGroup"] == group]
         bad = [line for line in members if "error" in line]
@@ -353,8 +361,10 @@ def checkout(engine: Engine, req: Request, customer_id: str, cart_id: str) -> Re
 
 
 def _cart_order_line(engine: Engine, number: int, line: dict[str, Any]) -> _Line:
-    offering = engine.world.catalog.resolve(line["catalogItemId"])
-    assert offering is not None
+    offering = engine.world.catalog.resolve_at(
+        line["catalogItemId"], engine.availability_generation()
+    )
+    assert offering is not None  # checkout re-checked every line first
     return _Line(
         number,
         offering,

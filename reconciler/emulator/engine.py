@@ -44,6 +44,11 @@ class Settings:
     order_list_delay_seconds: float = 900.0
     #: List transfers in a ``{items}`` envelope instead of Microsoft's bare JSON array.
     transfer_list_envelope: bool = False
+    #: Today's service: an order of a legacy license offer is 403 2091 (carts: line 500600).
+    refuse_legacy_purchases: bool = True
+    #: New-commerce availability ids are reissued every N days on the emulator clock (counted
+    #: from the world's load); an older catalogItemId then gives cart line error 10001. 0: never.
+    availability_rotation_days: float = 30.0
 
     def update(self, values: dict[str, Any]) -> None:
         """Set fields from camelCase or snake_case names; unknown names raise KeyError."""
@@ -97,12 +102,21 @@ class Engine:
                 self.world = load_world(
                     copy.deepcopy(source), now=now, github_issuer=self._github_issuer
                 )
+            self.catalog_epoch = now
             self.ledger = Ledger(since=now)
             self.history = History()
             self._jobs.clear()
             for sub in self.world.subscriptions.values():
                 self.ledger.observe(sub, now)
                 self.track_term(sub)
+
+    def availability_generation(self) -> int:
+        """How many times availability ids have been reissued since the world was loaded."""
+        days = self.settings.availability_rotation_days
+        if days <= 0:
+            return 0
+        elapsed = (self.clock.now() - self.catalog_epoch).total_seconds()
+        return max(0, int(elapsed // (days * 86400)))
 
     def names(self) -> dict[str, str]:
         """Partner tenant id -> partner name."""

@@ -213,12 +213,15 @@ def _friendly(name: str) -> str | None:
 def _offer(offer_id: str, offers: Mapping[str, model.Offer]) -> tuple[model.Offer | None, bool]:
     """The Offers entry selling ``offer_id`` (exact), else the one succeeding it (``replaces``);
     the flag says which. Ties go to the first name in sort order, so output is stable."""
-    oid = offer_id.upper()
+    # Product and SKU only: Microsoft reissues the availability part (planning.products).
+    oid = products.product_key(offer_id)
     buyable = {a: o for a, o in offers.items() if o.commerce.is_license}
-    exact = sorted(a for a, o in buyable.items() if o.offer_id.upper() == oid)
+    exact = sorted(a for a, o in buyable.items() if products.product_key(o.offer_id) == oid)
     if exact:
         return buyable[exact[0]], False
-    successors = sorted(a for a, o in buyable.items() if oid in {r.upper() for r in o.replaces})
+    successors = sorted(
+        a for a, o in buyable.items() if oid in {products.product_key(r) for r in o.replaces}
+    )
     if successors:
         return buyable[successors[0]], True
     return None, False

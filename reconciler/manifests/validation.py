@@ -246,8 +246,8 @@ def _pattern_hint(path: yamlsafe.PathKey) -> str:
         "tenantId": "is not a tenant id; expected a GUID like 3f2c6d55-0000-4000-8000-00000000c001",
         "subscription": "is not a subscription id; expected a GUID",
         "targetSubscription": "is not a subscription id; expected a GUID",
-        "offerId": "is not an offer id; expected PRODUCT:SKU:AVAILABILITY (new commerce, e.g. "
-        "CFQ7TTC0LH18:0001:CFQ7TTC0K971) or a legacy offer GUID",
+        "offerId": "is not an offer id; expected PRODUCT:SKU or PRODUCT:SKU:AVAILABILITY (new "
+        "commerce, e.g. CFQ7TTC0LH18:0001:CFQ7TTC0K971) or a legacy offer GUID",
         "country": "is not a country code; expected two capital letters like DE",
         "domain": "is not a domain name like fabrikam.onmicrosoft.com",
         "key": "is not a valid key; use lower-case letters, digits and dashes (max 41)",

@@ -249,6 +249,38 @@ class PartnerCenterClient:
         )
         return cast(wire.Cart, reply.body)
 
+    def update_cart(
+        self,
+        customer_id: str,
+        cart_id: str,
+        line_items: Sequence[Mapping[str, Any]],
+        *,
+        request_id: str,
+    ) -> wire.Cart:
+        """Replace a cart's lines (``PUT`` with the full cart, §3.7); ids numbered 0..n-1."""
+        items = [{"id": i, **item} for i, item in enumerate(line_items)]
+        reply = self.transport.call(
+            "PUT",
+            f"/customers/{_seg(customer_id)}/carts/{_seg(cart_id)}",
+            body={"id": cart_id, "lineItems": items},
+            request_id=request_id,
+            customer=customer_id,
+        )
+        return cast(wire.Cart, reply.body)
+
+    def list_availabilities(
+        self, customer_id: str, product_id: str, sku_id: str, *, target_view: str = "OnlineServices"
+    ) -> list[wire.Availability]:
+        """The availabilities of a product's SKU for one customer (partner-center-api.md §0,
+        §3.8): Microsoft reissues their ids, so a purchase reads them just before its cart."""
+        reply = self.transport.call(
+            "GET",
+            f"/customers/{_seg(customer_id)}/products/{_seg(product_id)}/skus/{_seg(sku_id)}"
+            f"/availabilities?targetView={_seg(target_view)}",
+            customer=customer_id,
+        )
+        return cast(list[wire.Availability], wire.collection_items(reply.body))
+
     def get_cart(self, customer_id: str, cart_id: str) -> wire.Cart:
         """One cart (``status: Ordered`` means it was checked out)."""
         reply = self.transport.call(

@@ -90,6 +90,21 @@ class CartLineItem(TypedDict, total=False):
     error: dict[str, Any]
 
 
+class AvailabilityTerm(TypedDict, total=False):
+    id: str
+    duration: str
+    billingCycle: str
+
+
+class Availability(TypedDict, total=False):
+    id: str
+    productId: str
+    skuId: str
+    catalogItemId: str
+    isPurchasable: bool
+    terms: list[AvailabilityTerm]
+
+
 class Cart(TypedDict, total=False):
     id: str
     status: str

@@ -66,6 +66,9 @@ class ClientWriter:
         self.clients = clients
         self.tenant_ids = {t.name: t.tenant_id for t in tenants}
         self.tenant_names = {t.name: t.display_name or t.name for t in tenants}
+        #: Availabilities read during this apply, by (tenant, customer, product, sku): one
+        #: read each, unless a cart line says the id went stale (10001).
+        self._availabilities: dict[tuple[str, str, str, str], list[wire.Availability]] = {}
 
     def get_subscription(self, tenant: str, customer_id: str, subscription_id: str) -> writes.Sub:
         try:
@@ -123,7 +126,7 @@ class ClientWriter:
         request_id: str,
     ) -> writes.Ordered:
         line: dict[str, Any] = {
-            "catalogItemId": spec.offer_id,
+            "catalogItemId": self._catalog_item(client, customer_id, spec),
             "quantity": spec.quantity,
             "billingCycle": spec.billing_cycle,
             "friendlyName": spec.friendly_name,
@@ -136,11 +139,36 @@ class ClientWriter:
             customer_id, [line], request_id=writes.cart_request_id(request_id)
         )
         cart_id = str(cart.get("id"))
+        refused = line_errors(cart)
+        if refused and all(code == STALE_AVAILABILITY for code, _, _ in refused):
+            # Microsoft reissued the availability since it was read: read it again, once.
+            line["catalogItemId"] = self._catalog_item(client, customer_id, spec, fresh=True)
+            cart = client.update_cart(
+                customer_id,
+                cart_id,
+                [line],
+                request_id=writes.cart_request_id(f"{request_id}/fresh-availability"),
+            )
+            refused = line_errors(cart)
+        if refused:
+            raise errors.WriteRejected(_refusal(customer_id, spec, refused))
         try:
             result = client.checkout_cart(customer_id, cart_id, request_id=request_id)
-        except (api_errors.UnknownOutcome, api_errors.ApiConflict, api_errors.ApiBusinessError):
+        except (
+            api_errors.UnknownOutcome,
+            api_errors.ApiConflict,
+            api_errors.ApiBusinessError,
+        ) as exc:
             # 800065 "already submitted" or a lost answer: the cart's status is the truth.
-            if client.get_cart(customer_id, cart_id).get("status", "").lower() == "ordered":
+            try:
+                status = str(client.get_cart(customer_id, cart_id).get("status", ""))
+            except api_errors.ApiError as unread:
+                # The cart cannot be read either: whether it was checked out stays unknown
+                # (the executor then looks for the marked order before anything is re-sent).
+                raise errors.OutcomeUnknown(
+                    f"{exc}; the cart {cart_id} could not be read afterwards ({unread})"
+                ) from exc
+            if status.lower() == "ordered":
                 found = self.find_order_by_name(client.name, customer_id, spec.friendly_name)
                 return found or writes.Ordered(None, None)
             raise
@@ -152,6 +180,46 @@ class ClientWriter:
             )
         orders = result.get("orders") or []
         return _ordered(orders[0]) if orders else writes.Ordered(None, None)
+
+    def _catalog_item(
+        self,
+        client: pc_client.PartnerCenterClient,
+        customer_id: str,
+        spec: writes.OrderSpec,
+        *,
+        fresh: bool = False,
+    ) -> str:
+        """The current catalog item id for ``spec``: the customer's availability of its
+        product and SKU whose terms carry the wanted term and billing cycle."""
+        product, sku, wanted = _parts(spec.offer_id)
+        key = (client.name, customer_id.lower(), product, sku)
+        if fresh or key not in self._availabilities:
+            try:
+                self._availabilities[key] = client.list_availabilities(customer_id, product, sku)
+            except api_errors.ApiNotFound as exc:
+                raise errors.WriteRejected(
+                    f"Partner Center does not offer product {product} SKU {sku} to customer "
+                    f"{customer_id} ({exc}); nothing was bought. Check the offerId in the "
+                    "Offers file against the catalog, then plan again."
+                ) from exc
+            except errors.WireFormatError as exc:
+                raise errors.Unreadable(
+                    f"Partner Center returned availabilities of {product}:{sku} for customer "
+                    f"{customer_id} that cannot be read ({exc}); nothing was bought. Run the "
+                    "apply again later."
+                ) from exc
+        found = pick_availability(
+            self._availabilities[key], spec.term_duration, spec.billing_cycle, prefer=wanted
+        )
+        if found is None:
+            term = spec.term_duration or "no term"
+            raise errors.WriteRejected(
+                f"Partner Center offers customer {customer_id} no availability of "
+                f"{product}:{sku} with term {term} billed {spec.billing_cycle}; no cart was "
+                "created. Choose a termDuration and billingCycle the product is sold with "
+                "(Partner Center > Customers > Add products), then plan again."
+            )
+        return found
 
     def update(
         self,
@@ -290,6 +358,76 @@ def _live_transfer(doc: Any) -> model.LiveTransfer:
             f"Partner Center returned a transfer request that cannot be read ({exc}); the "
             "step is not attempted. Check the transfer in Partner Center, then plan again."
         ) from exc
+
+
+#: Cart line error "CatalogItemIdIsNotValid": typically an availability reissued since read.
+STALE_AVAILABILITY = 10001
+
+#: What to do about a cart line error, by code (CartErrorCode in Microsoft's .NET SDK).
+_LINE_ADVICE = {
+    10001: "read the product's availabilities again and plan again; if it persists, check "
+    "the offerId in the Offers file",
+    10015: "lower the quantity of the entry or split it over two subscriptions",
+    500600: "Microsoft no longer sells this legacy offer: buy its new-commerce successor "
+    "(an Offers entry that `replaces` it)",
+    10012: "accept the attestation the product requires in Partner Center, then apply again",
+}
+
+
+def _parts(offer_id: str) -> tuple[str, str, str]:
+    """(product, sku, availability or "") of a new-commerce id ``PRODUCT:SKU[:AVAILABILITY]``."""
+    parts = [p.strip().upper() for p in offer_id.split(":")]
+    return parts[0], parts[1] if len(parts) > 1 else "", parts[2] if len(parts) > 2 else ""
+
+
+def pick_availability(
+    found: Sequence[Mapping[str, Any]], term: str | None, cycle: str, *, prefer: str = ""
+) -> str | None:
+    """The ``catalogItemId`` of the purchasable availability whose ``terms`` carry ``term``
+    (ISO duration) billed ``cycle``; the one with id ``prefer`` when several fit."""
+    fitting = []
+    for avail in found:
+        if not isinstance(avail, Mapping) or avail.get("isPurchasable") is False:
+            continue
+        terms = avail.get("terms") or []
+        if any(
+            isinstance(t, Mapping)
+            and str(t.get("duration") or "").upper() == (term or "").upper()
+            and str(t.get("billingCycle") or "").lower() == cycle.lower()
+            for t in terms
+        ):
+            item = avail.get("catalogItemId") or ":".join(
+                str(avail.get(k) or "") for k in ("productId", "skuId", "id")
+            )
+            fitting.append((str(avail.get("id") or "").upper() != prefer, str(item)))
+    return min(fitting)[1] if fitting else None
+
+
+def line_errors(cart: Mapping[str, Any]) -> list[tuple[int | None, str, int]]:
+    """(code, description, line id) of every cart line that carries an ``error``."""
+    found = []
+    for item in cart.get("lineItems") or []:
+        err = item.get("error") if isinstance(item, Mapping) else None
+        if isinstance(err, Mapping) and err:
+            code = err.get("errorCode")
+            try:
+                number = int(code) if code is not None else None
+            except (TypeError, ValueError):
+                number = None
+            found.append((number, str(err.get("errorDescription") or ""), int(item.get("id", 0))))
+    return found
+
+
+def _refusal(
+    customer_id: str, spec: writes.OrderSpec, refused: list[tuple[int | None, str, int]]
+) -> str:
+    code, text, line = refused[0]
+    advice = _LINE_ADVICE.get(code or 0, "correct the entry in the manifest, then plan again")
+    return (
+        f"Partner Center refused cart line {line} ({spec.quantity} x {spec.offer_id} as "
+        f'"{spec.friendly_name}") for customer {customer_id} with error {code}: {text}; the '
+        f"cart was not checked out, so nothing was bought. To go on: {advice}."
+    )
 
 
 def _ordered(doc: Mapping[str, Any]) -> writes.Ordered:

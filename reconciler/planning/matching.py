@@ -220,7 +220,11 @@ def match_azure(
         if ent:
             hit = next((s for s in pool if s.entitlement_id == ent and s.id not in claimed), None)
         if hit is None and source is not None:
-            same = [s for s in pool if s.offer_id == source.offer_id and s.id not in claimed]
+            # Same product and SKU: the availability part of a catalog id is reissued.
+            key = products.product_key(source.offer_id)
+            same = [
+                s for s in pool if products.product_key(s.offer_id) == key and s.id not in claimed
+            ]
             hit = same[0] if len(same) == 1 else None
         if hit is not None:
             claimed.add(hit.id)

@@ -49,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "stale_etag_status": 400,
     "order_list_delay_seconds": 900.0,
     "transfer_list_envelope": False,
+    "refuse_legacy_purchases": True,
+    "availability_rotation_days": 30.0,
 }
 #: Settings ``Emulator.start`` takes as keyword arguments (the others are set through
 #: ``control.set_limits`` on every reset).

@@ -11,6 +11,8 @@ from conftest import ADATUM, FABRIKAM, World
 BASIC = "CFQ7TTC0LH18:0001:CFQ7TTC0K971"
 PREMIUM = "CFQ7TTC0LCHC:0002:CFQ7TTC0HB8Z"
 VISIO = "4B244418-9658-4451-A2B8-B5B2B7D1F06E"
+#: New-commerce Visio Plan 2: what orders buy today (a legacy offer is refused, 2091).
+VISIO_NCE = "CFQ7TTC0HD32:0002:CFQ7TTC0J1FV"
 
 
 def _order(*lines: tuple[str, int], customer: str = FABRIKAM) -> dict[str, Any]:
@@ -34,7 +36,7 @@ def test_a_new_order_is_pending_until_the_provisioning_delay_passes(world: World
     world.emu.control.set_limits(provisioning_delay_seconds=120)
     world.accept(FABRIKAM)
     api = world.api("central")
-    reply = api.post(f"/customers/{FABRIKAM}/orders", _order((BASIC, 25), (VISIO, 3)))
+    reply = api.post(f"/customers/{FABRIKAM}/orders", _order((BASIC, 25), (VISIO_NCE, 3)))
     assert reply.status_code == 201
     order = reply.json()
     assert order["status"] == "pending" and order["attributes"]["objectType"] == "Order"
@@ -56,7 +58,7 @@ def test_a_new_order_is_pending_until_the_provisioning_delay_passes(world: World
 
 def test_provisioning_delay_zero_completes_by_the_next_read(world: World) -> None:
     api = world.api("de")
-    order = api.post(f"/customers/{FABRIKAM}/orders", _order((VISIO, 1))).json()
+    order = api.post(f"/customers/{FABRIKAM}/orders", _order((VISIO_NCE, 1))).json()
     assert order["status"] == "pending"
     assert api.get(f"/customers/{FABRIKAM}/orders/{order['id']}").json()["status"] == "completed"
 
@@ -65,14 +67,14 @@ def test_provisioning_delay_zero_completes_by_the_next_read(world: World) -> Non
     ("body", "code"),
     [
         ({"lineItems": []}, 800002),
-        ({"lineItems": [{"lineItemNumber": 1, "offerId": VISIO, "quantity": 1}]}, 800071),
+        ({"lineItems": [{"lineItemNumber": 1, "offerId": VISIO_NCE, "quantity": 1}]}, 800071),
         ({"lineItems": [{"lineItemNumber": 0, "offerId": "NOPE-NOPE", "quantity": 1}]}, 800004),
         ({"lineItems": [{"lineItemNumber": 0, "offerId": BASIC, "quantity": 301}]}, 2002),
         ({"lineItems": [{"lineItemNumber": 0, "offerId": BASIC}]}, 800002),
         (
             {
                 "referenceCustomerId": ADATUM,
-                "lineItems": [{"lineItemNumber": 0, "offerId": VISIO, "quantity": 1}],
+                "lineItems": [{"lineItemNumber": 0, "offerId": VISIO_NCE, "quantity": 1}],
             },
             800002,
         ),
@@ -88,7 +90,7 @@ def test_invalid_orders_are_400_with_documented_codes(
 
 def test_orders_list_and_get_are_per_partner(world: World) -> None:
     world.accept(FABRIKAM)
-    mine = world.api("de").post(f"/customers/{FABRIKAM}/orders", _order((VISIO, 2))).json()
+    mine = world.api("de").post(f"/customers/{FABRIKAM}/orders", _order((VISIO_NCE, 2))).json()
     world.control("POST", "/clock/advance", {"minutes": 15})  # the order list's lag
     listed = world.api("de").get(f"/customers/{FABRIKAM}/orders").json()
     assert [o["id"] for o in listed["items"]] == [mine["id"]]

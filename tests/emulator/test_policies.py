@@ -8,7 +8,7 @@ import pytest
 import requests
 from conftest import FABRIKAM, NORTHWIND, World, new_id
 
-VISIO = "4B244418-9658-4451-A2B8-B5B2B7D1F06E"
+VISIO = "CFQ7TTC0HD32:0002:CFQ7TTC0J1FV"  # new-commerce Visio Plan 2 (legacy: 2091)
 
 
 def _order_body() -> dict[str, Any]:

@@ -52,9 +52,13 @@ def test_an_order_whose_answers_are_all_lost_is_found_by_marker(
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("RECONCILER_RETRY_BACKOFF_SECONDS", "0.01")
     emu.control.accept_invitation(FABRIKAM, "central")
-    # Every legacy order is committed, then its answer is dropped: retries with the same
-    # MS-RequestId are replayed and dropped too, so the outcome stays unknown.
-    emu.control.set_fault({"kind": "drop_after_commit", "method": "POST", "path": "*/orders"})
+    # Every checkout is committed, then its answer is dropped: retries with the same
+    # MS-RequestId are replayed and dropped too, and the cart cannot be read to tell, so the
+    # outcome stays unknown. (Legacy offers are no longer bought through orders: issue 12.)
+    emu.control.set_fault(
+        {"kind": "drop_after_commit", "method": "POST", "path": "*/checkout"},
+        {"kind": "error", "method": "GET", "path": "*/carts/*", "status": 404},
+    )
     res = _apply(run_cli, emu, tmp_path / "s", "Fabrikam GmbH")
     assert "visio" in res.out and "found by marker after an unknown outcome" in res.out, res.output
     assert emu.control.faults()[0]["fired"] >= 2

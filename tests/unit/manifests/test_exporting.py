@@ -396,3 +396,15 @@ def test_a_product_held_twice_in_the_target_is_not_guessed() -> None:
     twice = customer(7, "Proseware Inc", sub(90, LEGACY_E3, qty=20), sub(91, LEGACY_E3, qty=5))
     out = exporting.export(CONS, _with_target(live([source]), twice))
     assert "targetSubscription" not in out.files[0].text
+
+
+def test_an_offer_held_under_a_reissued_availability_is_exported_by_its_offers_name(
+    tmp_path: Path,
+) -> None:
+    # Microsoft reissues availability ids: the live subscription's catalog item id differs from
+    # the Offers entry's in its last part only, and is still that entry's product.
+    reissued = BASIC.rsplit(":", 1)[0] + ":CFQ7TTC00001"
+    out = exporting.export(CONS, live([customer(2, "Northwind", sub(9, reissued, term="P1Y"))]))
+    [file] = out.files
+    assert "    offer: m365-business-basic  # source: " in file.text
+    assert validate(tmp_path, out.files).problems == ()

@@ -403,3 +403,19 @@ def test_a_legacy_offer_stays_valid_in_replaces_and_when_adopting_a_held_one(
     visio = fabrikam.subscriptions[1]
     assert visio.commerce is model.CommerceModel.LEGACY_LICENSE
     assert visio.target_subscription_id == "7a7a0000-0000-4000-8000-000000000002"
+
+
+def test_product_and_sku_alone_are_a_new_commerce_offer(tree: Path, run_cli) -> None:
+    offers = tree / "offers.yaml"
+    offers.write_text(
+        offers.read_text().replace(
+            "offerId: CFQ7TTC0LH18:0001:CFQ7TTC0K971", "offerId: CFQ7TTC0LH18:0001"
+        )
+    )
+    assert run_cli("validate").code == 0
+    state = manifests.load([tree])
+    basic = state.consolidation.offers["m365-business-basic"]
+    assert (basic.offer_id, basic.commerce) == (
+        "CFQ7TTC0LH18:0001",
+        model.CommerceModel.NCE_LICENSE,
+    )

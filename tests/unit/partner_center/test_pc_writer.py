@@ -18,6 +18,19 @@ SPEC = ports.OrderSpec(
 )
 
 
+def _availability(aid: str, *terms: tuple[str, str]) -> dict[str, Any]:
+    return {
+        "id": aid,
+        "productId": "CFQ7TTC0LH18",
+        "skuId": "0001",
+        "catalogItemId": f"CFQ7TTC0LH18:0001:{aid}",
+        "terms": [
+            {"id": f"t{i}", "duration": d, "billingCycle": c}
+            for i, (d, c) in enumerate(terms or (("P1M", "Monthly"), ("P1Y", "Monthly")))
+        ],
+    }
+
+
 def _err(cls: type[api_errors.ApiError], status: int) -> api_errors.ApiError:
     return cls(status=status, code=None, description="x", method="POST", path="/p")
 
@@ -30,10 +43,34 @@ class FakeClient:
         self.checkout = checkout
         self.cart_status = cart_status
         self.orders: list[dict[str, Any]] = []
+        #: What each availability read answers, in turn (the last one repeats).
+        self.availabilities: list[list[dict[str, Any]]] = [[_availability("CFQ7TTC0K971")]]
+        #: The line error each cart write answers, in turn (None: no error).
+        self.line_errors: list[dict[str, Any] | None] = [None]
+        self.lines: list[list[dict[str, Any]]] = []
+
+    def list_availabilities(self, customer_id: str, product: str, sku: str) -> Any:
+        self.calls.append(("availabilities", f"{product}:{sku}"))
+        answer = self.availabilities[0]
+        if len(self.availabilities) > 1:
+            self.availabilities.pop(0)
+        return answer
+
+    def _cart(self, items: Any) -> dict[str, Any]:
+        self.lines.append([dict(i) for i in items])
+        error = self.line_errors.pop(0) if len(self.line_errors) > 1 else self.line_errors[0]
+        line = {"id": 0, **items[0], **({"error": error} if error else {})}
+        return {"id": "cart-1", "lineItems": [line]}
 
     def create_cart(self, customer_id: str, items: Any, *, request_id: str) -> dict[str, Any]:
         self.calls.append(("cart", request_id))
-        return {"id": "cart-1"}
+        return self._cart(items)
+
+    def update_cart(
+        self, customer_id: str, cart_id: str, items: Any, *, request_id: str
+    ) -> dict[str, Any]:
+        self.calls.append(("update-cart", request_id))
+        return self._cart(items)
 
     def checkout_cart(self, customer_id: str, cart_id: str, *, request_id: str) -> Any:
         self.calls.append(("checkout", request_id))
@@ -63,9 +100,9 @@ def test_the_checkout_carries_the_journalled_request_id() -> None:
     client = FakeClient(checkout=done)
     got = _writer(client).order("central", "c", SPEC, request_id="rid-1")
     assert got == ports.Ordered("o1", "abc")
-    assert client.calls[1] == ("checkout", "rid-1") and client.calls[0][1] != "rid-1"
+    assert client.calls[2] == ("checkout", "rid-1") and client.calls[1][1] != "rid-1"
     # The cart's id is the one the executor journals before sending (writes.cart_request_id).
-    assert client.calls[0] == ("cart", writes.cart_request_id("rid-1"))
+    assert client.calls[1] == ("cart", writes.cart_request_id("rid-1"))
 
 
 def test_a_lost_checkout_of_an_ordered_cart_is_found_by_its_friendly_name() -> None:
@@ -189,3 +226,93 @@ def test_a_patch_names_exactly_the_wire_fields_it_changes(
     patch: ports.SubscriptionPatch, wire_fields: dict[str, object]
 ) -> None:
     assert apply_writer.patch_fields(patch) == wire_fields
+
+
+# -- the current availability before each cart line (issue 12 point 3) ---------------------
+
+DONE = {"orders": [{"id": "o1", "lineItems": [{"subscriptionId": "s1"}]}], "orderErrors": []}
+
+
+def test_the_cart_line_uses_the_availability_with_the_wanted_term_and_cycle() -> None:
+    client = FakeClient(checkout=DONE)
+    client.availabilities = [
+        [
+            _availability("CFQ7TTC0AAAA", ("P1Y", "Annual")),
+            _availability("CFQ7TTC0BBBB", ("P1M", "Monthly"), ("P1Y", "Monthly")),
+        ]
+    ]
+    # The manifest's availability part (K971) is gone: the id Partner Center offers today wins.
+    _writer(client).order("central", "c", SPEC, request_id="r")
+    assert client.calls[0] == ("availabilities", "CFQ7TTC0LH18:0001")
+    assert client.lines[0][0]["catalogItemId"] == "CFQ7TTC0LH18:0001:CFQ7TTC0BBBB"
+
+
+def test_product_and_sku_alone_are_completed_from_the_availability() -> None:
+    client = FakeClient(checkout=DONE)
+    spec = ports.OrderSpec("CFQ7TTC0LH18:0001", 5, "monthly", "P1Y", "BB [rc:bb]", SPEC.channel)
+    _writer(client).order("central", "c", spec, request_id="r")
+    assert client.lines[0][0]["catalogItemId"] == "CFQ7TTC0LH18:0001:CFQ7TTC0K971"
+
+
+def test_one_availability_read_per_customer_product_and_sku() -> None:
+    client = FakeClient(checkout=DONE)
+    writer = _writer(client)
+    writer.order("central", "c", SPEC, request_id="r1")
+    writer.order("central", "c", SPEC, request_id="r2")
+    writer.order("central", "other", SPEC, request_id="r3")
+    reads = [call for call in client.calls if call[0] == "availabilities"]
+    assert len(reads) == 2
+
+
+def test_no_matching_availability_fails_before_any_cart() -> None:
+    client = FakeClient(checkout=DONE)
+    client.availabilities = [[_availability("CFQ7TTC0AAAA", ("P1Y", "Annual"))]]
+    with pytest.raises(errors.WriteRejected) as got:
+        _writer(client).order("central", "c", SPEC, request_id="r")
+    assert "no availability of CFQ7TTC0LH18:0001 with term P1Y billed monthly" in str(got.value)
+    assert "no cart was created" in str(got.value)
+    assert [c[0] for c in client.calls] == ["availabilities"]
+
+
+@pytest.mark.parametrize(
+    ("code", "advice"),
+    [
+        (500600, "new-commerce successor"),
+        (10015, "lower the quantity"),
+        (10010, "correct the entry in the manifest"),
+    ],
+)
+def test_a_cart_line_error_fails_the_step_before_checkout(code: int, advice: str) -> None:
+    client = FakeClient(checkout=DONE)
+    client.line_errors = [{"errorCode": code, "errorDescription": "refused here"}]
+    with pytest.raises(errors.WriteRejected) as got:
+        _writer(client).order("central", "c", SPEC, request_id="r")
+    text = str(got.value)
+    assert f"refused cart line 0 (5 x {SPEC.offer_id}" in text
+    assert f"error {code}: refused here" in text and advice in text
+    assert "not checked out" in text
+    assert "checkout" not in [c[0] for c in client.calls]
+
+
+def test_a_stale_availability_is_read_again_once_and_the_cart_updated() -> None:
+    client = FakeClient(checkout=DONE)
+    client.availabilities = [[_availability("CFQ7TTC0OLD1")], [_availability("CFQ7TTC0NEW1")]]
+    client.line_errors = [{"errorCode": 10001, "errorDescription": "not valid"}, None]
+    assert _writer(client).order("central", "c", SPEC, request_id="r") == ports.Ordered("o1", "s1")
+    assert [c[0] for c in client.calls] == [
+        "availabilities",
+        "cart",
+        "availabilities",
+        "update-cart",
+        "checkout",
+    ]
+    assert client.lines[1][0]["catalogItemId"] == "CFQ7TTC0LH18:0001:CFQ7TTC0NEW1"
+
+
+def test_a_stale_availability_twice_is_a_refusal_without_checkout() -> None:
+    client = FakeClient(checkout=DONE)
+    client.line_errors = [{"errorCode": 10001, "errorDescription": "not valid"}]
+    with pytest.raises(errors.WriteRejected, match="error 10001"):
+        _writer(client).order("central", "c", SPEC, request_id="r")
+    assert [c[0] for c in client.calls].count("update-cart") == 1
+    assert "checkout" not in [c[0] for c in client.calls]

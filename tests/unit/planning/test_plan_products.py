@@ -306,3 +306,24 @@ def test_product_keys_ignore_the_availability_and_families_follow_replaces():
     assert not fam.same_product(E3_LEGACY, FAMILIES["exo"][0])
     assert fam.is_replaced_offer(FAMILIES["e3"][0], E3_LEGACY)
     assert not fam.is_replaced_offer(FAMILIES["e3"][0], f"{E3_NCE}:CFQ7TTC0ZZZZ")
+
+
+def test_an_azure_plan_moved_under_a_reissued_availability_still_matches_its_hand_off():
+    def azure(sid: str, offer: str) -> model.LiveSubscription:
+        return dataclasses.replace(
+            held(sid, offer, 1, model.SubscriptionStatus.ACTIVE, ("", "none")),
+            commerce=model.CommerceModel.AZURE_PLAN,
+            entitlement_id=None,
+        )
+
+    source = azure("5b1e0a40-0000-4000-8000-0000000000a1", "DZH318Z0BPS6:0001:DZH318Z0BML6")
+    target = azure("7e1d0000-0000-4000-8000-0000000000a1", "DZH318Z0BPS6:0001:DZH318Z00001")
+    handoff = model.AzureHandoff(
+        key="plan",
+        source_subscription_id=source.id,
+        protect=False,
+        origin=model.Origin("m.yaml", 1),
+        source="de",
+    )
+    found, claimed = matching.match_azure([(handoff, source)], [target])
+    assert found == {"plan": target} and claimed == {target.id}
