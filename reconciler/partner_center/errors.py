@@ -37,6 +37,7 @@ from reconciler.errors import (
 # mapping of a response to them and re-exports their names for its callers.
 __all__ = [
     "APP_ONLY_NOT_SUPPORTED_CODES",
+    "COMMERCE_REFUSAL_CODES",
     "MAX_DESCRIPTION",
     "NO_RELATIONSHIP_CODES",
     "STALE_CODES",
@@ -65,6 +66,10 @@ APP_ONLY_NOT_SUPPORTED_CODES = frozenset({900329})
 #: Codes meaning "the resource changed since you read it": 2055 "Etag is no longer valid",
 #: documented with HTTP 400 (§0, §5.3), is a conflict at any status, like 409 and 412.
 STALE_CODES = frozenset({2055})
+#: 403 codes that refuse a purchase on commercial grounds, not for lack of rights (§5.3): offer
+#: no longer sold (2091, 800028), not eligible (2006, 2085, 800020), limits (800066, 800067),
+#: Microsoft Customer Agreement not accepted (13605). Repeating the call changes nothing.
+COMMERCE_REFUSAL_CODES = frozenset({2091, 800028, 2006, 2085, 800020, 800066, 800067, 13605})
 
 
 def parse_error_body(body: str) -> tuple[int | None, str]:
@@ -135,6 +140,8 @@ def error_class(status: int, code: int | None) -> type[ApiError]:
         return ApiNeedsUser
     if status == 401:
         return ApiAuthError
+    if status == 403 and code in COMMERCE_REFUSAL_CODES:
+        return ApiBusinessError
     if status == 403:
         return ApiForbidden
     if status == 404:

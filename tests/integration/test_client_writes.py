@@ -56,7 +56,13 @@ def test_order_whose_response_is_lost_is_not_duplicated(
         {
             "billingCycle": "monthly",
             "lineItems": [
-                {"lineItemNumber": 0, "offerId": LEGACY, "quantity": 4, "friendlyName": "x"}
+                {
+                    "lineItemNumber": 0,
+                    "offerId": NCE,
+                    "quantity": 4,
+                    "friendlyName": "x",
+                    "termDuration": "P1Y",
+                }
             ],
         },
         request_id=str(uuid.uuid4()),
@@ -66,6 +72,20 @@ def test_order_whose_response_is_lost_is_not_duplicated(
     assert [o["id"] for o in central.list_orders(TARGET_CUSTOMER)] == [order["id"]]
     assert central.stats.retries == 1
     assert central.get_order(TARGET_CUSTOMER, order["id"])["id"] == order["id"]
+
+
+def test_a_legacy_order_is_a_commercial_refusal_not_a_rights_problem(
+    start_emulator: Start, base_env: dict[str, str]
+) -> None:
+    emu = start_emulator(make_world(1))
+    central = build(emu, base_env, tenants=["central"])["central"]
+    body = {"lineItems": [{"lineItemNumber": 0, "offerId": LEGACY, "quantity": 4}]}
+    with pytest.raises(api_errors.ApiBusinessError) as refused:
+        central.create_order(TARGET_CUSTOMER, body, request_id=str(uuid.uuid4()))
+    assert not isinstance(refused.value, api_errors.ApiForbidden)
+    assert refused.value.code == 2091 and "no longer available" in str(refused.value)
+    assert "role" not in str(refused.value)
+    assert central.list_orders(TARGET_CUSTOMER) == []
 
 
 def test_cart_checkout_creates_the_subscription(
