@@ -488,6 +488,11 @@ class CustomerView:
     #: never confuse it with ``()``, "read, and there are none".
     transfers: tuple[LiveTransfer, ...] | None = None
     transfers_reason: str = ""
+    #: Whether the customer's acceptance of the Microsoft Customer Agreement is confirmed
+    #: (read on the target for customers a plan may buy for). ``None``: not read, or
+    #: unreadable (``agreement_reason`` then says why); never read it as either answer.
+    agreement: bool | None = None
+    agreement_reason: str = ""
 
     def subscription(self, subscription_id: str) -> LiveSubscription | None:
         sid = subscription_id.lower()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.emulator import render
+from reconciler.emulator.agreements import require_agreement
 from reconciler.emulator.catalog import Offering
 from reconciler.emulator.engine import Engine
 from reconciler.emulator.protocol import ApiFault, Request, Response, RouteTable, collection
@@ -40,6 +41,7 @@ def create_order(engine: Engine, req: Request, customer_id: str) -> Response:
     ref = str(body.get("referencecustomerid") or customer.tenant_id)
     if ref.lower() != customer.tenant_id.lower():
         raise ApiFault(400, 800002, "referenceCustomerId does not match the customer in the path.")
+    require_agreement(engine, customer)
     numbers = sorted(_int(i.get("lineitemnumber"), "lineItemNumber") for i in items)
     if numbers != list(range(len(items))):
         raise ApiFault(400, 800071, "Line item numbers must run from 0 to n-1.")
@@ -330,6 +332,7 @@ def checkout(engine: Engine, req: Request, customer_id: str, cart_id: str) -> Re
     customer = engine.customer_for(req.principal, customer_id)
     if cart.status.lower() != "active":
         raise ApiFault(400, 800065, "The cart was already submitted.")
+    require_agreement(engine, customer)
     orders, errors = [], []
     for line in cart.lines:  # an availability reissued since the cart was written is stale now
         if "error" not in line and (stale := _cart_line_error(engine, line)) is not None:

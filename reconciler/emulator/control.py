@@ -84,6 +84,18 @@ class Control:
 
     # -- things customers and Microsoft do -------------------------------------------------
 
+    def set_customer_agreement(self, customer_id: str, accepted: bool) -> None:
+        """Whether the customer has accepted the Microsoft Customer Agreement (as confirmed
+        through ``POST .../agreements``); purchases need it (``require_customer_agreement``)."""
+        from reconciler.emulator.seeds import agreement_record
+
+        with self._engine.lock:
+            customer = self._engine.world.customers.get(customer_id.lower())
+            if customer is None:
+                raise ControlError(f"unknown customer {customer_id}")
+            today = self._engine.clock.now().date().isoformat()
+            customer.agreement = agreement_record(customer, date=today) if accepted else None
+
     def accept_invitation(self, customer_id: str, partner: str) -> bool:
         """The customer's admin accepts ``partner``'s reseller invitation (False if already)."""
         with self._engine.lock:

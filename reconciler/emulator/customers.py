@@ -116,7 +116,8 @@ def billing_profile(engine: Engine, req: Request, customer_id: str) -> Response:
     return Response(200, render.customer(customer, full=True)["billingProfile"])
 
 
-def _delegated_only(req: Request) -> None:
+def delegated_only(req: Request) -> None:
+    """403 900329 for an app-only token (the route needs App+User)."""
     assert req.principal is not None
     if req.principal.app_only:
         raise ApiFault(
@@ -129,7 +130,7 @@ def _delegated_only(req: Request) -> None:
 
 def relationship_request(engine: Engine, req: Request) -> Response:
     """``GET /customers/relationshiprequests`` (App+User only): the invitation URL."""
-    _delegated_only(req)
+    delegated_only(req)
     assert req.principal is not None
     url = (
         "https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship"
@@ -141,7 +142,7 @@ def relationship_request(engine: Engine, req: Request) -> Response:
 
 def organization_profile(engine: Engine, req: Request) -> Response:
     """``GET /profiles/organization`` (App+User only)."""
-    _delegated_only(req)
+    delegated_only(req)
     assert req.principal is not None
     return Response(
         200, render.organization_profile(engine.world.partners[req.principal.tenant_id])
@@ -150,7 +151,7 @@ def organization_profile(engine: Engine, req: Request) -> Response:
 
 def mpn_profile(engine: Engine, req: Request) -> Response:
     """``GET /profiles/mpn[?mpnId=]`` (App+User only)."""
-    _delegated_only(req)
+    delegated_only(req)
     assert req.principal is not None
     wanted = req.query.get("mpnid")
     partner: Partner | None = engine.world.partners[req.principal.tenant_id]

@@ -49,6 +49,9 @@ class Settings:
     #: New-commerce availability ids are reissued every N days on the emulator clock (counted
     #: from the world's load); an older catalogItemId then gives cart line error 10001. 0: never.
     availability_rotation_days: float = 30.0
+    #: A purchase for a customer who has not accepted the Microsoft Customer Agreement is
+    #: 403 13605 (new-commerce purchases require it).
+    require_customer_agreement: bool = True
 
     def update(self, values: dict[str, Any]) -> None:
         """Set fields from camelCase or snake_case names; unknown names raise KeyError."""

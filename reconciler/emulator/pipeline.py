@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reconciler.emulator import (
+    agreements,
     catalog_api,
     commerce,
     control_http,
@@ -50,6 +51,7 @@ ROUTES = _compile(
         *commerce.ROUTES,
         *transfers.ROUTES,
         *catalog_api.ROUTES,
+        *agreements.ROUTES,
     ]
 )
 _CUSTOMER = re.compile(r"^/customers/([0-9a-fA-F-]{36})(/|$)")

@@ -127,6 +127,11 @@ def _customer(world: World, raw: dict[str, Any], now: dt.datetime) -> None:
         country=str(raw.get("country", "US")),
         commerce_id=str(raw.get("commerceId", uuid.uuid5(uuid.NAMESPACE_URL, cid))),
     )
+    if raw.get("mcaAccepted", True):
+        # Seeded customers accepted the Microsoft Customer Agreement a year before the load.
+        customer.agreement = agreement_record(
+            customer, date=(now - dt.timedelta(days=365)).date().isoformat()
+        )
     world.customers[cid.lower()] = customer
     for ref in raw.get("relationships", []):
         partner = _need_partner(world, ref, cid)
@@ -181,3 +186,28 @@ def _roll_to_current_term(sub: Subscription, now: dt.datetime) -> None:
         if sub.offering.is_nce:
             sub.cancel_until = sub.start + dt.timedelta(days=7)
             sub.refundable = [(sub.quantity, sub.cancel_until)]
+
+
+#: Microsoft's template id of the Microsoft Customer Agreement in its examples.
+MCA_TEMPLATE_ID = "117a77b0-9360-443b-8795-c6dedc750cf9"
+
+
+def agreement_record(
+    customer: Customer, *, date: str, contact: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """An ``Agreement`` resource confirming ``customer``'s acceptance of the MCA."""
+    name = customer.domain.split(".")[0] or "admin"
+    return {
+        "primaryContact": contact
+        or {
+            "firstName": "Global",
+            "lastName": "Admin",
+            "email": f"admin@{customer.domain or name + '.onmicrosoft.com'}",
+            "phoneNumber": "",
+        },
+        "templateId": MCA_TEMPLATE_ID,
+        "dateAgreed": date,
+        "type": "MicrosoftCustomerAgreement",
+        "agreementLink": "https://aka.ms/customeragreement",
+        "attributes": {"objectType": "Agreement"},
+    }

@@ -72,6 +72,9 @@ class Customer:
     commerce_id: str
     relationships: dict[str, dt.datetime] = field(default_factory=dict)
     invitations: set[str] = field(default_factory=set)
+    #: The confirmed acceptance of the Microsoft Customer Agreement (the ``Agreement`` body a
+    #: partner posted, or the seed's), or None while the customer has not accepted it.
+    agreement: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)

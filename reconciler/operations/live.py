@@ -116,6 +116,7 @@ def read_customers(
             customers=wanted,
             on_progress=on_progress,
             transfers=planner.transfer_customers(chosen, cons.policy),
+            agreements=planner.agreement_customers(chosen),
         )
 
 

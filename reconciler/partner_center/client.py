@@ -281,6 +281,18 @@ class PartnerCenterClient:
         )
         return cast(list[wire.Availability], wire.collection_items(reply.body))
 
+    def list_agreements(
+        self, customer_id: str, agreement_type: str = "MicrosoftCustomerAgreement"
+    ) -> list[dict[str, Any]]:
+        """The customer's confirmed agreements of ``agreement_type`` (``GET .../agreements``;
+        Microsoft's "Get confirmation of customer acceptance of Microsoft Customer Agreement")."""
+        reply = self.transport.call(
+            "GET",
+            f"/customers/{_seg(customer_id)}/agreements?agreementType={_seg(agreement_type)}",
+            customer=customer_id,
+        )
+        return cast(list[dict[str, Any]], wire.collection_items(reply.body))
+
     def get_cart(self, customer_id: str, cart_id: str) -> wire.Cart:
         """One cart (``status: Ordered`` means it was checked out)."""
         reply = self.transport.call(

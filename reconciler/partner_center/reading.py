@@ -152,8 +152,33 @@ def pick_target(
     return free[0].id if len(free) == 1 else None
 
 
+def read_agreement(
+    client: pc_client.PartnerCenterClient, view: model.CustomerView
+) -> model.CustomerView:
+    """``view`` with whether the customer's acceptance of the Microsoft Customer Agreement is
+    confirmed (one call); on any failure it stays ``None`` with the reason (rule 3)."""
+    try:
+        items = client.list_agreements(view.tenant_id)
+    except errors.TenantAccessError:
+        raise  # the tenant as a whole, reported once, never per customer
+    except errors.ReconcilerError as exc:
+        log.warning("agreements of %s in %s unreadable: %s", view.tenant_id, client.name, exc)
+        return replace(view, agreement=None, agreement_reason=_reason(exc))
+    accepted = any(
+        isinstance(a, dict)
+        and str(a.get("type") or a.get("agreementType") or "").lower()
+        == "microsoftcustomeragreement"
+        for a in items
+    )
+    return replace(view, agreement=accepted, agreement_reason="")
+
+
 def read_subscriptions(
-    client: pc_client.PartnerCenterClient, doc: wire.Customer, *, transfers: bool = False
+    client: pc_client.PartnerCenterClient,
+    doc: wire.Customer,
+    *,
+    transfers: bool = False,
+    agreement: bool = False,
 ) -> model.CustomerView:
     """A customer known to the tenant, with its subscriptions (one unpaged call) and, when
     ``transfers``, its transfer requests (one more call, only if the rest read fine)."""
@@ -168,11 +193,16 @@ def read_subscriptions(
     except errors.ReconcilerError as exc:
         return _unknown(tid, f"subscriptions could not be read: {_reason(exc)}", doc)
     view = _view_from_customer(doc, model.ReadStatus.OK, subscriptions=subs)
-    return read_transfers(client, view) if transfers else view
+    view = read_transfers(client, view) if transfers else view
+    return read_agreement(client, view) if agreement else view
 
 
 def read_customer(
-    client: pc_client.PartnerCenterClient, tenant_id: str, *, transfers: bool = False
+    client: pc_client.PartnerCenterClient,
+    tenant_id: str,
+    *,
+    transfers: bool = False,
+    agreement: bool = False,
 ) -> model.CustomerView:
     """One customer by GET, then its subscriptions (and transfers); never raises for API
     failures."""
@@ -186,7 +216,7 @@ def read_customer(
         raise  # the tenant as a whole, reported once, never per customer
     except errors.ReconcilerError as exc:
         return _unknown(tid, f"the customer could not be read: {_reason(exc)}")
-    return read_subscriptions(client, doc, transfers=transfers)
+    return read_subscriptions(client, doc, transfers=transfers, agreement=agreement)
 
 
 def _list_all(client: pc_client.PartnerCenterClient) -> dict[str, wire.Customer]:
@@ -219,6 +249,7 @@ def read_tenant(
     workers: int = 8,
     on_progress: ProgressCallback | None = None,
     transfers: Collection[str] | None = (),
+    agreements: Collection[str] = (),
 ) -> model.TenantView:
     """One tenant's view of the customers asked for (``None``: all customers it has).
 
@@ -228,6 +259,7 @@ def read_tenant(
     read; only customers the tenant has a relationship with get the extra call).
     """
     with_transfers = None if transfers is None else {c.lower() for c in transfers}
+    with_agreement = {c.lower() for c in agreements}
 
     def wants_transfers(tid: str) -> bool:
         return with_transfers is None or tid in with_transfers
@@ -255,12 +287,19 @@ def read_tenant(
     for tid in ids:
         if listed is None:
             jobs.append(
-                lambda tid=tid: read_customer(client, tid, transfers=wants_transfers(tid))  # type: ignore[misc]
+                lambda tid=tid: read_customer(  # type: ignore[misc]
+                    client,
+                    tid,
+                    transfers=wants_transfers(tid),
+                    agreement=tid in with_agreement,
+                )
             )
         elif tid in listed:
-            doc, more = listed[tid], wants_transfers(tid)
+            doc, more, mca = listed[tid], wants_transfers(tid), tid in with_agreement
             jobs.append(
-                lambda doc=doc, more=more: read_subscriptions(client, doc, transfers=more)  # type: ignore[misc]
+                lambda doc=doc, more=more, mca=mca: read_subscriptions(  # type: ignore[misc]
+                    client, doc, transfers=more, agreement=mca
+                )
             )
         else:
             reason = f"not in the customer list of partner tenant '{tenant.name}'"
@@ -345,6 +384,7 @@ def read_live_state(
     on_progress: ProgressCallback | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     transfers: Collection[str] | None = None,
+    agreements: Collection[str] = (),
 ) -> model.LiveState:
     """Read every tenant of the consolidation into one ``LiveState``.
 
@@ -358,6 +398,10 @@ def read_live_state(
     ``planning.planner.transfer_customers`` names the ones a plan depends on). ``None``, the
     default, reads them for every customer the target has, so that no caller can miss a
     pending request; sources are never asked.
+
+    ``agreements``: customers whose Microsoft Customer Agreement acceptance is read in the
+    target (one call each; ``planning.planner.agreement_customers`` names the ones a plan may
+    buy for). None by default.
     """
     tenants = consolidation.tenants
     missing = [t.name for t in tenants if t.name not in clients]
@@ -385,6 +429,7 @@ def read_live_state(
                 workers=workers_per_tenant or clients[t.name].concurrency,
                 on_progress=on_progress,
                 transfers=transfers if t.name == consolidation.target.name else (),
+                agreements=agreements if t.name == consolidation.target.name else (),
             )
             for t in tenants
         }

@@ -51,6 +51,11 @@ class Builder:
     target_subscriptions: tuple[model.LiveSubscription, ...]
     invitation_url: str | None
     invite_id: str | None = None
+    #: The customer's Microsoft Customer Agreement as read in the target (``CustomerView``:
+    #: None = not read or unreadable, with the reason) and its gate once planned.
+    agreement: bool | None = None
+    agreement_reason: str = ""
+    agreement_id: str | None = None
     changes: list[actions.Change] = field(default_factory=list)
     #: Gates each change waits for (transitively), by change id.
     blockers: dict[str, tuple[str, ...]] = field(default_factory=dict)

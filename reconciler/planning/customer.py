@@ -301,6 +301,8 @@ def plan_customer(
     b = Builder(customer, consolidation, now, src, target_subs, live.invitation_url)
     b.other_sources = views
     b.transfers = tgt.transfers or () if tgt.status is RS.OK else ()
+    if tgt.status is RS.OK:
+        b.agreement, b.agreement_reason = tgt.agreement, tgt.agreement_reason
     missing = _missing_sources(b)
     if missing:
         return _error(customer, "not-in-source", f"{missing}; nothing is planned for this customer")

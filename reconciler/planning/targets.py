@@ -38,6 +38,46 @@ def _held(b: Builder, ds: model.DesiredSubscription) -> list[model.LiveSubscript
     ]
 
 
+def _agreement_gate(b: Builder) -> tuple[str, ...]:
+    """The customer's Microsoft Customer Agreement gate that purchases wait for (planned once
+    per customer): when its acceptance is not confirmed, or could not be read (never taken
+    as either answer). Nothing when confirmed or not read at all (no relationship yet: the
+    invitation comes first, and the next plan reads it)."""
+    if b.agreement is True or (b.agreement is None and not b.agreement_reason):
+        return ()
+    if b.agreement_id is None:
+        steps = (
+            "the customer accepts the Microsoft Customer Agreement (the reseller relationship "
+            "or a link from Partner Center), or the partner confirms the acceptance in "
+            "Partner Center (Customers > the customer > Account) or with "
+            "POST /v1/customers/{id}/agreements (App+User, with the signer's name and email)"
+        )
+        if b.agreement is False:
+            reason = R.AGREEMENT_NOT_ACCEPTED
+            detail = (
+                f"{b.customer.name} has no confirmed acceptance of the Microsoft Customer "
+                f"Agreement in {b.target_name}; new-commerce purchases are refused without it "
+                "(403 13605)"
+            )
+        else:
+            reason = R.AGREEMENT_UNKNOWN
+            detail = (
+                f"whether {b.customer.name} accepted the Microsoft Customer Agreement in "
+                f"{b.target_name} could not be read ({b.agreement_reason}); nothing is bought "
+                "until a plan reads it"
+            )
+            b.warn("agreement-unknown", f"{b.who()}: {detail}")
+        b.agreement_id = b.add(
+            A.CONFIRM_AGREEMENT,
+            b.address(b.target_name),
+            reason,
+            detail,
+            depends_on=b.after_invite(),
+            gate=actions.Gate("customer", steps),
+        )
+    return (b.agreement_id,)
+
+
 def _create(b: Builder, ds: model.DesiredSubscription) -> Outlook:
     held = _held(b, ds)
     if held:
@@ -66,7 +106,7 @@ def _create(b: Builder, ds: model.DesiredSubscription) -> Outlook:
         R.NOT_IN_TARGET,
         f"no target subscription matches {ds.key} ({ds.origin}); order {ds.quantity} "
         f"seats of {ds.offer_id} through {'a cart' if channel == 'cart' else 'an order'}",
-        depends_on=b.after_invite(),
+        depends_on=b.after_invite(*_agreement_gate(b)),
         after=after,
     )
     return Outlook(True, ds.quantity, (cid,), b.now)

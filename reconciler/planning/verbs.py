@@ -27,6 +27,9 @@ class Action(enum.StrEnum):
 
     #: Gate: the customer's Global Admin must accept the target's reseller invitation.
     INVITE = "invite"
+    #: Gate: the customer's acceptance of the Microsoft Customer Agreement must be confirmed
+    #: (or could not be read) before anything is bought for it in the target.
+    CONFIRM_AGREEMENT = "confirm-agreement"
     #: Order a target subscription (new-commerce ids through a cart, legacy offers through an
     #: order). The friendly name carries ``marker(key)``. Done when the subscription is active.
     CREATE = "create"
@@ -193,6 +196,14 @@ FACTS: Mapping[Action, Facts] = MappingProxyType(
             many="invitations pending",
             one="invitation pending",
         ),
+        Action.CONFIRM_AGREEMENT: Facts(
+            symbol="?",
+            kind=Kind.GATE,
+            rank=0,
+            tone=Tone.WAIT,
+            many="agreements to confirm",
+            one="agreement to confirm",
+        ),
         Action.CREATE: Facts(
             symbol="+",
             kind=Kind.WRITE,
@@ -322,6 +333,10 @@ class Reason(enum.StrEnum):
     """Why a change is planned. Explanation only: never read it to decide anything."""
 
     INVITATION_PENDING = "invitation-pending"
+    #: The customer's acceptance of the Microsoft Customer Agreement is not confirmed.
+    AGREEMENT_NOT_ACCEPTED = "agreement-not-accepted"
+    #: Whether the customer accepted the Microsoft Customer Agreement could not be read.
+    AGREEMENT_UNKNOWN = "agreement-unknown"
     NOT_IN_TARGET = "not-in-target"
     ARRIVES_BY_TRANSFER = "arrives-by-transfer"
     #: A transfer is requested again: the previous request expired, was cancelled or failed.

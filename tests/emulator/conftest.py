@@ -51,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
     "transfer_list_envelope": False,
     "refuse_legacy_purchases": True,
     "availability_rotation_days": 30.0,
+    "require_customer_agreement": True,
 }
 #: Settings ``Emulator.start`` takes as keyword arguments (the others are set through
 #: ``control.set_limits`` on every reset).
