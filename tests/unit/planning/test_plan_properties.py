@@ -263,8 +263,9 @@ def _target_after(
             seats = int(s.after["quantity"])
         elif s.action is A.REACTIVATE or (s.action is A.AWAIT_ACTIVATION and not s.after):
             active = True
-        elif s.action is A.ACCEPT_TRANSFER:
-            # The source's seats arrive with the transfer (requested now or pending already).
+        elif s.action in (A.ACCEPT_TRANSFER, A.ACCEPT):
+            # The source's seats arrive with the transfer (requested now or pending already),
+            # accepted by a person (gate) or by apply with the source's credentials.
             active, seats = True, seats + int(s.before["quantity"])
         elif s.action is A.AWAIT_ACTIVATION and s.after:  # a completed transfer's arrival
             active, seats = True, seats + int(s.after["quantity"])
