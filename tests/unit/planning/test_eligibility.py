@@ -8,6 +8,7 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
+import livesubs
 import pytest
 
 from reconciler import model
@@ -30,25 +31,8 @@ def sid(n: int) -> str:
 
 
 def nce(n: int, offer: str = BASIC, *, seats: int = 10, product_type: str | None = None):
-    created = NOW - timedelta(days=200)
-    return model.LiveSubscription(
-        id=sid(n),
-        offer_id=offer,
-        offer_name=offer,
-        friendly_name="x",
-        quantity=seats,
-        status=model.SubscriptionStatus.ACTIVE,
-        commerce=model.CommerceModel.NCE_LICENSE,
-        billing_cycle="monthly",
-        term_duration="P1Y",
-        auto_renew=True,
-        creation_date=created,
-        commitment_end_date=created + timedelta(days=365),
-        cancellation_allowed_until=created + timedelta(days=7),
-        refundable=(),
-        order_id=None,
-        etag=None,
-        product_type=product_type,
+    return livesubs.nce_license(
+        sid(n), offer, seats, NOW - timedelta(days=200), product_type=product_type
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
+import livesubs
 import test_plan_properties as props
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -31,25 +32,7 @@ NCE = ("CFQ7TTC0LF8Q:0001:CFQ7TTC0HD0R", "CFQ7TTC0LH16:0001:CFQ7TTC0HD1G")
 
 def nce_sub(sid: str, offer: str, seats: int, age: int) -> model.LiveSubscription:
     created = NOW - timedelta(days=age)
-    return model.LiveSubscription(
-        id=sid,
-        offer_id=offer,
-        offer_name=offer,
-        friendly_name="x",
-        quantity=seats,
-        status=model.SubscriptionStatus.ACTIVE,
-        commerce=model.CommerceModel.NCE_LICENSE,
-        billing_cycle="monthly",
-        term_duration="P1Y",
-        auto_renew=True,
-        creation_date=created,
-        commitment_end_date=created + timedelta(days=365),
-        cancellation_allowed_until=created + timedelta(days=7),
-        refundable=(),
-        order_id=None,
-        etag=None,
-        product_type="OnlineServicesNCE",
-    )
+    return livesubs.nce_license(sid, offer, seats, created, product_type="OnlineServicesNCE")
 
 
 @st.composite
