@@ -9,9 +9,11 @@ print, or perform gates, deferred changes or anything the plan does not name.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +22,7 @@ from typing import Unpack
 from reconciler import errors, writes
 from reconciler.applying import checks, journal, ports
 from reconciler.applying import orderlag as lag
-from reconciler.applying.steps import ApplyReport, Options, Outcome, StepResult
+from reconciler.applying.steps import Activity, ApplyReport, Options, Outcome, StepResult
 from reconciler.applying.transfer_steps import Skip as _Skip
 from reconciler.applying.transfer_steps import TransferSteps
 from reconciler.model import SubscriptionStatus as Status
@@ -112,6 +114,7 @@ class Executor(TransferSteps):
         transfers: Mapping[str, tuple[str, str]] | None = None,
         on_step: Callable[[StepResult], None] = lambda r: None,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        on_activity: Callable[[Activity], None] = lambda a: None,
     ) -> None:
         self.plan = plan
         self.writer = writer
@@ -123,12 +126,16 @@ class Executor(TransferSteps):
         self.transfers = dict(transfers or {})
         self.requested: dict[str, str] = {}
         self.on_step = on_step
+        self.on_activity = on_activity
         self.new_id = new_id
         self.done: set[str] = set()
         #: Set to make every worker stop before its next step (or poll).
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._results: dict[str, StepResult] = {}
+        #: Customers a worker is on, and workers waiting between polls (``on_activity``).
+        self._in_flight: Counter[str] = Counter()
+        self._waiting = 0
         #: (customer, tenant) -> the customer's view of the tenant (touched only by the
         #: worker that has the customer).
         self._views: dict[tuple[str, str], _View] = {}
@@ -158,7 +165,8 @@ class Executor(TransferSteps):
         groups = customer_groups(todo) if workers > 1 else [todo]
         if len(groups) <= 1:
             for change in todo:
-                self._record(self._step(change))
+                with self._working(change.address.customer_id):
+                    self._record(self._step(change))
         else:
             self._parallel(groups, min(workers, len(groups)))
         report = ApplyReport(self.log.run_id, self.log.plan_id)
@@ -186,7 +194,8 @@ class Executor(TransferSteps):
             for change in changes:
                 if self.stopping.is_set():
                     raise _Stopped
-                self._record(self._step(change))
+                with self._working(change.address.customer_id):
+                    self._record(self._step(change))
         except BaseException:
             self.stopping.set()
             raise
@@ -202,9 +211,31 @@ class Executor(TransferSteps):
         """Wait between polls; a stopping run (another worker failed, Ctrl-C) ends here."""
         if self.stopping.is_set():
             raise _Stopped
-        self.sleep(seconds)
+        self._activity(waiting=1)
+        try:
+            self.sleep(seconds)
+        finally:
+            self._activity(waiting=-1)
         if self.stopping.is_set():
             raise _Stopped
+
+    @contextlib.contextmanager
+    def _working(self, customer_id: str) -> Iterator[None]:
+        """A worker is on ``customer_id`` for the block (one change of it)."""
+        self._activity(customer=customer_id, step=1)
+        try:
+            yield
+        finally:
+            self._activity(customer=customer_id, step=-1)
+
+    def _activity(self, *, customer: str = "", step: int = 0, waiting: int = 0) -> None:
+        with self._lock:
+            if customer:
+                self._in_flight[customer] += step
+                if self._in_flight[customer] <= 0:
+                    del self._in_flight[customer]
+            self._waiting += waiting
+            self.on_activity(Activity(len(self._in_flight), self._waiting))
 
     # ------------------------------------------------------------------------------ plumbing
 
