@@ -33,6 +33,11 @@ Phase = journal.Phase
 Handler = Callable[["Executor", actions.Change], StepResult]
 
 
+class _Changed(Exception):
+    """A PATCH met "the resource changed since it was read" (``errors.ResourceChanged``);
+    its ``failed`` line is journalled. The step is carried out once more from a fresh read."""
+
+
 class _Stopped(Exception):
     """The run is stopping (another worker failed, or Ctrl-C): this worker ends here. The
     step it was in stays as journalled (a create's ``started`` line is looked for next run)."""
@@ -263,7 +268,17 @@ class Executor(TransferSteps):
             missing = [d for d in c.depends_on if d in self.ids and d not in self.done]
             if missing:
                 raise _Skip(f"it depends on {', '.join(missing)}, which did not complete here")
-            result = HANDLERS[c.action](self, c)
+            try:
+                result = HANDLERS[c.action](self, c)
+            except _Changed:
+                # Partner Center says the subscription changed since it was read (2055 at
+                # any status, 409, 412) and nothing was written: read it again, re-check
+                # every rule against that read and decide again, once, with a new request id.
+                self._forget(c)
+                try:
+                    result = HANDLERS[c.action](self, c)
+                except _Changed as again:
+                    return StepResult(c, Outcome.FAILED, f"failed: {again}")
             if c.action in (A.TRANSFER, A.ACCEPT):
                 self._forget(c)  # a transfer moves subscriptions between tenants later
             return result
@@ -348,6 +363,10 @@ class Executor(TransferSteps):
             try:
                 sub = self.writer.update(tenant, c.address.customer_id, sid, patch, request_id=rid)
                 break
+            except errors.ResourceChanged as exc:
+                self._forget(c)
+                self._event(c, Phase.FAILED, request_id=rid, reason=str(exc))
+                raise _Changed(str(exc)) from exc
             except errors.OutcomeUnknown as exc:
                 self._wrote(c, tenant)
                 if attempt >= self.options.same_id_retries:

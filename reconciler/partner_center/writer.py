@@ -236,6 +236,10 @@ class ClientWriter:
             )
         except api_errors.UnknownOutcome as exc:
             raise errors.OutcomeUnknown(str(exc)) from exc
+        except api_errors.ApiConflict as exc:
+            # 2055/409/412: the client read the subscription again and the change is not
+            # there; nothing was written. The caller re-checks and decides again.
+            raise errors.ResourceChanged(str(exc)) from exc
         except api_errors.ApiBusinessError as exc:
             raise errors.WriteRejected(str(exc)) from exc
         return to_sub(doc)

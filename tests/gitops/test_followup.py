@@ -4,13 +4,12 @@ converged."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 
 from reconciler import manifests
 from reconciler.emulator.server import Emulator
-from reconciler.operations import demo, live
+from reconciler.operations import demo
 from reconciler.partner_center import config, connect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,7 +61,7 @@ def test_one_issue_opened_updated_and_closed_as_the_consolidation_converges(
         assert "Waiting on the source partners" not in body  # apply accepted both transfers
         assert "### Changes to apply" not in body
 
-        demo.outside_parties(emu, state, live.Access(dict(os.environ), connection=Path(conn)))
+        demo.outside_parties(emu, state)
         assert scheduled_run() == "Follow-up: closed issue #1."
         assert github.repo.issues[1]["state"] == "closed"
         assert "Nothing is left" in github.repo.issues[1]["body"]

@@ -59,7 +59,8 @@ class FakeSub:
 
 class FakeWriter:
     """Tenants -> customer -> subscriptions. ``faults[op]`` is a list of "unknown-commit" (do
-    it, then report unknown), "unknown" (don't, report unknown) or "reject" consumed per call."""
+    it, then report unknown), "unknown" (don't, report unknown), "reject" or, for updates,
+    "changed" (2055: the subscription changed since read; nothing written) consumed per call."""
 
     def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
@@ -166,6 +167,9 @@ class FakeWriter:
         fault = self._fault("update")
         if fault == "reject":
             raise errors.WriteRejected("400")
+        if fault == "changed":
+            self.writes.append(("refused-update", tenant, subscription_id, request_id))
+            raise errors.ResourceChanged("HTTP 400, code 2055: Etag is no longer valid")
         if fault == "unknown":
             raise errors.OutcomeUnknown("timeout")
         sub = self.subs[(tenant, customer_id)][subscription_id]
