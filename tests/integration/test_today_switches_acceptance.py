@@ -155,14 +155,21 @@ def _state_at(history: list[dict[str, Any]], sid: str, seq: int) -> tuple[str | 
 
 
 def duplicate_orders(snap: dict[str, Any]) -> dict[tuple[str, str], int]:
-    """(customer, product:sku) the target ordered more than once (carts and transfers)."""
+    """(customer, product:sku) that came to the target more than once: the lines of its orders
+    (carts) and of its completed transfers (each lands through an order of its own)."""
     lines: Counter[tuple[str, str]] = Counter()
+
+    def product(offer_id: object) -> str:
+        return ":".join(str(offer_id).upper().split(":")[:2])
+
     for order in snap["orders"]:
-        if order["partner"] != "central":
-            continue
-        for line in order["lineItems"]:
-            product = ":".join(str(line["offerId"]).upper().split(":")[:2])
-            lines[(order["customerId"], product)] += 1
+        if order["partner"] == "central":
+            for line in order["lineItems"]:
+                lines[(order["customerId"], product(line["offerId"]))] += 1
+    for t in snap["transfers"]:
+        if t["status"] == "Complete":
+            for line in t["lineItems"]:
+                lines[(t["customerTenantId"], product(line["offerId"]))] += 1
     return {k: n for k, n in lines.items() if n > 1}
 
 
