@@ -355,6 +355,7 @@ def world_run(customers: int, args: argparse.Namespace, work: Path) -> dict[str,
         faults=latency,
     ) as emu:
         conn = str(emu.connection_file)
+        _sign_in(emu, conn, env, here / "tokens")
         print("  plan ...", flush=True)
         plan = isolated(
             phase_plan, conn, str(manifests), str(here / "plan.json.gz"), env,
@@ -393,6 +394,25 @@ def world_run(customers: int, args: argparse.Namespace, work: Path) -> dict[str,
             round(phase["wall_s"] / phase["bound_s"], 2) if phase["bound_s"] else None
         )
     return figures
+
+
+def _sign_in(emu: Any, conn: str, env: dict[str, str], cache: Path) -> None:
+    """``reconciler login central`` (the emulator's user approves the device code): the
+    customers' agreements are read, and recorded, with App+User only."""
+    import re
+
+    from reconciler.operations import signin
+
+    env["RECONCILER_TOKEN_CACHE_DIR"] = str(cache)
+    access = _access(conn, env)
+    ids = {t["name"]: t["tenantId"] for t in json.loads(Path(conn).read_text("utf-8"))["tenants"]}
+
+    def approve(message: str) -> None:
+        code = re.search(r"code ([A-Z0-9-]+)", message)
+        if code:
+            emu.control.approve_device_code(code.group(1))
+
+    signin.sign_in(signin.tenant("central", ids["central"], [], access), access, show=approve)
 
 
 def _bound(phase: dict[str, Any], args: argparse.Namespace, provisioning: float = 0.0) -> float:

@@ -153,6 +153,14 @@ def confirm_agreement(engine: Engine, req: Request, customer_id: str) -> Respons
     record["dateAgreed"] = str(body.get("dateagreed"))
     record["userId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"user:{req.principal.user}"))
     customer.agreements.append(record)
+    engine.history.record(
+        engine.clock.now(),
+        "agreement.confirm",
+        partner_id=req.principal.tenant_id,
+        customer_id=customer.tenant_id.lower(),
+        request_id=req.request_id,
+        changes={"primaryContact.email": [None, shown["email"]]},
+    )
     return Response(201, record)
 
 

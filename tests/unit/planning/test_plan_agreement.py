@@ -145,4 +145,3 @@ def test_confirmed_in_the_target_the_record_in_the_manifest_changes_nothing(stat
     changes = _fabrikam(_plan(_recorded(state), agreement=True))
     assert not any(c.action in (A.RECORD_AGREEMENT, A.CONFIRM_AGREEMENT) for c in changes)
     assert all(c.applicable for c in changes if c.action is A.CREATE)
-
