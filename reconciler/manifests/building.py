@@ -363,7 +363,7 @@ def _agreement(
         email=who["email"].strip(),
         phone_number=str(who.get("phoneNumber") or "").strip(),
         date_agreed=day,
-        origin=located.origin(("customerAgreement",)),
+        origin=model.Origin(located.shown, located.doc.mark(("customerAgreement",), key=True).line),
     )
 
 
