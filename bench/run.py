@@ -333,6 +333,8 @@ def isolated(fn: Callable[..., dict[str, Any]], *args: Any, isolate: bool = True
 
 
 def world_run(customers: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    from bench_apply import sign_in_target
+
     from reconciler.emulator import worldgen
     from reconciler.emulator.server import Emulator
 
@@ -365,6 +367,7 @@ def world_run(customers: int, args: argparse.Namespace, work: Path) -> dict[str,
         faults=latency,
     ) as emu:
         conn = str(emu.connection_file)
+        sign_in_target(emu, conn, env, here / "tokens")
         wanted = set(args.world_phases)
         if "plan" in wanted or "baselines" in wanted:
             print(f"  plan ... (load {_load()})", flush=True)
@@ -425,7 +428,7 @@ def apply_run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     ``--provisioning-s`` per create; plan and apply in one go, then the emulator's history
     (duplicate orders, sources stopped before their target was active) and billing ledger
     (days billed twice, days without service) are checked."""
-    from bench_apply import check_history
+    from bench_apply import check_history, sign_in_target
 
     from reconciler import manifests as manifest_files
     from reconciler.emulator import worldgen
@@ -453,6 +456,7 @@ def apply_run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         clock_start=dt.datetime.now(dt.UTC),
         faults=latency,
     ) as emu:
+        sign_in_target(emu, str(emu.connection_file), env, here / "tokens")
         load = _load()
         applied = isolated(
             phase_apply, str(emu.connection_file), str(mdir), str(here / "state"), [], env,

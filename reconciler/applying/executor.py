@@ -569,6 +569,54 @@ class Executor(TransferSteps):
         self._event(c, Phase.SUCCEEDED, reason=why)
         return StepResult(c, Outcome.SUCCEEDED, why, c.address.subscription_id)
 
+    def _record_agreement(self, c: actions.Change) -> StepResult:
+        """Record the customer's acceptance of the Microsoft Customer Agreement in the target
+        (the manifest's record, carried in ``after``), unless the target already lists one.
+        A lost answer is read back before the same request is sent again."""
+        a, after = c.address, c.after or {}
+        if a.tenant != self.plan.target:
+            raise errors.ApplyRefusedError(
+                f"{c.action.value} for {a.customer_name} in source tenant '{a.tenant}' "
+                "refused: the agreement is recorded in the target only"
+            )
+        if self.writer.agreement_confirmed(a.tenant, a.customer_id):
+            return self._noop(c, f"already confirmed in {a.tenant}; nothing posted")
+        spec = ports.AgreementSpec(
+            first_name=str(after.get("first_name") or ""),
+            last_name=str(after.get("last_name") or ""),
+            email=str(after.get("email") or ""),
+            phone_number=str(after.get("phone_number") or ""),
+            date_agreed=str(after.get("date_agreed") or ""),
+        )
+        if not (spec.first_name and spec.last_name and spec.email and spec.date_agreed):
+            raise errors.ApplyRefusedError(
+                f"{c.action.value} for {a.customer_name} names no complete signer "
+                "(first and last name, email, day); nothing was recorded"
+            )
+        rid = self.new_id()
+        self._event(c, Phase.STARTED, request_id=rid)
+        for attempt in range(self.options.same_id_retries + 1):
+            try:
+                done = self.writer.record_agreement(a.tenant, a.customer_id, spec, request_id=rid)
+                break
+            except errors.OutcomeUnknown as exc:
+                # The confirmation may have been created: look before sending it again.
+                if self.writer.agreement_confirmed(a.tenant, a.customer_id):
+                    done = ports.AgreementRecorded("", already=True)
+                    break
+                if attempt >= self.options.same_id_retries:
+                    self._event(c, Phase.UNKNOWN, request_id=rid, reason=str(exc))
+                    return StepResult(c, Outcome.UNKNOWN, f"outcome unknown: {exc}")
+        what = (
+            "already recorded (Partner Center holds this confirmation)"
+            if done.already
+            else f"recorded the acceptance by {spec.first_name} {spec.last_name} on "
+            f"{spec.date_agreed}"
+        )
+        result: dict[str, actions.Scalar] = {"template_id": done.template_id or None}
+        self._event(c, Phase.SUCCEEDED, request_id=rid, result=result, reason=what)
+        return StepResult(c, Outcome.SUCCEEDED, what)
+
     # ------------------------------------------------------------------------------ source
 
     def _source(self, c: actions.Change) -> StepResult:
@@ -613,6 +661,7 @@ class Executor(TransferSteps):
 #: Apply's handler for every writing action: the one per-action table outside
 #: ``planning/verbs.py`` (a test checks it covers exactly the actions that write).
 HANDLERS: Mapping[actions.Action, Handler] = {
+    A.RECORD_AGREEMENT: Executor._record_agreement,
     A.CREATE: Executor._create,
     A.RESIZE: Executor._target_update,
     A.REACTIVATE: Executor._target_update,

@@ -156,11 +156,22 @@ def pick_target(
     return free[0].id if len(free) == 1 else None
 
 
+def no_user_for_agreements(tenant: str) -> str:
+    """Why the agreement is unknown when no user is signed in to ``tenant``."""
+    return (
+        "Partner Center shows a customer's agreements only to a signed-in user (App+User) "
+        f"and no user is signed in to tenant '{tenant}': run `reconciler login {tenant}`"
+    )
+
+
 def read_agreement(
     client: pc_client.PartnerCenterClient, view: model.CustomerView
 ) -> model.CustomerView:
     """``view`` with whether the customer's acceptance of the Microsoft Customer Agreement is
-    confirmed (one call); on any failure it stays ``None`` with the reason (rule 3)."""
+    confirmed (one App+User call); on any failure it stays ``None`` with the reason (rule 3),
+    and without a delegated sign-in it is not asked at all (``None``, saying so)."""
+    if not client.has_delegated:
+        return replace(view, agreement=None, agreement_reason=no_user_for_agreements(client.name))
     try:
         items = client.list_agreements(view.tenant_id)
     except errors.TenantAccessError:

@@ -18,7 +18,7 @@ D001 = "5b1e0a40-0000-4000-8000-00000000d001"
 
 
 def test_one_issue_opened_updated_and_closed_as_the_consolidation_converges(
-    github, run_cli, tmp_path, monkeypatch
+    github, run_cli, tmp_path, monkeypatch, sign_in_user
 ) -> None:
     monkeypatch.chdir(ROOT)
     state = manifests.load([ROOT / "manifests"])
@@ -33,6 +33,7 @@ def test_one_issue_opened_updated_and_closed_as_the_consolidation_converges(
 
     with Emulator.start(state_dir=tmp_path / "emu") as emu:
         conn = str(emu.connection_file)
+        sign_in_user(emu)  # `reconciler login central`: agreements need App+User
         assert scheduled_run() == "Follow-up: opened issue #1."
         issue = github.repo.issues[1]
         assert issue["labels"] == ["reconciler-followup"] and issue["state"] == "open"

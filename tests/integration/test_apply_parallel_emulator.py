@@ -31,7 +31,7 @@ def _apply(run_cli, tmp_path: Path, emu: Emulator, mdir: Path, parallelism: int)
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sign_in_user):  # type: ignore[no-untyped-def]
     doc = worldgen.generate(CUSTOMERS, 1, seed=4, in_target_every=1)
     mdir = tmp_path / "manifests"
     worldgen.manifests(doc, mdir)
@@ -43,6 +43,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-u
         rate_limit_per_minute=0,
         provisioning_delay_seconds=DELAY,
     )
+    sign_in_user(emu)  # `reconciler login central`: agreements need App+User
     yield emu, mdir
     emu.stop()
 
