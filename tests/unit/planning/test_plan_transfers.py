@@ -251,8 +251,14 @@ def test_transfer_customers_names_only_those_whose_plan_depends_on_requests(stat
     # new-commerce Visio Plan 2 and replace one (legacy) subscription each; the read is decided
     # from the manifests alone, before the source's commerce model is known.
     assert movable == {w.C + n for n in ("c001", "c002", "c003", "c005", "c008")}
+    # A customer with an Azure hand-off may hold an Azure plan, which moves by transfer: Tailspin
+    # (legacy Azure only, known once its source is read) is read too.
+    azure = {c.tenant_id for c in state.customers if c.azure}
+    assert azure - movable == {w.C + "c004"}
     for policy in (
         model.Policy(nce_strategy=model.NceStrategy.TRANSFER),
         state.consolidation.policy,
     ):
-        assert set(planner.transfer_customers(state.customers, policy)) == movable | {WOODGROVE}
+        assert set(planner.transfer_customers(state.customers, policy)) == (
+            movable | azure | {WOODGROVE}
+        )
