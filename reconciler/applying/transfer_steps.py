@@ -76,6 +76,11 @@ class TransferSteps:
         # step: nothing is sent blind.
         known = self.writer.list_transfers(self.plan.target, a.customer_id, a.tenant)
         if pending := guards.already_pending(known, self.now(), a.tenant):
+            # The open request carries this subscription too (one request per source): its
+            # acceptance in this run accepts that request.
+            found = guards.open_request(known, self.now())
+            if found is not None:
+                self.requested[sid] = found.id.lower()
             return self._noop(c, pending)
         if blocked := guards.journal_blocks(sid, self.transfers, known, self.now()):
             raise Skip(blocked)
