@@ -152,11 +152,11 @@ def _target_plans(
 def _blocked(b: Builder, tenant: str) -> str:
     """Why an Azure plan transfer from source ``tenant`` cannot be made, or ""."""
     view = b.source_view(tenant)
-    legacy = [
+    legacy = sorted(
         s.id
         for s in (view.subscriptions if view is not None else ())
         if s.commerce is model.CommerceModel.LEGACY_AZURE and s.status is ST.ACTIVE
-    ]
+    )
     if legacy:
         return (
             f"the customer also holds legacy Azure in {tenant} ({', '.join(legacy)}), and "

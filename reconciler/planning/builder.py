@@ -157,8 +157,12 @@ class Builder:
         overlap: actions.Overlap | None = None,
         deadlines: tuple[actions.Deadline, ...] = (),
     ) -> str:
-        """Record a change and return its id (for later ``depends_on``)."""
+        """Record a change and return its id (for later ``depends_on``). The same action on
+        the same address is one change: a second one (two sources of an entry waiting on the
+        one transfer that carries both) returns the first one's id."""
         cid = change_id(action, address)
+        if cid in self.blockers:
+            return cid
         deps = tuple(dict.fromkeys(depends_on))
         blocked: dict[str, None] = {}
         for d in deps:
