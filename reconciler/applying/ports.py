@@ -11,7 +11,7 @@ Unit tests use an in-memory fake. This module must NOT import
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from reconciler import model
@@ -83,10 +83,11 @@ class Writer(Protocol):
         quantity: int,
         *,
         request_id: str,
-        azure: bool = False,
+        kinds: Collection[model.CommerceModel] = (model.CommerceModel.NCE_LICENSE,),
     ) -> str:
         """Ask ``source_tenant`` to transfer a subscription to ``tenant``; returns its id.
-        ``azure``: the request moves an Azure plan subscription, not licenses."""
+        ``kinds``: the commerce models the request moves (new-commerce licenses, Azure plan):
+        one request from a source carries every kind the plan moves from it."""
         ...
 
     def list_transfers(

@@ -11,7 +11,7 @@ anything (the executor does) nor retry beyond what the client and the executor a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from reconciler import errors, model, writes
@@ -253,14 +253,14 @@ class ClientWriter:
         quantity: int,
         *,
         request_id: str,
-        azure: bool = False,
+        kinds: Collection[model.CommerceModel] = (model.CommerceModel.NCE_LICENSE,),
     ) -> str:
         client = self.clients[tenant]
         body = {
             "sourcePartnerTenantId": self.tenant_ids[source_tenant],
             "sourcePartnerName": self.tenant_names[source_tenant],
             "customerEmailId": self._customer_email(client, customer_id),
-            "targetProductTypes": [AZURE_PRODUCT if azure else LICENSE_PRODUCT],
+            "targetProductTypes": product_types(kinds),
         }
         try:
             doc = client.create_transfer(customer_id, body, request_id=request_id)
@@ -444,6 +444,19 @@ def _needs_user(tenant: str, customer_id: str, exc: Exception) -> str:
 LICENSE_PRODUCT, AZURE_PRODUCT = "OnlineServicesNCE", "AzureSubscription"
 
 
+def product_types(kinds: Collection[model.CommerceModel]) -> list[str]:
+    """The ``targetProductTypes`` of a request moving ``kinds`` (Microsoft's "Create a
+    transfer": a list, so one request carries new-commerce licenses and Azure plan
+    subscriptions together; Azure plan subscriptions are ``AzureSubscription``)."""
+    azure = model.CommerceModel.AZURE_PLAN
+    types = []
+    if not kinds or any(k is not azure for k in kinds):
+        types.append(LICENSE_PRODUCT)
+    if azure in kinds:
+        types.append(AZURE_PRODUCT)
+    return types
+
+
 def transfer_line(number: int, sub: writes.Sub) -> dict[str, Any]:
     """One ``TransferLineItem`` of an acceptance: the subscription as the source holds it."""
     line: dict[str, Any] = {
@@ -492,18 +505,23 @@ def pick_availability(
     found: Sequence[Mapping[str, Any]], term: str | None, cycle: str, *, prefer: str = ""
 ) -> str | None:
     """The ``catalogItemId`` of the purchasable availability whose ``terms`` carry ``term``
-    (ISO duration) billed ``cycle``; the one with id ``prefer`` when several fit."""
+    (ISO duration) billed ``cycle``; the one with id ``prefer`` when several fit. Without a
+    term (the Azure plan: usage, no commitment) an availability without terms, or with a term
+    of no duration, fits whatever its billing cycle."""
     fitting = []
     for avail in found:
         if not isinstance(avail, Mapping) or avail.get("isPurchasable") is False:
             continue
-        terms = avail.get("terms") or []
-        if any(
-            isinstance(t, Mapping)
-            and str(t.get("duration") or "").upper() == (term or "").upper()
-            and str(t.get("billingCycle") or "").lower() == cycle.lower()
-            for t in terms
-        ):
+        terms = [t for t in avail.get("terms") or [] if isinstance(t, Mapping)]
+        if not term:
+            fits = not terms or any(not str(t.get("duration") or "") for t in terms)
+        else:
+            fits = any(
+                str(t.get("duration") or "").upper() == term.upper()
+                and str(t.get("billingCycle") or "").lower() == cycle.lower()
+                for t in terms
+            )
+        if fits:
             item = avail.get("catalogItemId") or ":".join(
                 str(avail.get(k) or "") for k in ("productId", "skuId", "id")
             )

@@ -99,6 +99,13 @@ class Builder:
     transfers: tuple[model.LiveTransfer, ...] = ()
     #: How each source subscription moves (``actions.PairStrategy``), in planning order.
     strategies: list[actions.PairStrategy] = field(default_factory=list)
+    #: Source tenant -> change ids every transfer request from it waits for: the target's
+    #: Azure plan being bought or activated, when that request also carries an Azure plan
+    #: (one request per source carries every product type, planning.azure).
+    transfer_deps: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The change ids after which the customer's Azure plan in the target is active (None: not
+    #: planned yet), so it is bought once whatever the number of Azure plans moving to it.
+    azure_plan_deps: tuple[str, ...] | None = None
 
     def transfers_from_source(self, tenant: str | None = None) -> list[model.LiveTransfer]:
         """Requests from source partner ``tenant`` (default: the customer's own source) to
@@ -150,8 +157,12 @@ class Builder:
         overlap: actions.Overlap | None = None,
         deadlines: tuple[actions.Deadline, ...] = (),
     ) -> str:
-        """Record a change and return its id (for later ``depends_on``)."""
+        """Record a change and return its id (for later ``depends_on``). The same action on
+        the same address is one change: a second one (two sources of an entry waiting on the
+        one transfer that carries both) returns the first one's id."""
         cid = change_id(action, address)
+        if cid in self.blockers:
+            return cid
         deps = tuple(dict.fromkeys(depends_on))
         blocked: dict[str, None] = {}
         for d in deps:

@@ -71,7 +71,10 @@ def may_move(ds: model.DesiredSubscription, r: model.Replacement, policy: model.
 
 def wants_transfer(customer: model.DesiredCustomer, policy: model.Policy) -> bool:
     """True when a source subscription of ``customer`` may be moved by transfer, so its plan
-    depends on the transfer requests read in the target (``may_move``)."""
+    depends on the transfer requests read in the target (``may_move``; an Azure hand-off may
+    be an Azure plan, which moves by transfer under a policy that prefers transfers)."""
+    if customer.azure and policy.prefers_transfer:
+        return True
     return any(may_move(ds, r, policy) for ds in customer.subscriptions for r in ds.replaces)
 
 
@@ -79,7 +82,14 @@ def _may_transfer(
     customer: model.DesiredCustomer, policy: model.Policy, seen: dict[str, model.CustomerView]
 ) -> bool:
     """``wants_transfer`` narrowed by the source subscriptions as read: ``auto`` pairs move by
-    transfer only when new commerce (one not found in its source counts, to be safe)."""
+    transfer only when new commerce, Azure hand-offs only when an Azure plan (one not found
+    in its source counts, to be safe)."""
+    if policy.prefers_transfer:
+        for h in customer.azure:
+            view = seen.get(customer.source_of(h))
+            live = view.subscription(h.source_subscription_id) if view is not None else None
+            if live is None or live.commerce is model.CommerceModel.AZURE_PLAN:
+                return True
     for ds in customer.subscriptions:
         for r in ds.replaces:
             if not may_move(ds, r, policy):
@@ -320,6 +330,7 @@ def plan_customer(
         )
     if tgt.status is not RS.OK:
         _invitation(b)
+    azure.prepare(b)
     blocked = _transfer_blocks(b, result.matches)
     why_not = {sid: block.why for sid, block in blocked.items()}
     for match in result.matches:

@@ -72,13 +72,14 @@ def transfer_customers(
 
 def agreement_customers(customers: Collection[model.DesiredCustomer]) -> tuple[str, ...]:
     """Tenant ids of the customers a plan may buy for (an entry that adopts no pinned target
-    subscription): their Microsoft Customer Agreement acceptance is read in the target (pass
-    them as ``agreements=`` to ``partner_center.reading.read_live_state``)."""
+    subscription, or an Azure hand-off: an Azure plan transfer may need the Azure plan bought
+    in the target first): their Microsoft Customer Agreement acceptance is read in the target
+    (pass them as ``agreements=`` to ``partner_center.reading.read_live_state``)."""
     return tuple(
         sorted(
             c.tenant_id
             for c in customers
-            if any(s.target_subscription_id is None for s in c.subscriptions)
+            if c.azure or any(s.target_subscription_id is None for s in c.subscriptions)
         )
     )
 

@@ -110,6 +110,12 @@ def _agreement_gate(b: Builder) -> tuple[str, ...]:
     return (b.agreement_id,)
 
 
+def purchase_deps(b: Builder) -> tuple[str, ...]:
+    """What every purchase for the customer in the target waits for: the invitation and the
+    Microsoft Customer Agreement gates (when planned)."""
+    return b.after_invite(*_agreement_gate(b))
+
+
 def _create(b: Builder, ds: model.DesiredSubscription) -> Outlook:
     held = _held(b, ds)
     if held:
@@ -138,7 +144,7 @@ def _create(b: Builder, ds: model.DesiredSubscription) -> Outlook:
         R.NOT_IN_TARGET,
         f"no target subscription matches {ds.key} ({ds.origin}); order {ds.quantity} "
         f"seats of {ds.offer_id} through {'a cart' if channel == 'cart' else 'an order'}",
-        depends_on=b.after_invite(*_agreement_gate(b)),
+        depends_on=purchase_deps(b),
         after=after,
     )
     return Outlook(True, ds.quantity, (cid,), b.now)
@@ -194,7 +200,7 @@ def _accept(
     )
 
 
-def _pending(
+def pending(
     b: Builder, s: model.LiveSubscription, address: actions.Address, t: model.LiveTransfer
 ) -> str:
     """Only the acceptance (by apply, or a gate): a request is already open, and a second one
@@ -238,10 +244,18 @@ def _pending(
     )
 
 
-def _request(
-    b: Builder, ds: model.DesiredSubscription, s: model.LiveSubscription, address: actions.Address
+def request(
+    b: Builder,
+    key: str,
+    s: model.LiveSubscription,
+    address: actions.Address,
+    *,
+    depends_on: tuple[str, ...] = (),
+    what: str = "",
 ) -> str:
-    """A new TRANSFER (and its gate); says so when an earlier request for it has ended."""
+    """A new TRANSFER of source ``s`` for manifest entry ``key`` (and its acceptance or gate),
+    after ``depends_on``; says so when an earlier request for it has ended. ``what`` words the
+    change ("{key} arrives through ..." by default)."""
     ended = next(
         (
             t
@@ -260,9 +274,13 @@ def _request(
         A.TRANSFER,
         address,
         reason,
-        f"{ds.key} arrives through a partner-to-partner transfer of {s.id} "
-        f"({s.quantity} seats) from {address.tenant}, requested by {b.target_name}{why}",
-        depends_on=b.after_invite(),
+        (
+            what
+            or f"{key} arrives through a partner-to-partner transfer of {s.id} "
+            f"({s.quantity} seats) from {address.tenant}, requested by {b.target_name}"
+        )
+        + why,
+        depends_on=b.after_invite(*depends_on),
         before=subscription_fields(s),
         after={"target_tenant": b.target_name, "quantity": s.quantity},
         strategy=Strategy.TRANSFER,
@@ -326,9 +344,9 @@ def _transfer(
                 )
             )
         elif open_ is not None:
-            gates.append(_pending(b, s, address, open_))
+            gates.append(pending(b, s, address, open_))
         else:
-            gates.append(_request(b, ds, s, address))
+            gates.append(request(b, ds.key, s, address, depends_on=b.transfer_deps.get(tenant, ())))
         if s.commerce is not model.CommerceModel.NCE_LICENSE:
             b.warn(
                 "transfer-legacy",

@@ -4,7 +4,7 @@ helpers that build plans, for the executor's unit tests."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -73,6 +73,8 @@ class FakeWriter:
         self.ids = (f"s{n:04d}" for n in itertools.count(1))
         self.new_activation_polls: int | None = 0
         self.transfers: dict[tuple[str, str], list[model.LiveTransfer]] = {}
+        #: What each transfer request was asked to move (``request_transfer``'s ``kinds``).
+        self.kinds: list[frozenset[model.CommerceModel]] = []
         #: How long a new order stays out of the order list, and its subscription out of the
         #: subscription list (Partner Center: up to 15 minutes for the order list).
         self.order_list_lag = timedelta()
@@ -198,9 +200,10 @@ class FakeWriter:
         quantity: int,
         *,
         request_id: str,
-        azure: bool = False,
+        kinds: Collection[model.CommerceModel] = (model.CommerceModel.NCE_LICENSE,),
     ) -> str:
         fault = self._fault("transfer")
+        self.kinds.append(frozenset(kinds))
         if fault == "unknown":
             raise errors.OutcomeUnknown("timeout")
         self.writes.append(("transfer", tenant, subscription_id, request_id))
