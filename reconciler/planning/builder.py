@@ -108,6 +108,8 @@ class Builder:
     def transfers_from_source(self, tenant: str | None = None) -> list[model.LiveTransfer]:
         """Requests from source partner ``tenant`` (default: the customer's own source) to
         the target, newest first."""
+        if not self.transfers:
+            return []
         source = self.consolidation.source(tenant or self.customer.source)
         if source is None:
             return []

@@ -383,7 +383,9 @@ def _transfer_blocks(
             )
             if auto or r.becomes is model.SourceStrategy.TRANSFERRED:
                 pairs.append(eligibility.Pair(m.desired, live, source, m.live, m.rule))
-    found = eligibility.blocks(pairs, b.consolidation.target, b.families)
+    found = eligibility.blocks(pairs, b.consolidation.target, b.families) if pairs else {}
+    if not found:
+        return found
     # An explicit ``becomes: transferred`` is the manifest's choice: only a real eligibility
     # problem (region, limits, product type) overrides it, not a fact of the pair.
     explicit = {

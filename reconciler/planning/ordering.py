@@ -14,13 +14,15 @@ from reconciler import errors, model
 from reconciler.planning import actions
 
 A = actions.Action
+#: Each action's rank among a customer's changes (``verbs.Facts.rank``).
+_RANK = {action: action.facts.rank for action in A}
 
 
 def _key(c: actions.Change, rank: Mapping[str, int]) -> tuple[int, int, str, str, str, str]:
     a = c.address
     return (
         rank.get(a.customer_id, len(rank)),
-        c.action.facts.rank,
+        _RANK[c.action],
         a.key or "",
         a.subscription_id or "",
         c.action,
@@ -56,8 +58,7 @@ def order(changes: Sequence[actions.Change], rank: Mapping[str, int]) -> list[ac
             # Keep the sort order among the released ones (the stack pops the last first).
             stack.extend(sorted(released, key=lambda x: _key(x, rank), reverse=True))
 
-    keyed = sorted((_key(c, rank), c) for c in changes)
-    for _, c in keyed:
+    for c in sorted(changes, key=lambda c: _key(c, rank)):
         pending = [d for d in c.depends_on if d in by_id and d not in placed]
         if not pending:
             place(c)
@@ -100,7 +101,7 @@ def apply_caps(
     hit: dict[str, int] = {}
     for c in ordered:
         why = ""
-        if any(d in deferred_ids for d in c.depends_on):
+        if deferred_ids and any(d in deferred_ids for d in c.depends_on):
             why = "depends on a deferred change"
         elif c.applicable:
             cust = c.address.customer_id
