@@ -226,6 +226,11 @@ def _customer(
         tuple(wanted),
         tuple(azure),
         ORIGIN,
+        agreement=(
+            model.CustomerAgreement("Ana", "Ruiz", f"ana@c{ci}.example", "", "2026-11-02", ORIGIN)
+            if d.coin()
+            else None
+        ),
     )
     for name in customer.sources:
         status = d.one([model.ReadStatus.OK] * 12 + list(model.ReadStatus))
