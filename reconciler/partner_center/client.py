@@ -15,6 +15,7 @@ return ``requests`` objects, nor decide what to change (planning/apply do).
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, cast
@@ -77,6 +78,8 @@ class PartnerCenterClient:
         #: Seconds a new order may take to be listed (RECONCILER_ORDER_LIST_LAG_SECONDS);
         #: apply's bound for looking for an order whose answer was lost.
         self.order_list_lag = order_list_lag
+        self._user_lock = threading.Lock()
+        self._user_problem: str | None = None
 
     @property
     def name(self) -> str:
@@ -95,6 +98,27 @@ class PartnerCenterClient:
     def has_delegated(self) -> bool:
         """Whether an App+User sign-in is configured (needed for the invitation URL)."""
         return self.delegated is not None
+
+    def user_problem(self) -> str:
+        """Why App+User calls cannot be made now, or ``""`` when they can: no sign-in is
+        configured, or its token cannot be had (a refresh token that expired or was revoked).
+        The token is tried once per client, so a failed sign-in costs one attempt, not one
+        per customer."""
+        with self._user_lock:
+            if self._user_problem is None:
+                self._user_problem = self._try_user()
+            return self._user_problem
+
+    def _try_user(self) -> str:
+        if self.delegated is None:
+            return (
+                f"no user is signed in to tenant '{self.name}': run `reconciler login {self.name}`"
+            )
+        try:
+            self.delegated.tokens.token()
+        except errors.ReconcilerError as exc:
+            return f"the signed-in user of tenant '{self.name}' has no usable token ({exc})"
+        return ""
 
     # ----------------------------------------------------------------------------- customers
 

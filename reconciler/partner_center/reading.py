@@ -156,11 +156,12 @@ def pick_target(
     return free[0].id if len(free) == 1 else None
 
 
-def no_user_for_agreements(tenant: str) -> str:
-    """Why the agreement is unknown when no user is signed in to ``tenant``."""
+def no_user_for_agreements(problem: str) -> str:
+    """Why the agreement is unknown when App+User calls cannot be made (``problem``, from
+    ``PartnerCenterClient.user_problem``)."""
     return (
         "Partner Center shows a customer's agreements only to a signed-in user (App+User) "
-        f"and no user is signed in to tenant '{tenant}': run `reconciler login {tenant}`"
+        f"and {problem}"
     )
 
 
@@ -170,8 +171,9 @@ def read_agreement(
     """``view`` with whether the customer's acceptance of the Microsoft Customer Agreement is
     confirmed (one App+User call); on any failure it stays ``None`` with the reason (rule 3),
     and without a delegated sign-in it is not asked at all (``None``, saying so)."""
-    if not client.has_delegated:
-        return replace(view, agreement=None, agreement_reason=no_user_for_agreements(client.name))
+    problem = client.user_problem()
+    if problem:
+        return replace(view, agreement=None, agreement_reason=no_user_for_agreements(problem))
     try:
         items = client.list_agreements(view.tenant_id)
     except errors.TenantAccessError:

@@ -184,3 +184,32 @@ def test_the_newest_template_version_is_named(
     mocked.post(POST, status=201, json={})
     done = _writer(user_client).record_agreement("central", CUSTOMER, SPEC, request_id="rid-1")
     assert done.template_id == "new"
+
+
+class RefusedUser:
+    """A sign-in whose refresh token no longer works."""
+
+    def __init__(self) -> None:
+        self.tries = 0
+
+    def token(self, *, force_refresh: bool = False) -> str:
+        self.tries += 1
+        raise errors.ConfigError(
+            "No delegated (App+User) token for tenant 'central': AADSTS700082 expired. "
+            "Run `reconciler login central` to sign in again."
+        )
+
+
+def test_a_sign_in_that_no_longer_works_is_tried_once_and_said_for_every_customer(
+    mocked: responses.RequestsMock, make_transport: Callable[..., http.Transport]
+) -> None:
+    user = RefusedUser()
+    client = pc_client.PartnerCenterClient(
+        make_transport(tenant="central"), delegated=make_transport(tenant="central", tokens=user)
+    )
+    views = [reading.read_agreement(client, _view()) for _ in range(5)]
+    assert user.tries == 1 and not mocked.calls
+    for view in views:
+        assert view.agreement is None
+        assert "has no usable token" in view.agreement_reason
+        assert "`reconciler login central`" in view.agreement_reason
