@@ -122,6 +122,7 @@ class Executor(TransferSteps):
         self.pending = dict(pending or {})
         self.transfers = dict(transfers or {})
         self.requested: dict[str, str] = {}
+        self.azure_moving: dict[str, frozenset[str]] = {}
         self.on_step = on_step
         self.new_id = new_id
         self.done: set[str] = set()
