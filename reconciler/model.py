@@ -50,7 +50,8 @@ class CommerceModel(enum.StrEnum):
     NCE_LICENSE = "nce_license"
     #: Legacy Azure usage (MS-AZR-*). Moved by Microsoft support, never by us.
     LEGACY_AZURE = "legacy_azure"
-    #: Azure plan (DZH318Z0BPS6:...). Moved by Microsoft support, never by us.
+    #: Azure plan (DZH318Z0BPS6:...). Moved by partner-to-partner transfer when eligible, else
+    #: by Microsoft support; never suspended or cancelled by us.
     AZURE_PLAN = "azure_plan"
     #: Anything we cannot classify; treated as untouchable.
     UNKNOWN = "unknown"
@@ -259,7 +260,8 @@ class DesiredSubscription:
 
 @dataclass(frozen=True, slots=True)
 class AzureHandoff:
-    """An Azure usage subscription that Microsoft support moves to the target."""
+    """An Azure usage subscription to move to the target: by partner-to-partner transfer (an
+    Azure plan, when eligible) or by Microsoft support (planning.azure decides)."""
 
     key: str
     source_subscription_id: str

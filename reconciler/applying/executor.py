@@ -130,6 +130,7 @@ class Executor(TransferSteps):
         self.pending = dict(pending or {})
         self.transfers = dict(transfers or {})
         self.requested: dict[str, str] = {}
+        self.azure_moving: dict[str, frozenset[str]] = {}
         self.on_step = on_step
         self.on_activity = on_activity
         self.new_id = new_id

@@ -116,6 +116,13 @@ class Writer(Protocol):
         ``WriteRejected`` on a refusal."""
         ...
 
+    def azure_subscriptions(
+        self, tenant: str, customer_id: str, subscription_id: str
+    ) -> frozenset[str]:
+        """The ids of the Azure subscriptions under the Azure plan ``subscription_id`` of
+        ``tenant`` (its Azure entitlements); ``Unreadable`` when they cannot be read."""
+        ...
+
     def subscriptions_of_order(self, tenant: str, customer_id: str, order_id: str) -> Sequence[Sub]:
         """The subscriptions of ``tenant`` that order ``order_id`` created (a completed
         transfer line names its order, not the subscription)."""

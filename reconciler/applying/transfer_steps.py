@@ -49,6 +49,9 @@ class TransferSteps:
     transfers: dict[str, tuple[str, str]]
     #: Source subscription id -> id of the transfer requested for it in this run.
     requested: dict[str, str]
+    #: Source Azure plan id -> its Azure subscriptions as read right before this run accepted
+    #: its transfer (what must arrive in the target's Azure plan).
+    azure_moving: dict[str, frozenset[str]]
     targets: dict[tuple[str, str], str]
 
     if TYPE_CHECKING:
@@ -146,12 +149,30 @@ class TransferSteps:
         if not current.is_open(self.now()):
             raise Skip(f"transfer {tid} is {current.status.value}; nothing is accepted")
         moving = [self._movable(c), *self._siblings(c)]
+        self._azure_before(c, moving)
         named = " ".join(s.id for s in moving)
         rid = self.new_id()
-        self._event(c, Phase.STARTED, request_id=rid, result={"transfer_id": tid, "lines": named})
+        started: dict[str, actions.Scalar] = {"transfer_id": tid, "lines": named}
+        if sid in self.azure_moving:
+            started["azure_subscriptions"] = " ".join(sorted(self.azure_moving[sid]))
+        self._event(c, Phase.STARTED, request_id=rid, result=started)
         self._send_accept(c, tid, moving, rid)
         self._event(c, Phase.SUCCEEDED, request_id=rid, result={"transfer_id": tid, "lines": named})
         return self._landed(c, tid, f"transfer {tid} accepted by {source}")
+
+    def _azure_before(self, c: actions.Change, moving: Sequence[ports.Sub]) -> None:
+        """Read the Azure subscriptions under every Azure plan about to be accepted, so the
+        target's Azure plan can be checked for them once the transfer completed; unreadable,
+        nothing is accepted (a move whose content is unknown could not be verified)."""
+        for sub in moving:
+            if classify_offer(sub.offer_id) is not CommerceModel.AZURE_PLAN:
+                continue
+            try:
+                self.azure_moving[sub.id] = self.writer.azure_subscriptions(
+                    c.address.tenant, c.address.customer_id, sub.id
+                )
+            except errors.Unreadable as exc:
+                raise Skip(f"nothing is accepted: {exc}") from exc
 
     def _transfer_id(self, c: actions.Change) -> str:
         """The request to accept: the one this run created, or the one the plan names as long
@@ -265,13 +286,37 @@ class TransferSteps:
                 f"{what}; {target} arrived with {sub.quantity} seats, {sid} had {want}: "
                 "reported, nothing is bought to make up for it",
             )
+        held = self._azure_arrived(c, sid, target)
+        if isinstance(held, StepResult):
+            return held
         self.targets[(a.customer_id, a.key or "")] = target
         return StepResult(
             c,
             Outcome.SUCCEEDED,
-            f"{what}; {target} is active with {sub.quantity} seats",
+            f"{what}; {target} is active with {sub.quantity} seats{held}",
             target,
         )
+
+    def _azure_arrived(self, c: actions.Change, sid: str, target: str) -> str | StepResult:
+        """For an Azure plan accepted in this run: whether the target's Azure plan now holds
+        every Azure subscription the source's held ("" when nothing is to be checked)."""
+        moved = self.azure_moving.get(sid)
+        if moved is None:
+            return ""
+        what = f"{target} is active"
+        try:
+            there = self.writer.azure_subscriptions(self.plan.target, c.address.customer_id, target)
+        except errors.Unreadable as exc:
+            return self._unverified(c, f"{what}, but {exc}")
+        missing = sorted(moved - there)
+        if missing:
+            return self._unverified(
+                c,
+                f"{what}, but it does not hold Azure subscription(s) {', '.join(missing)} of {sid} "
+                "yet: the next plan looks again",
+            )
+        n = len(moved)
+        return f" and holds the {n} Azure subscription{'s' if n != 1 else ''} of {sid}"
 
     def _completed_line(self, c: actions.Change, tid: str) -> LiveTransferLine | StepResult:
         a = c.address

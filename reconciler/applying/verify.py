@@ -86,8 +86,21 @@ def customer_state(
         ]
         stopped = _fraction(sum(1 for at in wanted if _gone(views, *at)), len(wanted))
         az = [(c.source_of(a), a.source_subscription_id) for a in c.azure]
-        azure = _fraction(sum(1 for at in az if _gone(views, *at)), len(az))
+        # An Azure plan moved by transfer may leave its emptied plan active in the source:
+        # a completed transfer naming it counts as moved.
+        moved = _transferred(t)
+        azure = _fraction(sum(1 for at in az if _gone(views, *at) or at[1] in moved), len(az))
     return CustomerState(c.tenant_id, c.name, invited, target_active, stopped, azure)
+
+
+def _transferred(target: model.CustomerView | None) -> set[str]:
+    """Source subscription ids named by a completed transfer as the target reads them."""
+    return {
+        line.source_subscription_id
+        for t in (target.transfers or () if target is not None else ())
+        if t.status is model.TransferStatus.COMPLETED
+        for line in t.lines
+    }
 
 
 def _gone(views: Mapping[str, model.CustomerView | None], tenant: str, sid: str) -> bool:

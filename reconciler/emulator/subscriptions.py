@@ -215,8 +215,30 @@ def _as_changes(sub: Subscription, changes: dict[str, Any]) -> dict[str, Any]:
     return {k: [current[k], v] for k, v in changes.items()}
 
 
+def azure_entitlements(engine: Engine, req: Request, customer_id: str, sid: str) -> Response:
+    """``GET /customers/{id}/subscriptions/{sid}/azureEntitlements``: the Azure subscriptions
+    under an Azure plan (a collection of ``AzureEntitlement``); 400 for another subscription."""
+    customer = engine.customer_for(req.principal, customer_id)
+    sub = engine.subscription_for(req.principal, customer, sid)
+    if sub.offering.kind != "azure_plan":
+        raise ApiFault(400, 800002, f"Subscription {sid} is not an Azure plan.")
+    items = [
+        {
+            "id": azure_id,
+            "friendlyName": f"{sub.friendly_name} subscription",
+            "status": "active" if sub.status == "active" else sub.status,
+            "subscriptionId": sub.id,
+            "attributes": {"objectType": "AzureEntitlement"},
+        }
+        for azure_id in sub.azure_subscriptions
+    ]
+    uri = f"/customers/{customer.tenant_id}/subscriptions/{sub.id}/azureEntitlements"
+    return Response(200, collection(items, uri))
+
+
 ROUTES: RouteTable = [
     ("GET", "/customers/{customer_id}/subscriptions", list_subscriptions),
     ("GET", "/customers/{customer_id}/subscriptions/{sid}", get_subscription),
+    ("GET", "/customers/{customer_id}/subscriptions/{sid}/azureEntitlements", azure_entitlements),
     ("PATCH", "/customers/{customer_id}/subscriptions/{sid}", patch_subscription),
 ]

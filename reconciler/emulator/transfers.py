@@ -308,6 +308,9 @@ def complete(engine: Engine, transfer: Transfer, now: dt.datetime) -> None:
         if line.get("productType") == AZURE:
             landed = _require_azure_plan(engine, transfer.target_id, transfer.customer_id)
             landed_on = landed.order_id or order_id
+            # The Azure subscriptions move onto the target's Azure plan (billing moves).
+            landed.azure_subscriptions.extend(source.azure_subscriptions)
+            source.azure_subscriptions = []
         else:
             landed = _twin(source, transfer.target_id, now, order_id)
             engine.world.add_subscription(landed)

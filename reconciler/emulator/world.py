@@ -102,6 +102,9 @@ class Subscription:
     suspension_reasons: list[str] = field(default_factory=list)
     ready_at: dt.datetime | None = None  # while provisioning (status pending)
     pending_patch: dict[str, Any] | None = None  # deferred change in 202 mode
+    #: An Azure plan's Azure subscriptions (``GET .../azureEntitlements``): the one Partner
+    #: Center creates with the plan, plus those moved onto it by transfers.
+    azure_subscriptions: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -244,7 +247,7 @@ def new_subscription(
         end = add_term(start, term)
         cancel_until = created + dt.timedelta(days=7) if offering.is_nce else None
     refundable = [(quantity, cancel_until)] if cancel_until is not None else []
-    return Subscription(
+    sub = Subscription(
         id=sub_id or str(uuid.uuid4()),
         customer_id=customer_id,
         partner_id=partner_id,
@@ -263,3 +266,8 @@ def new_subscription(
         order_id=order_id or uuid.uuid4().hex[:12],
         entitlement_id=entitlement_id or (str(uuid.uuid4()) if offering.is_azure else ""),
     )
+    if offering.kind == cat.AZURE_PLAN:
+        # Creating an Azure plan creates an Azure subscription under it (Microsoft's "Create an
+        # Azure plan"); the emulator names it by the plan's entitlement id.
+        sub.azure_subscriptions.append(sub.entitlement_id)
+    return sub

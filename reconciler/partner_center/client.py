@@ -175,6 +175,17 @@ class PartnerCenterClient:
         )
         return cast(wire.Subscription, reply.body)
 
+    def list_azure_entitlements(self, customer_id: str, subscription_id: str) -> list[Any]:
+        """The Azure subscriptions under an Azure plan (``AzureEntitlement`` resources,
+        ``GET .../subscriptions/{id}/azureEntitlements``)."""
+        reply = self.transport.call(
+            "GET",
+            f"/customers/{_seg(customer_id)}/subscriptions/{_seg(subscription_id)}"
+            "/azureEntitlements",
+            customer=customer_id,
+        )
+        return list(wire.collection_items(reply.body))
+
     def update_subscription(
         self, customer_id: str, subscription_id: str, changes: Mapping[str, Any], *, request_id: str
     ) -> wire.Subscription:

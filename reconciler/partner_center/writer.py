@@ -326,6 +326,24 @@ class ClientWriter:
             raise errors.WriteRejected(str(exc)) from exc
         return _live_transfer(doc)
 
+    def azure_subscriptions(
+        self, tenant: str, customer_id: str, subscription_id: str
+    ) -> frozenset[str]:
+        try:
+            items = self.clients[tenant].list_azure_entitlements(customer_id, subscription_id)
+        except (api_errors.ApiError, errors.WireFormatError) as exc:
+            raise errors.Unreadable(
+                f"the Azure subscriptions of Azure plan {subscription_id} (customer "
+                f"{customer_id}) in tenant '{tenant}' could not be read ({exc}); the step does "
+                "not count them. Check the Azure plan in Partner Center, then plan again."
+            ) from exc
+        found = {
+            str(item.get("id") or "").lower()
+            for item in items
+            if isinstance(item, Mapping) and item.get("id")
+        }
+        return frozenset(found)
+
     def subscriptions_of_order(
         self, tenant: str, customer_id: str, order_id: str
     ) -> Sequence[writes.Sub]:

@@ -276,3 +276,27 @@ def test_one_request_moves_licenses_and_an_azure_plan_together(world: World) -> 
         f"/customers/{NORTHWIND}/subscriptions?order_id={azure_line['orderId']}"
     )
     assert [s["id"] for s in landed.json()["items"]] == [plan]
+
+
+def _entitlements(world: World, partner: str, sid: str) -> list[str]:
+    reply = world.api(partner).get(f"/customers/{NORTHWIND}/subscriptions/{sid}/azureEntitlements")
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert all(e["attributes"]["objectType"] == "AzureEntitlement" for e in body["items"])
+    return [e["id"] for e in body["items"]]
+
+
+def test_the_azure_subscriptions_of_a_plan_move_onto_the_targets_plan(world: World) -> None:
+    world.accept(NORTHWIND)
+    [moving] = _entitlements(world, "de", AZURE_PLAN)
+    plan = _central_azure_plan(world)
+    [own] = _entitlements(world, "central", plan)  # created with the plan
+    transfer = world.api("central").post(f"/customers/{NORTHWIND}/transfers", AZURE_ONLY).json()
+    assert _accept(world, transfer, {"subscriptionId": AZURE_PLAN}).status_code == 200
+    world.control("POST", "/clock/advance", {"minutes": 1})
+    assert _entitlements(world, "central", plan) == [own, moving]
+    assert _entitlements(world, "de", AZURE_PLAN) == []
+    licenses = world.api("de").get(
+        f"/customers/{NORTHWIND}/subscriptions/{sub_id('d003')}/azureEntitlements"
+    )
+    assert licenses.status_code == 400, "only an Azure plan has Azure entitlements"

@@ -16,8 +16,10 @@ from typing import Any
 
 import pytest
 
+from reconciler import manifests
 from reconciler.applying import journal
 from reconciler.emulator.server import Emulator
+from reconciler.partner_center import config, connect
 from reconciler.planning import markers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,6 +65,14 @@ def _central_plans(emu: Emulator) -> list[dict[str, Any]]:
     ]
 
 
+def _entitlements(emu: Emulator, partner: str, plan: str) -> list[str]:
+    """The Azure subscriptions under ``plan``, read as the partner reads them."""
+    cons = manifests.load([ROOT / "manifests"]).consolidation
+    conn = config.resolve(cons.tenants, connection_path=emu.connection_file)
+    client = dict(connect.build_clients(cons.tenants, conn))[partner]
+    return [str(e["id"]).lower() for e in client.list_azure_entitlements(NORTHWIND, plan)]
+
+
 def _assert_moved(emu: Emulator, state: Path) -> dict[str, Any]:
     """One Azure plan bought in central, one request (both product types) created by central
     and accepted by de, completed; the target found by order and journalled; the source
@@ -84,6 +94,15 @@ def _assert_moved(emu: Emulator, state: Path) -> dict[str, Any]:
     ]
     assert touched == [], "the source Azure plan is moved by the transfer, never written to"
     records = [r for r in journal.read_records(state) if r.get("action") == "accept"]
+    # The Azure subscription under the source plan, read before the acceptance, is under the
+    # target's Azure plan now (GET .../azureEntitlements on both sides).
+    [moving] = [
+        r["result"]["azure_subscriptions"]
+        for r in records
+        if r["phase"] == "started" and (r.get("result") or {}).get("azure_subscriptions")
+    ]
+    assert len(moving.split()) == 1
+    assert moving in _entitlements(emu, "central", bought["id"])
     found = {
         r["key"]: r["result"]["target_subscription_id"]
         for r in records
@@ -102,7 +121,11 @@ def test_an_azure_plan_is_bought_then_moved_by_transfer_and_verified(
     applied = _apply(run_cli, emu, state)
     assert applied.code == 0, applied.output
     assert "accepted by de" in applied.out
+    assert "and holds the 1 Azure subscription of 5b1e0a40-0000-4000-8000-00000000d0a2" in (
+        applied.out
+    )
     done = _assert_moved(emu, state)
+    assert _entitlements(emu, "de", PLAN) == [], "the source plan is emptied, not suspended"
     [order] = _history(emu, "order.create")
     assert order["partnerTenantId"] == CENTRAL, "one purchase: the Azure plan, nothing else"
     # Billing moved at the transfer: the source Azure plan is billed no day after it, and no

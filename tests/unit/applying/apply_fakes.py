@@ -75,6 +75,8 @@ class FakeWriter:
         self.transfers: dict[tuple[str, str], list[model.LiveTransfer]] = {}
         #: What each transfer request was asked to move (``request_transfer``'s ``kinds``).
         self.kinds: list[frozenset[model.CommerceModel]] = []
+        #: (tenant, Azure plan id) -> the Azure subscriptions under it.
+        self.azure: dict[tuple[str, str], set[str]] = {}
         #: How long a new order stays out of the order list, and its subscription out of the
         #: subscription list (Partner Center: up to 15 minutes for the order list).
         self.order_list_lag = timedelta()
@@ -220,6 +222,11 @@ class FakeWriter:
         if fault == "unknown-commit":
             raise errors.OutcomeUnknown("reset after send")
         return "t-" + subscription_id
+
+    def azure_subscriptions(
+        self, tenant: str, customer_id: str, subscription_id: str
+    ) -> frozenset[str]:
+        return frozenset(self.azure.get((tenant, subscription_id), ()))
 
     def list_transfers(
         self, tenant: str, customer_id: str, source_tenant: str

@@ -206,3 +206,29 @@ def test_a_pinned_target_counts_even_beside_a_twin_of_its_offer() -> None:
     # The same two without the pin: the plan could not choose, and the report does not guess.
     (row,) = verify.states(_desired(), _live(target, source), {CUST})
     assert row.target_active == "0/1"
+
+
+def test_an_azure_plan_moved_by_a_completed_transfer_counts_even_if_its_plan_stays() -> None:
+    state = _desired()
+    (cust,) = state.customers
+    handoff = model.AzureHandoff("azure-plan", "az1", False, ORIGIN)
+    state = dataclasses.replace(state, customers=(dataclasses.replace(cust, azure=(handoff,)),))
+    source = model.CustomerView(
+        CUST,
+        model.ReadStatus.OK,
+        subscriptions=(_sub("src1", "suspended"), _sub("az1", "active")),
+    )
+    done = model.LiveTransfer(
+        "tr-1",
+        model.TransferStatus.COMPLETED,
+        "d",
+        "t",
+        NOW,
+        None,
+        (model.LiveTransferLine("az1", order_id="o-1"),),
+    )
+    pending = dataclasses.replace(done, status=model.TransferStatus.PENDING)
+    for transfers, moved in (((), "0/1"), ((pending,), "0/1"), ((done,), "1/1")):
+        target = model.CustomerView(CUST, model.ReadStatus.OK, transfers=transfers)
+        (row,) = verify.states(state, _live(target, source), {CUST})
+        assert row.azure_handed_off == moved

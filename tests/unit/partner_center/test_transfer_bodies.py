@@ -174,3 +174,22 @@ def test_reject_sends_the_documented_body(
     mocked.patch(f"{TRANSFERS}/TR-1", json={"id": "TR-1", "status": "Reject"})
     make_client().reject_transfer("c1", "TR-1", request_id="r")
     assert _sent(mocked, "PATCH") == {"id": "TR-1", "status": "Reject"}
+
+
+def test_the_azure_subscriptions_of_a_plan_are_read_from_its_azure_entitlements(
+    mocked: responses.RequestsMock, make_client: Make
+) -> None:
+    url = f"{API}/v1/customers/c1/subscriptions/plan-1/azureEntitlements"
+    items = [{"id": "AZ-1", "status": "active"}, {"id": "az-2"}, {"friendlyName": "no id"}]
+    mocked.get(url, json={"totalCount": 3, "items": items})
+    assert _writer(make_client).azure_subscriptions("central", "c1", "plan-1") == {"az-1", "az-2"}
+
+
+def test_unreadable_azure_entitlements_are_one_paragraph_naming_the_plan(
+    mocked: responses.RequestsMock, make_client: Make
+) -> None:
+    url = f"{API}/v1/customers/c1/subscriptions/plan-1/azureEntitlements"
+    mocked.get(url, status=400, json={"code": 800002, "description": "not an Azure plan"})
+    with pytest.raises(errors.Unreadable, match="Azure plan plan-1") as info:
+        _writer(make_client).azure_subscriptions("central", "c1", "plan-1")
+    assert "\n" not in str(info.value) and "Traceback" not in str(info.value)
