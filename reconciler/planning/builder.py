@@ -63,6 +63,8 @@ class Builder:
     _source_index: dict[str, dict[str, model.LiveSubscription]] = field(default_factory=dict)
     _families: products.Families | None = None
     _sources: tuple[str, ...] | None = None
+    #: (action, subscription id) of every change recorded, for ``planned``.
+    _planned: set[tuple[actions.Action, str | None]] = field(default_factory=set)
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -181,6 +183,7 @@ class Builder:
                     blocked[d] = None
             blocked_by = tuple(blocked)
         self.blockers[cid] = blocked_by
+        self._planned.add((action, address.subscription_id))
         if action in _GATES:
             self.gate_ids.add(cid)
         self.changes.append(
@@ -201,6 +204,10 @@ class Builder:
             )
         )
         return cid
+
+    def planned(self, action: actions.Action, subscription_id: str) -> bool:
+        """True when a change ``action`` on ``subscription_id`` is recorded already."""
+        return (action, subscription_id) in self._planned
 
     def record(
         self,
