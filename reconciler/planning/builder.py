@@ -14,6 +14,10 @@ from reconciler import model
 from reconciler.planning import actions, products
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Each status's and commerce model's value, shared and looked up once per subscription
+#: (``Enum.value`` is a descriptor call; ``str()`` of a member builds a new string).
+STATUS = {s: s.value for s in model.SubscriptionStatus}
+COMMERCE = {c: c.value for c in model.CommerceModel}
 
 
 def change_id(action: actions.Action, address: actions.Address) -> str:
@@ -228,7 +232,7 @@ class Builder:
                 c.name,
                 source.id,
                 key,
-                str(source.commerce),  # a StrEnum's str() is its value, without .value's lookup
+                COMMERCE[source.commerce],
                 route,
                 why,
                 action,
@@ -258,6 +262,6 @@ def subscription_fields(sub: model.LiveSubscription) -> dict[str, actions.Scalar
         "offer_id": sub.offer_id,
         "friendly_name": sub.friendly_name,
         "quantity": sub.quantity,
-        "status": str(sub.status),  # the value (StrEnum), cheaper than .value
+        "status": STATUS[sub.status],
         "auto_renew": sub.auto_renew,
     }

@@ -27,6 +27,8 @@ from reconciler import model
 from reconciler.planning import actions
 
 _first = itemgetter(0)
+#: Each status's value, shared (``Enum.value`` is a descriptor call, once per subscription).
+_STATUS = {s: s.value for s in model.SubscriptionStatus}
 
 
 def _when(at: datetime | None) -> str | None:
@@ -37,7 +39,7 @@ def _subscription(s: model.LiveSubscription) -> tuple[str, dict[str, Any]]:
     """The subscription's fingerprint row and its snapshot (``planning.staleness``)."""
     term_end, cancellable = _when(s.commitment_end_date), _when(s.cancellation_allowed_until)
     refundable = [f"{r.quantity}@{_when(r.allowed_until)}" for r in s.refundable]
-    status = str(s.status)  # a StrEnum's str() is its value, cheaper than .value
+    status = _STATUS[s.status]
     # repr() of the friendly name keeps separators inside it from forging another field.
     row = (
         f"{s.id}|{s.offer_id}|{s.friendly_name!r}|{s.quantity}|{status}|{s.auto_renew}|"
@@ -89,7 +91,7 @@ def _view(tenant: str, view: model.CustomerView | None) -> tuple[str, dict[str, 
     transfers = [(t.id, _transfer(t)) for t in view.transfers or ()]
     rows = [row for _, (row, _) in sorted(subs, key=_first)]
     rows += [row for _, (row, _) in sorted(transfers, key=_first)]
-    read = str(view.status)
+    read = view.status.value
     text = f"{tenant}:{read}\n" + "\n".join(rows)
     if view.status is not model.ReadStatus.OK:
         return text, {"read": read}
