@@ -64,7 +64,8 @@ def order(changes: Sequence[actions.Change], rank: Mapping[str, int]) -> list[ac
             stack.extend(sorted(released, key=lambda x: _key(x, rank, ranks), reverse=True))
 
     for c in sorted(changes, key=lambda c: _key(c, rank, ranks)):
-        pending = [d for d in c.depends_on if d in by_id and d not in placed]
+        deps = c.depends_on
+        pending = [d for d in deps if d in by_id and d not in placed] if deps else ()
         if not pending:
             place(c)
             continue
