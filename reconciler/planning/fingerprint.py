@@ -27,6 +27,8 @@ from reconciler import model
 from reconciler.planning import actions
 
 _first = itemgetter(0)
+#: Each status's value, shared (``Enum.value`` is a descriptor call, once per subscription).
+_STATUS = {s: s.value for s in model.SubscriptionStatus}
 
 
 def _when(at: datetime | None) -> str | None:
@@ -37,7 +39,7 @@ def _subscription(s: model.LiveSubscription) -> tuple[str, dict[str, Any]]:
     """The subscription's fingerprint row and its snapshot (``planning.staleness``)."""
     term_end, cancellable = _when(s.commitment_end_date), _when(s.cancellation_allowed_until)
     refundable = [f"{r.quantity}@{_when(r.allowed_until)}" for r in s.refundable]
-    status = s.status.value
+    status = _STATUS[s.status]
     # repr() of the friendly name keeps separators inside it from forging another field.
     row = (
         f"{s.id}|{s.offer_id}|{s.friendly_name!r}|{s.quantity}|{status}|{s.auto_renew}|"
@@ -89,11 +91,12 @@ def _view(tenant: str, view: model.CustomerView | None) -> tuple[str, dict[str, 
     transfers = [(t.id, _transfer(t)) for t in view.transfers or ()]
     rows = [row for _, (row, _) in sorted(subs, key=_first)]
     rows += [row for _, (row, _) in sorted(transfers, key=_first)]
-    text = f"{tenant}:{view.status.value}\n" + "\n".join(rows)
+    read = view.status.value
+    text = f"{tenant}:{read}\n" + "\n".join(rows)
     if view.status is not model.ReadStatus.OK:
-        return text, {"read": view.status.value}
+        return text, {"read": read}
     return text, {
-        "read": view.status.value,
+        "read": read,
         "subscriptions": {sid: snap for sid, (_, snap) in subs},
         "transfers": {tid: snap for tid, (_, snap) in transfers},
     }

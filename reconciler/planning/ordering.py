@@ -53,6 +53,8 @@ def order(changes: Sequence[actions.Change], rank: Mapping[str, int]) -> list[ac
             cur = stack.pop()
             result.append(cur)
             placed.add(cur.id)
+            if cur.id not in waiting:
+                continue
             released = []
             for w in waiting.pop(cur.id, ()):
                 missing[w.id] -= 1
@@ -62,7 +64,8 @@ def order(changes: Sequence[actions.Change], rank: Mapping[str, int]) -> list[ac
             stack.extend(sorted(released, key=lambda x: _key(x, rank, ranks), reverse=True))
 
     for c in sorted(changes, key=lambda c: _key(c, rank, ranks)):
-        pending = [d for d in c.depends_on if d in by_id and d not in placed]
+        deps = c.depends_on
+        pending = [d for d in deps if d in by_id and d not in placed] if deps else ()
         if not pending:
             place(c)
             continue
@@ -104,9 +107,10 @@ def apply_caps(
     hit: dict[str, int] = {}
     for c in ordered:
         why = ""
+        applicable = c.applicable
         if deferred_ids and any(d in deferred_ids for d in c.depends_on):
             why = "depends on a deferred change"
-        elif c.applicable:
+        elif applicable:
             cust = c.address.customer_id
             if cust not in customers and len(customers) >= policy.max_customers_per_apply:
                 why = f"maxCustomersPerApply={policy.max_customers_per_apply}"
@@ -117,7 +121,7 @@ def apply_caps(
             deferred_ids.add(c.id)
             hit[why] = hit.get(why, 0) + 1
             continue
-        if c.applicable:
+        if applicable:
             customers.add(c.address.customer_id)
             counts[c.action] = counts.get(c.action, 0) + 1
         kept.append(c)

@@ -119,7 +119,7 @@ def _one(
 def _transfer_left(b: Builder, ds: model.DesiredSubscription, s: model.LiveSubscription) -> None:
     """A source whose strategy is a transfer: the target side's TRANSFER change carries it,
     or (the target already exists) nothing is requested and the user is told."""
-    if any(c.action is A.TRANSFER and c.address.subscription_id == s.id for c in b.changes):
+    if b.planned(A.TRANSFER, s.id):
         return
     b.warn(
         "transfer-superseded",
