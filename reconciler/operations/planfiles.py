@@ -39,7 +39,17 @@ def _gzip(pieces: Iterator[bytes]) -> Iterator[bytes]:
 
 
 def read_plan(path: Path) -> actions.Plan:
-    """Load a saved plan; every failure is a PlanFileError naming the file."""
+    """Load a saved plan; every failure is a PlanFileError naming the file.
+
+    The file's bytes, its text and the parsed JSON are each dropped as soon as the next form
+    exists, so reading holds at most two of them at a time (a plan of the documented maximum
+    size, docs/plan-format.md §10, is read in well under its size's worth of memory twice)."""
+    data = _parse(_text(path), path)
+    return planfile.from_dict(data, source=f"The plan file {path}")
+
+
+def _text(path: Path) -> str:
+    """The plan file's text: read within the cap, gunzipped within the cap, UTF-8."""
     hint = "Check the path, or write one with `reconciler plan --out FILE`."
     try:
         data_bytes = files.read_bounded(
@@ -62,19 +72,21 @@ def read_plan(path: Path) -> actions.Plan:
             hint="Write it again with `reconciler plan --out FILE.gz`.",
             error=errors.PlanFileError,
         )
-    raw = files.decode_utf8(
+    return files.decode_utf8(
         data_bytes,
         path=path,
         what="the plan file",
         error=errors.PlanFileError,
         hint="It was not written by `reconciler plan --out`; write it again.",
     )
+
+
+def _parse(raw: str, path: Path) -> Any:
     try:
         with gcpause.paused():  # a large plan is millions of small objects
-            data: Any = files.json_loads(raw)
+            return files.json_loads(raw)
     except ValueError as exc:
         raise errors.PlanFileError(
             f"The plan file {path} is not valid JSON ({exc}); it may be truncated. Re-run "
             "`reconciler plan --out FILE`."
         ) from None
-    return planfile.from_dict(data, source=f"The plan file {path}")
