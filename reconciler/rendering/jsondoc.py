@@ -76,7 +76,14 @@ _SECTION = _keys(
         "deferred": _lines(),
     }
 )
-_DOCUMENT = _keys({"customers": _lines(_SECTION), "unmanaged": _lines(), "diagnostics": _lines()})
+_DOCUMENT = _keys(
+    {
+        "explanations": _lines(),
+        "customers": _lines(_SECTION),
+        "unmanaged": _lines(),
+        "diagnostics": _lines(),
+    }
+)
 
 
 def chunks(plan: actions.Plan) -> Iterator[str]:
