@@ -506,7 +506,7 @@ def _read_overlap(o: Mapping[str, Any], where: str, now: datetime) -> actions.Ov
     return actions.Overlap(_opt(o, "days", int, where), start, end, _get(o, "note", str, where))
 
 
-def _read_change(
+def _read_change_checked(
     d: Any,
     where: str,
     customer: tuple[str, str],
@@ -575,13 +575,11 @@ def _read(data: Mapping[str, Any]) -> actions.Plan:
                 _sources(c, at),
             )
         )
-        strategies.extend(
-            _read_strategy(p, pw, who, usual) for p, pw in _items(c, "strategies", at)
-        )
+        for j, p in enumerate(_opt(c, "strategies", list, at) or ()):
+            strategies.append(_read_strategy(p, at, j, who, usual))
         for key, into in (("changes", changes), ("deferred", deferred)):
-            into.extend(
-                _read_change(x, xw, who, snapshot, created_at) for x, xw in _items(c, key, at)
-            )
+            for j, x in enumerate(_opt(c, key, list, at) or ()):
+                into.append(_read_change(x, f"{at}.{key}", j, who, snapshot, created_at))
     return actions.Plan(
         tool_version=_get(tool, "version", str, w + ".tool"),
         created_at=created_at,
@@ -635,7 +633,7 @@ def _read_explanations(data: Mapping[str, Any], w: str) -> dict[_Kind, _Why]:
     return usual
 
 
-def _read_strategy(
+def _read_strategy_checked(
     p: Any, w: str, customer: tuple[str, str], usual: Mapping[_Kind, _Why]
 ) -> actions.PairStrategy:
     kind = _read_kind(p, w)
@@ -659,6 +657,183 @@ def _read_strategy(
         action=None if kind[2] is None else actions.Strategy(kind[2]),
         rejected=rejected,
     )
+
+
+# ------------------------------------------------------------------------------------------
+# Fast paths: a change or strategy read with plain type checks and no path strings, the
+# checked reader above running only when something does not fit (it names the place, or
+# reads the same value). A plan of the documented maximum holds 200,000 changes.
+
+
+class _Odd(Exception):
+    """Something the fast path does not accept: the checked reader decides."""
+
+
+_ACTIONS = {a.value: a for a in actions.Action}
+_REASONS = {r.value: r for r in actions.Reason}
+_STRATEGIES = {s.value: s for s in actions.Strategy}
+_ROUTES = {r.value: r for r in actions.Route}
+_SCALARS = (str, int, bool)
+
+
+def _str(value: Any) -> str:
+    if type(value) is not str:
+        raise _Odd
+    return value
+
+
+def _opt_str(value: Any) -> str | None:
+    if value is not None and type(value) is not str:
+        raise _Odd
+    return value
+
+
+def _strs_fast(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if type(value) is not list or any(type(x) is not str for x in value):
+        raise _Odd
+    return tuple(value)
+
+
+def _scalars_fast(value: Any) -> Mapping[str, actions.Scalar] | None:
+    if value is None:
+        return None
+    if type(value) is not dict:
+        raise _Odd
+    for v in value.values():
+        if v is not None and type(v) not in _SCALARS:
+            raise _Odd
+    return MappingProxyType(dict(value))
+
+
+def _at(value: Any) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(_str(value))
+
+
+def _change_fast(
+    d: Any, customer: tuple[str, str], snapshot: Mapping[str, Any] | None, now: datetime
+) -> actions.Change:
+    if type(d) is not dict:
+        raise _Odd
+    g = d.get
+    tenant, sid = _str(g("tenant")), _opt_str(g("subscription_id"))
+    before = g("before")
+    if before == BEFORE_FROM_SNAPSHOT:
+        item = _snapshot_item(snapshot, tenant, sid)
+        if item is None:
+            raise _Odd
+        before = _before_of(sid or "", item)
+    gate, overlap, deadlines = g("gate"), g("overlap"), g("deadlines")
+    if gate is not None:
+        if type(gate) is not dict:
+            raise _Odd
+        gate = actions.Gate(
+            _str(gate.get("waiting_on")),
+            _str(gate.get("what")),
+            _opt_str(gate.get("url")),
+            _opt_str(gate.get("message")),
+        )
+    if overlap is not None:
+        if type(overlap) is not dict:
+            raise _Odd
+        days = overlap.get("days")
+        if days is not None and type(days) is not int:
+            raise _Odd
+        start = _at(overlap["target_bills_from"]) if "target_bills_from" in overlap else now
+        end = _at(overlap["source_bills_until"]) if "source_bills_until" in overlap else start
+        overlap = actions.Overlap(days, start, end, _str(overlap.get("note")))
+    if deadlines is None:
+        deadlines = ()
+    elif type(deadlines) is not list:
+        raise _Odd
+    else:
+        deadlines = tuple(
+            actions.Deadline(
+                _str(x.get("kind")),
+                datetime.fromisoformat(_str(x.get("at"))),
+                _opt_str(x.get("note")) or "",
+            )
+            if type(x) is dict
+            else _odd()
+            for x in deadlines
+        )
+    strategy = g("strategy")
+    return actions.Change(
+        id=_str(g("id")),
+        action=_ACTIONS[_str(g("action"))],
+        address=actions.Address(tenant, *customer, sid, _opt_str(g("key"))),
+        reason=_REASONS[_str(g("reason"))],
+        detail=_str(g("detail")),
+        before=_scalars_fast(before),
+        after=_scalars_fast(g("after")),
+        depends_on=_strs_fast(g("depends_on")),
+        blocked_by=_strs_fast(g("blocked_by")),
+        gate=gate,
+        strategy=None if strategy is None else _STRATEGIES[strategy],
+        overlap=overlap,
+        deadlines=deadlines,
+    )
+
+
+def _odd() -> Any:
+    raise _Odd
+
+
+def _read_change(
+    d: Any,
+    where: str,
+    index: int,
+    customer: tuple[str, str],
+    snapshot: Mapping[str, Any] | None,
+    now: datetime,
+) -> actions.Change:
+    try:
+        return _change_fast(d, customer, snapshot, now)
+    except (_Odd, KeyError, TypeError, ValueError):
+        return _read_change_checked(d, f"{where}[{index}]", customer, snapshot, now)
+
+
+def _read_strategy(
+    p: Any, where: str, index: int, customer: tuple[str, str], usual: Mapping[_Kind, _Why]
+) -> actions.PairStrategy:
+    try:
+        if type(p) is not dict:
+            raise _Odd
+        g = p.get
+        commerce, route, action = _str(g("commerce")), _ROUTES[_str(g("route"))], g("action")
+        strategy = None if action is None else _STRATEGIES[action]
+        if "why" in p:
+            rejected = g("rejected")
+            if rejected is None:
+                rejected = []
+            elif type(rejected) is not list:
+                raise _Odd
+            why: _Why = (
+                _str(g("why")),
+                tuple(
+                    actions.Rejected(_ROUTES[_str(r.get("route"))], _str(r.get("why")))
+                    if type(r) is dict
+                    else _odd()
+                    for r in rejected
+                ),
+            )
+        else:
+            why = usual[(commerce, route.value, action)]
+        return actions.PairStrategy(
+            tenant=_str(g("tenant")),
+            customer_id=customer[0],
+            customer_name=customer[1],
+            subscription_id=_str(g("subscription_id")),
+            key=_str(g("key")),
+            commerce=commerce,
+            route=route,
+            why=why[0],
+            action=strategy,
+            rejected=why[1],
+        )
+    except (_Odd, KeyError, TypeError, ValueError):
+        return _read_strategy_checked(p, f"{where}.strategies[{index}]", customer, usual)
 
 
 def _read_unmanaged(u: Any, w: str) -> actions.Unmanaged:

@@ -35,9 +35,7 @@ def _suspend_d001(doc: dict[str, Any]) -> dict[str, Any]:
 
 def _create_e3(doc: dict[str, Any]) -> dict[str, Any]:
     return next(
-        c
-        for c in plandocs.changes(doc)
-        if c["action"] == "create" and c.get("key") == "office-e3"
+        c for c in plandocs.changes(doc) if c["action"] == "create" and c.get("key") == "office-e3"
     )
 
 

@@ -154,9 +154,7 @@ def test_the_reader_sees_the_request_pending_then_completed_and_plan_pairs_the_r
     code, changes = _woodgrove_changes(run_cli, conn)
     assert code == 0, changes
     [premium] = [
-        c
-        for c in changes
-        if c.get("key") == "business-premium" and c["tenant"] == "central"
+        c for c in changes if c.get("key") == "business-premium" and c["tenant"] == "central"
     ]
     assert premium["action"] == "no-op"
     assert premium["subscription_id"] == line.target_subscription_id

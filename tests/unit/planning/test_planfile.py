@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import datetime
 
 import demo_world as w
 import pytest
@@ -174,3 +175,77 @@ def test_moved_customers_are_named():
     )
     moved = fingerprint.moved_customers(plan, w.accepted(state, sources=srcs))
     assert [c.name for c in moved] == ["Fabrikam GmbH"]
+
+
+ODD_VALUES = [None, 0, 7, True, 1.5, "", "x", "snapshot", [], ["x"], [1], {}, {"a": 1}]
+
+
+def _places(change: dict) -> list[tuple[dict, str]]:
+    """Every field of a change document and of its nested objects, with its parent."""
+    found = [(change, k) for k in change]
+    for k in ("gate", "overlap"):
+        if isinstance(change.get(k), dict):
+            found += [(change[k], f) for f in change[k]]
+    for x in change.get("deadlines", ()):
+        found += [(x, f) for f in x]
+    return found
+
+
+def test_the_fast_reader_accepts_exactly_what_the_checked_reader_accepts(doc):
+    """Every field of every change set to values of every JSON type: the fast path reads the
+    same change as the checked reader, or leaves it to the checked reader's refusal."""
+    created = datetime.fromisoformat(doc["created_at"])
+    tried = 0
+    for section in doc["customers"]:
+        who = (section["tenant_id"], section["name"])
+        snapshot = (
+            planfile.from_dict({**doc, "customers": [{**section, "changes": [], "strategies": []}]})
+            .customers[0]
+            .snapshot
+        )
+        for original in section.get("changes", ()):
+            for field in {k for _, k in _places(original)} | {"strategy", "gate", "deadlines"}:
+                for value in ODD_VALUES:
+                    change = copy.deepcopy(original)
+                    for parent, key in _places(change):
+                        if key == field:
+                            parent[key] = value
+                    if field not in change and field in ("strategy", "gate", "deadlines"):
+                        change[field] = value
+                    tried += 1
+                    try:
+                        want = planfile._read_change_checked(change, "$", who, snapshot, created)
+                    except planfile._Bad:
+                        want = None
+                    got = (
+                        planfile._read_change(change, "$", 0, who, snapshot, created)
+                        if (want is not None)
+                        else None
+                    )
+                    if want is None:
+                        with pytest.raises(planfile._Bad):
+                            planfile._read_change(change, "$", 0, who, snapshot, created)
+                    else:
+                        assert got == want, (field, value)
+    assert tried > 1000
+
+
+def test_the_fast_strategy_reader_accepts_exactly_what_the_checked_one_accepts(doc):
+    usual = planfile._read_explanations(doc, "$")
+    tried = 0
+    for section in doc["customers"]:
+        who = (section["tenant_id"], section["name"])
+        for original in section.get("strategies", ()):
+            fields = {*original, "why", "rejected", "action"}
+            for field in fields:
+                for value in ODD_VALUES:
+                    p = {**copy.deepcopy(original), field: value}
+                    tried += 1
+                    try:
+                        want = planfile._read_strategy_checked(p, "$", who, usual)
+                    except planfile._Bad:
+                        with pytest.raises(planfile._Bad):
+                            planfile._read_strategy(p, "$", 0, who, usual)
+                        continue
+                    assert planfile._read_strategy(p, "$", 0, who, usual) == want, (field, value)
+    assert tried > 200
