@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
@@ -178,12 +179,16 @@ def read_bounded(
     """
     try:
         with path.open("rb") as fh:
-            data = _read_at_most(fh, cap + 1)
+            known = os.fstat(fh.fileno())
+            # A regular file's size is known: one over the cap is refused unread. Devices,
+            # pipes and files that grow are read to cap + 1 bytes at most.
+            over = stat.S_ISREG(known.st_mode) and known.st_size > cap
+            data = b"" if over else _read_at_most(fh, cap + 1)
     except FileNotFoundError:
         raise
     except OSError as exc:
         raise error(f"Cannot read {what} {path}: {exc.strerror or exc}. {hint}".rstrip()) from None
-    if len(data) > cap:
+    if over or len(data) > cap:
         raise error(
             f"{what[:1].upper()}{what[1:]} {path} is larger than {_mib(cap)}, more than it can "
             f"legitimately be; it was not read. {hint}".rstrip()
