@@ -103,14 +103,21 @@ def _snapshot_item(
 # Writing: one section per customer; a field holding its default is left out.
 
 
+def _same(a: datetime | None, b: datetime | None) -> bool:
+    """The same instant written the same way (10:00+01:00 is 09:00+00:00, but not in text)."""
+    if a is None or b is None:
+        return a is b
+    return a == b and a.utcoffset() == b.utcoffset()
+
+
 def _overlap(o: actions.Overlap, now: datetime) -> dict[str, Any]:
     """``target_bills_from`` is left out when it is the plan's ``created_at``, and
     ``source_bills_until`` when it is ``target_bills_from`` (same day); ``null`` stands for an
     unknown or open-ended date, ``days`` is left out when open-ended."""
     d: dict[str, Any] = {} if o.days is None else {"days": o.days}
-    if o.target_bills_from != now:
+    if not _same(o.target_bills_from, now):
         d["target_bills_from"] = _dt(o.target_bills_from)
-    if o.source_bills_until != o.target_bills_from:
+    if not _same(o.source_bills_until, o.target_bills_from):
         d["source_bills_until"] = _dt(o.source_bills_until)
     d["note"] = o.note
     return d

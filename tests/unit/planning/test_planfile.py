@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from datetime import datetime
 
 import demo_world as w
@@ -249,3 +250,31 @@ def test_the_fast_strategy_reader_accepts_exactly_what_the_checked_one_accepts(d
                         continue
                     assert planfile._read_strategy(p, "$", 0, who, usual) == want, (field, value)
     assert tried > 200
+
+
+def test_an_overlap_date_is_left_out_only_when_it_is_written_the_same(doc):
+    """``target_bills_from`` defaults to the plan's ``created_at``: the same instant with
+    another offset, or no date, is written out and read back as it was."""
+    import dataclasses
+    from datetime import timedelta, timezone
+
+    plan = planfile.from_dict(doc)
+    change = next(c for c in plan.changes if c.overlap is not None)
+    paris = plan.created_at.astimezone(timezone(timedelta(hours=1)))
+    for start, end in ((paris, paris), (None, None), (plan.created_at, None)):
+        overlap = dataclasses.replace(
+            change.overlap, target_bills_from=start, source_bills_until=end
+        )
+        moved = dataclasses.replace(
+            plan,
+            changes=tuple(
+                dataclasses.replace(c, overlap=overlap) if c is change else c for c in plan.changes
+            ),
+        )
+        back = planfile.from_dict(json.loads(json.dumps(planfile.to_dict(moved))))
+        read = next(c for c in back.changes if c.id == change.id).overlap
+        assert read is not None
+        assert (planfile._dt(read.target_bills_from), planfile._dt(read.source_bills_until)) == (
+            planfile._dt(start),
+            planfile._dt(end),
+        )
