@@ -278,3 +278,23 @@ def test_an_overlap_date_is_left_out_only_when_it_is_written_the_same(doc):
             planfile._dt(start),
             planfile._dt(end),
         )
+
+
+def test_a_plan_whose_changes_do_not_follow_its_customers_is_not_written(doc):
+    """Reading the sections back gives the changes customer by customer: a plan in another
+    order (which the planner never makes) is refused rather than silently reordered."""
+    import dataclasses
+
+    from reconciler import errors as errs
+
+    plan = planfile.from_dict(doc)
+    first, last = plan.changes[0], plan.changes[-1]
+    assert first.address.customer_id != last.address.customer_id
+    swapped = dataclasses.replace(plan, changes=(last, *plan.changes[1:-1], first))
+    with pytest.raises(errs.PlanError, match="do not follow its customers"):
+        planfile.to_dict(swapped)
+    stranger = dataclasses.replace(
+        first, address=dataclasses.replace(first.address, customer_id="someone-else")
+    )
+    with pytest.raises(errs.PlanError, match="someone-else"):
+        planfile.to_dict(dataclasses.replace(plan, changes=(stranger, *plan.changes[1:])))
