@@ -10,7 +10,7 @@ import demo_world as w
 import pytest
 
 from reconciler import errors
-from reconciler.planning import actions, fingerprint, planfile, planner
+from reconciler.planning import actions, fingerprint, planfile, planner, planread
 
 
 @pytest.fixture(scope="module")
@@ -215,24 +215,24 @@ def test_the_fast_reader_accepts_exactly_what_the_checked_reader_accepts(doc):
                         change[field] = value
                     tried += 1
                     try:
-                        want = planfile._read_change_checked(change, "$", who, snapshot, created)
-                    except planfile._Bad:
+                        want = planread.read_change_checked(change, "$", who, snapshot, created)
+                    except planread.Bad:
                         want = None
                     got = (
-                        planfile._read_change(change, "$", 0, who, snapshot, created)
+                        planread.read_change(change, "$", 0, who, snapshot, created)
                         if (want is not None)
                         else None
                     )
                     if want is None:
-                        with pytest.raises(planfile._Bad):
-                            planfile._read_change(change, "$", 0, who, snapshot, created)
+                        with pytest.raises(planread.Bad):
+                            planread.read_change(change, "$", 0, who, snapshot, created)
                     else:
                         assert got == want, (field, value)
     assert tried > 1000
 
 
 def test_the_fast_strategy_reader_accepts_exactly_what_the_checked_one_accepts(doc):
-    usual = planfile._read_explanations(doc, "$")
+    usual = planread.read_explanations(doc, "$")
     tried = 0
     for section in doc["customers"]:
         who = (section["tenant_id"], section["name"])
@@ -243,12 +243,12 @@ def test_the_fast_strategy_reader_accepts_exactly_what_the_checked_one_accepts(d
                     p = {**copy.deepcopy(original), field: value}
                     tried += 1
                     try:
-                        want = planfile._read_strategy_checked(p, "$", who, usual)
-                    except planfile._Bad:
-                        with pytest.raises(planfile._Bad):
-                            planfile._read_strategy(p, "$", 0, who, usual)
+                        want = planread.read_strategy_checked(p, "$", who, usual)
+                    except planread.Bad:
+                        with pytest.raises(planread.Bad):
+                            planread.read_strategy(p, "$", 0, who, usual)
                         continue
-                    assert planfile._read_strategy(p, "$", 0, who, usual) == want, (field, value)
+                    assert planread.read_strategy(p, "$", 0, who, usual) == want, (field, value)
     assert tried > 200
 
 
