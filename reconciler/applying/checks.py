@@ -36,6 +36,8 @@ def narrow(plan: actions.Plan, customers: Collection[str]) -> actions.Plan:
         customers=tuple(c for c in plan.customers if c.tenant_id in chosen),
         changes=tuple(c for c in plan.changes if c.address.customer_id in chosen),
         deferred=tuple(c for c in plan.deferred if c.address.customer_id in chosen),
+        # Renderers walk the whole plan: the other customers' strategies cost time, not text.
+        strategies=tuple(p for p in plan.strategies if p.customer_id in chosen),
     )
 
 

@@ -39,14 +39,31 @@ def _gzip(pieces: Iterator[bytes]) -> Iterator[bytes]:
 
 
 def read_plan(path: Path) -> actions.Plan:
-    """Load a saved plan; every failure is a PlanFileError naming the file."""
+    """Load a saved plan; every failure is a PlanFileError naming the file.
+
+    The file's bytes, its text and the parsed JSON are each dropped as soon as the next form
+    exists, so reading holds at most two of them at a time."""
+    data = _parse(_text(path), path)
+    return planfile.from_dict(data, source=f"The plan file {path}")
+
+
+#: What to do about a plan too large to read: the supported maximum, and how to stay below it.
+_TOO_LARGE = (
+    f"A plan holds at most {files.MAX_PLAN_SCALE} (docs/plan-format.md §10): plan a larger "
+    "estate in parts with --source or --customer."
+)
+
+
+def _text(path: Path) -> str:
+    """The plan file's text: read within the cap, gunzipped within the cap, with at most
+    ``files.MAX_PLAN_VALUES`` JSON values, UTF-8."""
     hint = "Check the path, or write one with `reconciler plan --out FILE`."
     try:
         data_bytes = files.read_bounded(
             path,
             cap=files.MAX_PLAN_BYTES,
             what="the plan file",
-            hint=hint,
+            hint=f"{hint} {_TOO_LARGE}",
             error=errors.PlanFileError,
         )
     except FileNotFoundError:
@@ -59,22 +76,30 @@ def read_plan(path: Path) -> actions.Plan:
             cap=files.MAX_PLAN_BYTES,
             path=path,
             what="the plan file",
-            hint="Write it again with `reconciler plan --out FILE.gz`.",
+            hint=f"Write it again with `reconciler plan --out FILE.gz`. {_TOO_LARGE}",
             error=errors.PlanFileError,
         )
-    raw = files.decode_utf8(
+    if files.json_values_at_most(data_bytes) > files.MAX_PLAN_VALUES:
+        raise errors.PlanFileError(
+            f"The plan file {path} holds more JSON values than a plan of "
+            f"{files.MAX_PLAN_SCALE} can (over {files.MAX_PLAN_VALUES:,}); it was not read. "
+            f"Write it again with `reconciler plan --out FILE`. {_TOO_LARGE}"
+        )
+    return files.decode_utf8(
         data_bytes,
         path=path,
         what="the plan file",
         error=errors.PlanFileError,
         hint="It was not written by `reconciler plan --out`; write it again.",
     )
+
+
+def _parse(raw: str, path: Path) -> Any:
     try:
         with gcpause.paused():  # a large plan is millions of small objects
-            data: Any = files.json_loads(raw)
+            return files.json_loads(raw)
     except ValueError as exc:
         raise errors.PlanFileError(
             f"The plan file {path} is not valid JSON ({exc}); it may be truncated. Re-run "
             "`reconciler plan --out FILE`."
         ) from None
-    return planfile.from_dict(data, source=f"The plan file {path}")

@@ -32,7 +32,7 @@ from typing import Any
 from reconciler.planning import verbs
 
 #: Bumped whenever a consumer of the JSON document would have to change.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 #: JSON-friendly scalar used in ``before``/``after`` maps.
 Scalar = str | int | bool | None

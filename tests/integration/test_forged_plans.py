@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import plandocs
 import pytest
 
 from reconciler.emulator.server import Emulator
@@ -28,14 +29,14 @@ def emu(tmp_path: Path, sign_in_user: Any) -> Iterator[Emulator]:
 def _suspend_d001(doc: dict[str, Any]) -> dict[str, Any]:
     return next(
         c
-        for c in doc["changes"]
-        if c["action"] == "suspend" and c["address"]["subscription_id"] == D001
+        for c in plandocs.changes(doc)
+        if c["action"] == "suspend" and c.get("subscription_id") == D001
     )
 
 
 def _create_e3(doc: dict[str, Any]) -> dict[str, Any]:
     return next(
-        c for c in doc["changes"] if c["action"] == "create" and c["address"]["key"] == "office-e3"
+        c for c in plandocs.changes(doc) if c["action"] == "create" and c.get("key") == "office-e3"
     )
 
 

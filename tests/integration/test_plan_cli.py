@@ -58,7 +58,7 @@ def test_saved_plan_renders_without_the_network(emu, run_cli, monkeypatch, tmp_p
     assert made.code == 0, made.output
     emu.stop()  # the network is gone: show must not need it
     doc = json.loads(out.read_text())
-    assert doc["format_version"] == 1 and doc["summary"]["outcome"] == "waiting"
+    assert doc["format_version"] == 2 and doc["summary"]["outcome"] == "waiting"
     assert json.loads(made.out) == doc
     shown = run_cli("show", str(out), "--format", "markdown", "--detailed-exitcode")
     assert shown.code == 3, shown.output
@@ -90,6 +90,13 @@ def test_show_refuses_missing_and_damaged_files_in_one_paragraph(run_cli, tmp_pa
     other.write_text('{"format": "reconciler-plan", "format_version": 7}')
     old = run_cli("show", str(other))
     assert old.code == 1 and "format version 7" in old.err
+    # A plan written before the compact format (version 2): which version, and what to do.
+    first = tmp_path / "v1.json"
+    first.write_text('{"format": "reconciler-plan", "format_version": 1, "changes": []}')
+    refused = run_cli("apply", str(first), "--auto-approve", "--state-dir", str(tmp_path / "s"))
+    assert refused.code == 1 and "Traceback" not in refused.output
+    assert "plan format version 1, written by an older reconciler" in refused.err
+    assert "Run `reconciler plan --out FILE` again" in refused.err
 
 
 def test_plan_refuses_an_unwritable_out_path_before_rendering(emu, run_cli, monkeypatch, tmp_path):

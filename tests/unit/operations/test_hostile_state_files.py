@@ -68,12 +68,50 @@ def test_an_oversized_plan_file_is_refused_reading_at_most_the_cap(
     assert str(plan) in str(info.value)
 
 
+def test_a_plan_file_of_more_values_than_a_plan_can_hold_is_refused_before_parsing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli
+) -> None:
+    """Within the byte cap, ``[{},{},...]`` would parse into ~60 bytes of memory per byte of
+    input: the count of values is bounded first."""
+    monkeypatch.setattr(files, "MAX_PLAN_VALUES", 100_000)
+    plan = tmp_path / "plan.json"
+    plan.write_bytes(b"[" + b",".join([b"{}"] * 200_000) + b"]")  # 600 KB, under the cap
+    tracemalloc.start()
+    try:
+        with pytest.raises(errors.PlanFileError, match="holds more JSON values than a plan of"):
+            planfiles.read_plan(plan)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * plan.stat().st_size, peak  # never parsed
+    result = run_cli("show", str(plan))
+    assert result.code == 1 and str(plan) in result.err
+    assert "plan a larger estate in parts with --source or --customer" in result.err
+    _one_paragraph(result.output)
+
+
+def _values(v: object) -> int:
+    """Values in a parsed document (an object's member counted once, with its value)."""
+    if isinstance(v, dict):
+        return 1 + sum(_values(x) for x in v.values())
+    if isinstance(v, list):
+        return 1 + sum(_values(x) for x in v)
+    return 1
+
+
+@pytest.mark.parametrize(
+    "text", [b"{}", b"[]", b"1", b'{"a": [1, 2, {"b": null}], "c": "x,y"}', b"[[[]],[],{}]"]
+)
+def test_the_count_of_values_is_never_below_the_truth(text: bytes) -> None:
+    assert files.json_values_at_most(text) >= _values(json.loads(text))
+
+
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
 def test_a_plan_file_that_never_ends_is_refused_in_bounded_time(tmp_path: Path) -> None:
     link = tmp_path / "plan.json"
     link.symlink_to("/dev/zero")
     started = time.monotonic()
-    with pytest.raises(errors.PlanFileError, match="larger than 64 MiB"):
+    with pytest.raises(errors.PlanFileError, match="larger than 256 MiB"):
         planfiles.read_plan(link)
     assert time.monotonic() - started < 30
 

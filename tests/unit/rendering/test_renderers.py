@@ -129,8 +129,22 @@ def test_json_is_the_plan_document(pending):
     assert doc == json.loads(json.dumps(planfile.to_dict(pending)))
     assert doc["summary"]["outcome"] == "waiting"
     assert doc["summary"]["by_action"]["invite"] == 7
-    first = doc["changes"][0]
+    first = doc["customers"][0]["changes"][0]
     assert first["action"] == "invite" and first["gate"]["url"] == w.INVITE_URL
+
+
+def test_each_change_of_the_json_document_is_one_line_that_reads_on_its_own(pending):
+    text = jsondoc.render(pending)
+    doc = json.loads(text)
+    lines = {line.strip().rstrip(",") for line in text.splitlines()}
+    changes = [c for section in doc["customers"] for c in section.get("changes", ())]
+    assert len(changes) == len(pending.changes)
+    for change in changes:
+        line = json.dumps(change, ensure_ascii=False, separators=(", ", ": "))
+        assert line in lines, f"change {change['id']} is not on a line of its own"
+    # Each customer's section starts on its own line with its tenant id, for diffs and grep.
+    for section in doc["customers"]:
+        assert f'"tenant_id": "{section["tenant_id"]}"' in lines
 
 
 def _adatum_done() -> actions.Plan:
