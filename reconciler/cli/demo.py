@@ -180,15 +180,17 @@ def _tell(told: Any) -> int:
     )
     for t in story.transfers:
         for m in t.lines:
-            landed = (
-                f"{m.landed[0]} with {m.landed[1]} seats"
-                if m.landed
-                else "no target subscription found by order id"
-            )
+            target = t.requested_by or "?"
+            if m.landed is None:
+                landed = "no target subscription found by order id"
+            elif m.usage:
+                landed = f"landed in {target}'s Azure plan ({m.landed[0]})"
+            else:
+                landed = f"{m.landed[0]} with {m.landed[1]} seats"
+            what = f"{m.name} (usage-based)" if m.usage else f"{m.name}, {m.seats} seats"
             line(
-                f"{t.customer}: {m.name}, {m.seats} seats, {t.source} -> "
-                f"{t.requested_by or '?'}: {t.status}, accepted by {t.accepted_by or 'nobody'}, "
-                f"{landed}",
+                f"{t.customer}: {what}, {t.source} -> {target}: {t.status}, "
+                f"accepted by {t.accepted_by or 'nobody'}, {landed}",
                 t.status == "Complete" and t.accepted_by == t.source and m.verified,
             )
         if not t.lines:
@@ -200,8 +202,9 @@ def _tell(told: Any) -> int:
     )
     for p in story.purchases:
         sources = "; ".join(f"{r.kind} {r.name} in {r.partner} {r.fate}" for r in p.replaces)
+        what = "usage-based" if p.usage else f"{p.seats} seats"
         line(
-            f"{p.customer}: {p.name}, {p.seats} seats ({p.catalog_item})"
+            f"{p.customer}: {p.name}, {what} ({p.catalog_item})"
             + (f"; {sources}" if sources else ""),
             p.active
             and p.via_cart
@@ -218,7 +221,8 @@ def _tell(told: Any) -> int:
     check = story.ledger
     typer.echo("")
     typer.echo(
-        f"Ledger check over {check.pairs} moved subscription(s): {check.double_billed_days} "
+        f"Ledger check over {check.pairs} moved license subscription(s): "
+        f"{check.double_billed_days} "
         f"day(s) billed by both tenants, {check.unserved_days} day(s) without service."
     )
     return wrong + check.double_billed_days + check.unserved_days

@@ -39,9 +39,13 @@ class Moved:
     order_id: str
     #: The target subscription found through the line's ``orderId``: (status, seats).
     landed: tuple[str, int] | None
+    #: An Azure plan line (usage-based): it lands in the target's own Azure plan, no seats.
+    usage: bool = False
 
     @property
     def verified(self) -> bool:
+        if self.usage:
+            return self.landed is not None and self.landed[0] == "active"
         return self.landed == ("active", self.seats)
 
 
@@ -76,6 +80,8 @@ class Purchase:
     via_cart: bool
     active: bool
     replaces: tuple[Replaced, ...]
+    #: An Azure plan (usage-based, no seats), e.g. the one an Azure plan transfer lands in.
+    usage: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +169,13 @@ class _Reader:
                 ]
                 found = (landed[0]["status"], int(landed[0]["quantity"])) if landed else None
                 lines.append(
-                    Moved(_plain(line.get("friendlyName")), int(line["quantity"]), order_id, found)
+                    Moved(
+                        _plain(line.get("friendlyName")),
+                        int(line["quantity"]),
+                        order_id,
+                        found,
+                        usage=line.get("productType") == "AzureSubscription",
+                    )
                 )
             out.append(
                 Transfer(
@@ -206,6 +218,7 @@ class _Reader:
                         catalog_item=str(line["offerId"]),
                         via_cart=order["id"] in carts,
                         active=sub.get("status") == "active",
+                        usage=sub.get("kind") == "azure_plan",
                         replaces=tuple(
                             self._replaced(customer, wanted, r, sid)
                             for r in (wanted.replaces if wanted else ())

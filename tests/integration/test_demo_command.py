@@ -55,6 +55,12 @@ def test_demo_runs_plan_and_apply_to_convergence(run_cli, monkeypatch, tmp_path:
         "Northwind Traders AG: Microsoft 365 Business Basic, 40 seats, de -> central: Complete, "
         "accepted by de, active with 40 seats" in out
     )
+    # The Azure plan moves by transfer too: no seats, it lands in the plan central bought.
+    assert (
+        "Northwind Traders AG: Azure plan (usage-based), de -> central: Complete, accepted by "
+        "de, landed in central's Azure plan (active)" in out
+    )
+    assert "Northwind Traders AG: Azure plan, usage-based (DZH318Z0BPS6:0001:" in out
     assert "11 new-commerce subscription(s) bought (11 through a cart)" in out
     assert (
         "Fabrikam GmbH: Visio Plan 2, 3 seats (CFQ7TTC0HD32:0002:CFQ7TTC0J1FV); legacy Visio "
@@ -64,7 +70,7 @@ def test_demo_runs_plan_and_apply_to_convergence(run_cli, monkeypatch, tmp_path:
     assert "Microsoft support moved 2 Azure subscription(s)" in out
     assert "NOT as expected" not in out
     assert (
-        "Ledger check over 11 moved subscription(s): 0 day(s) billed by both tenants, "
+        "Ledger check over 11 moved license subscription(s): 0 day(s) billed by both tenants, "
         "0 day(s) without service." in out
     )
     assert (tmp_path / "demo" / "plan.json").is_file()

@@ -162,3 +162,12 @@ def test_a_run_that_went_wrong_is_told_as_it_went() -> None:
     assert told.purchases[0].replaces[0].fate == "suspended 1 day(s) later"
     # The legacy source billed on the day its successor was already billing.
     assert told.ledger.double_billed_days == 1
+
+
+def test_an_azure_plan_line_is_verified_by_the_plan_it_landed_in_not_by_seats() -> None:
+    landed = demo.Moved("Azure plan", 1, "o-az", ("active", 1), usage=True)
+    assert landed.verified
+    assert demo.Moved("Azure plan", 1, "o-az", ("active", 7), usage=True).verified
+    assert not demo.Moved("Azure plan", 1, "o-az", ("suspended", 1), usage=True).verified
+    assert not demo.Moved("Azure plan", 1, "o-az", None, usage=True).verified
+    assert not demo.Moved("Office 365 E3", 25, "o-1", ("active", 20)).verified
