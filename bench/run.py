@@ -38,6 +38,7 @@ import argparse
 import contextlib
 import datetime as dt
 import gzip
+import itertools
 import json
 import logging
 import multiprocessing
@@ -130,15 +131,20 @@ def _apply_phases(marks: dict[str, float]) -> Callable[[float], str]:
 
 
 _CUSTOMER = re.compile(r"/customers/([^/?]+)")
+_UNIQUE = itertools.count()
 
 
 def _necessary(
     phase: str, method: str, url: str, tenant: str, writes: Counter[tuple[str, str]]
 ) -> tuple[str, ...]:
-    """What makes a request necessary: a write is sent once; a read is needed once per phase
-    and per state of the customer it reads in that tenant, a write to the customer there
-    making a new state (so one fresh read after an order, to see it, counts; a second poll of
-    the same state does not)."""
+    """What makes a request necessary: a token when one is fetched, each next page; a write
+    sent once; a read once per phase and per state of the customer it reads in that tenant, a
+    write to the customer there making a new state (so one fresh read after an order, to see
+    it, counts; a second poll of the same state does not)."""
+    if TOKEN_PATH in url or "seekOperation=Next" in url:
+        # A token expires (each new one is needed); every next page has the same URL, its
+        # continuation token in a header (each page is a different read).
+        return (method, url, str(next(_UNIQUE)))
     found = _CUSTOMER.search(url)
     customer = found.group(1).lower() if found else ""
     if method != "GET":
