@@ -38,11 +38,13 @@ import argparse
 import contextlib
 import datetime as dt
 import gzip
+import itertools
 import json
 import logging
 import multiprocessing
 import os
 import platform
+import re
 import resource
 import shutil
 import statistics
@@ -116,16 +118,60 @@ class _Watcher:
         yield None
 
 
-def _figures(recorder: _Recorder, wall: float) -> dict[str, Any]:
-    """Requests, minimum, 429s and achieved rate per tenant from the recorded requests."""
+def _apply_phases(marks: dict[str, float]) -> Callable[[float], str]:
+    """Which part of an apply a request at a moment belongs to: the read before the writes,
+    the writes (with their re-checks and polls), the verification read after them."""
+
+    def phase(at: float) -> str:
+        if at < marks.get("writes", float("inf")):
+            return "read"
+        return "writes" if at < marks.get("verify", float("inf")) else "verify"
+
+    return phase
+
+
+_CUSTOMER = re.compile(r"/customers/([^/?]+)")
+_UNIQUE = itertools.count()
+
+
+def _necessary(
+    phase: str, method: str, url: str, tenant: str, writes: Counter[tuple[str, str]]
+) -> tuple[str, ...]:
+    """What makes a request necessary: a token when one is fetched, each next page; a write
+    sent once; a read once per phase and per state of the customer it reads in that tenant, a
+    write to the customer there making a new state (so one fresh read after an order, to see
+    it, counts; a second poll of the same state does not)."""
+    if TOKEN_PATH in url or "seekOperation=Next" in url:
+        # A token expires (each new one is needed); every next page has the same URL, its
+        # continuation token in a header (each page is a different read).
+        return (method, url, str(next(_UNIQUE)))
+    found = _CUSTOMER.search(url)
+    customer = found.group(1).lower() if found else ""
+    if method != "GET":
+        writes[(tenant, customer)] += 1
+        return (method, url)
+    return (phase, method, url, str(writes[(tenant, customer)]))
+
+
+def _figures(
+    recorder: _Recorder, wall: float, phases: Callable[[float], str] = lambda at: ""
+) -> dict[str, Any]:
+    """Requests, minimum, 429s and achieved rate per tenant from the recorded requests.
+
+    The minimum is each write sent once and each resource read once within each of ``phases``
+    and per state of its customer (``_necessary``): apply reads every customer before its
+    writes and again after them (the verification), both needed, and must read a customer
+    again after an order to see it active; its further polls and repeated re-checks are what
+    it could save. For plan and export (no writes, one phase) it is the distinct requests."""
     tenants: dict[str, dict[str, Any]] = {}
+    writes: Counter[tuple[str, str]] = Counter()  # writes so far per (tenant, customer)
     for method, url, outcome, tenant, at in recorder.sent:
         t = tenants.setdefault(
             tenant, {"requests": 0, "throttled": 0, "distinct": set(), "first": at, "last": at}
         )
         t["requests"] += 1
         t["throttled"] += outcome.startswith("429")
-        t["distinct"].add((method, url))
+        t["distinct"].add(_necessary(phases(at), method, url, tenant, writes))
         t["first"], t["last"] = min(t["first"], at), max(t["last"], at)
     per_tenant = {}
     for name, t in sorted(tenants.items()):
@@ -136,7 +182,19 @@ def _figures(recorder: _Recorder, wall: float) -> dict[str, Any]:
             "throttled": t["throttled"],
             "rate_per_minute": round((t["requests"] - 1) / span * 60, 1) if span > 0 else 0.0,
         }
+    by_phase: dict[str, dict[str, Any]] = {}
+    for method, url, _outcome, tenant, at in recorder.sent:
+        p = by_phase.setdefault(phases(at) or "all", {"requests": Counter(), "distinct": set()})
+        p["requests"][f"{tenant} {method}"] += 1
+        p["distinct"].add((tenant, method, url))
     return {
+        "phases": {
+            name: {
+                "requests": dict(sorted(p["requests"].items())),
+                "minimum": len(p["distinct"]),
+            }
+            for name, p in by_phase.items()
+        },
         "wall_s": round(wall, 2),
         "requests": sum(t["requests"] for t in per_tenant.values()),
         "minimum": sum(t["minimum"] for t in per_tenant.values()),
@@ -195,11 +253,17 @@ def phase_apply(
         paths=[Path(manifests)], access=_access(conn, env), state_dir=Path(state),
         customers=customers, parallelism=parallelism,
     )  # fmt: skip
+    marks: dict[str, float] = {}
+    hooks = apply.Hooks(
+        approve=lambda plan: None,
+        started=lambda *ids: marks.setdefault("writes", time.monotonic()),
+        written=lambda: marks.setdefault("verify", time.monotonic()),
+    )
     with recording() as rec:
         started = time.monotonic()
-        result = apply.apply(request, watcher, apply.Hooks(approve=lambda plan: None))
+        result = apply.apply(request, watcher, hooks)
         wall = time.monotonic() - started
-    figures = _figures(rec, wall)
+    figures = _figures(rec, wall, phases=_apply_phases(marks))
     report = result.report
     figures["steps"] = len(report.steps) if report is not None else 0
     figures["clean"] = bool(report is not None and report.clean)

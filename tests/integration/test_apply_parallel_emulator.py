@@ -90,9 +90,17 @@ def test_waits_for_provisioning_overlap_across_customers(run_cli, tmp_path: Path
 
 
 def test_parallelism_one_orders_after_the_previous_target_is_active(  # type: ignore[no-untyped-def]
-    run_cli, tmp_path: Path, world
+    run_cli, tmp_path: Path, world, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Also (in the same run, it takes a while): with stderr a terminal and stdout piped,
+    each phase has its bars on stderr, and stdout keeps the step lines and the result."""
+    import sys
+
+    from reconciler.cli import progress
+
     emu, mdir = world
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(progress, "_isatty", lambda stream: stream is sys.stderr)
     result = _apply(run_cli, tmp_path, emu, mdir, 1)
     assert result.code == 0, result.output[-3000:]
     history = emu.control.history()
@@ -101,29 +109,6 @@ def test_parallelism_one_orders_after_the_previous_target_is_active(  # type: ig
     assert len(ordered) == CUSTOMERS
     # Serial: the second order comes after the first provisioning.
     assert ordered[1] >= provisioned[0]
-
-
-def test_parallelism_below_one_is_refused_before_anything_is_read(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    result = run_cli("apply", "manifests", "--parallelism", "0", "--state-dir", str(tmp_path))
-    assert result.code == 1
-    assert "--parallelism" in result.output and "Traceback" not in result.output
-    assert not (tmp_path / "journal").exists()
-
-
-def test_on_a_terminal_each_phase_has_its_bars_on_stderr(  # type: ignore[no-untyped-def]
-    run_cli, tmp_path: Path, world, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """stderr a terminal, stdout piped: bars for sign-in, the read, the target and source
-    stages and the verification go to stderr; stdout keeps the step lines and the result."""
-    import sys
-
-    from reconciler.cli import progress
-
-    emu, mdir = world
-    monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.setattr(progress, "_isatty", lambda stream: stream is sys.stderr)
-    result = _apply(run_cli, tmp_path, emu, mdir, CUSTOMERS)
-    assert result.code == 0, result.output[-3000:]
     for bar in (
         "Signing in",
         "Reading central",
@@ -135,3 +120,10 @@ def test_on_a_terminal_each_phase_has_its_bars_on_stderr(  # type: ignore[no-unt
     ):
         assert bar in result.err, bar
     assert "━" not in result.out and f"({CUSTOMERS * 2}/{CUSTOMERS * 2}) [ok]" in result.out
+
+
+def test_parallelism_below_one_is_refused_before_anything_is_read(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("apply", "manifests", "--parallelism", "0", "--state-dir", str(tmp_path))
+    assert result.code == 1
+    assert "--parallelism" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "journal").exists()
