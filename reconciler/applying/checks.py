@@ -73,6 +73,10 @@ def _manifest_says(change: actions.Change, desired: model.DesiredState) -> str |
     customer = desired.customer(a.customer_id)
     if customer is None:
         return f"{a.customer_name} ({a.customer_id}) is no longer in the manifests"
+    if change.action is actions.Action.RECORD_AGREEMENT:
+        if customer.agreement is None:
+            return f"{a.customer_name}: the manifests no longer record its customerAgreement"
+        return None
     entry = next((ds for ds in customer.subscriptions if ds.key == a.key), None)
     if entry is None:
         return _azure_says(change, customer)

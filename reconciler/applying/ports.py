@@ -15,10 +15,21 @@ from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from reconciler import model
-from reconciler.writes import GONE, OrderChannel, Ordered, OrderSpec, Sub, SubscriptionPatch
+from reconciler.writes import (
+    GONE,
+    AgreementRecorded,
+    AgreementSpec,
+    OrderChannel,
+    Ordered,
+    OrderSpec,
+    Sub,
+    SubscriptionPatch,
+)
 
 __all__ = [
     "GONE",
+    "AgreementRecorded",
+    "AgreementSpec",
     "OrderChannel",
     "OrderSpec",
     "Ordered",
@@ -115,6 +126,21 @@ class Writer(Protocol):
     def subscriptions_of_order(self, tenant: str, customer_id: str, order_id: str) -> Sequence[Sub]:
         """The subscriptions of ``tenant`` that order ``order_id`` created (a completed
         transfer line names its order, not the subscription)."""
+        ...
+
+    def agreement_confirmed(self, tenant: str, customer_id: str) -> bool:
+        """Whether ``tenant`` lists a confirmed acceptance of the Microsoft Customer Agreement
+        for the customer, freshly read; raises (``Unreadable``, ``WriteRejected`` without the
+        sign-in it needs) rather than answer when it cannot be read."""
+        ...
+
+    def record_agreement(
+        self, tenant: str, customer_id: str, agreement: AgreementSpec, *, request_id: str
+    ) -> AgreementRecorded:
+        """Record the customer's acceptance in ``tenant`` (the agreement's current template,
+        then the confirmation). A confirmation Partner Center says it already holds counts as
+        recorded once read back. ``OutcomeUnknown`` when the answer was lost,
+        ``WriteRejected`` on a refusal."""
         ...
 
     def correlation_id(self, tenant: str) -> str:

@@ -20,7 +20,6 @@ from reconciler.planning import (
     fingerprint,
     gcpause,
     ordering,
-    staleness,
 )
 
 
@@ -126,15 +125,17 @@ def _build(
         strategies.extend(result.strategies)
         if result.azure_ready:
             ready.append(c.name)
+        sources = c.sources
+        digest, snapshot = fingerprint.customer_state(c.tenant_id, (*sources, target), live)
         entries.append(
             actions.CustomerEntry(
                 c.tenant_id,
                 c.name,
                 c.source,
                 result.status,
-                fingerprint.customer_fingerprint(c.tenant_id, (*c.sources, target), live),
-                staleness.customer_snapshot(c.tenant_id, (*c.sources, target), live),
-                sources=c.sources if len(c.sources) > 1 else (),
+                digest,
+                snapshot,
+                sources=sources if len(sources) > 1 else (),
             )
         )
     ordered = ordering.order(changes, rank)

@@ -39,42 +39,74 @@ def _held(b: Builder, ds: model.DesiredSubscription) -> list[model.LiveSubscript
 
 
 def _agreement_gate(b: Builder) -> tuple[str, ...]:
-    """The customer's Microsoft Customer Agreement gate that purchases wait for (planned once
-    per customer): when its acceptance is not confirmed, or could not be read (never taken
-    as either answer). Nothing when confirmed or not read at all (no relationship yet: the
-    invitation comes first, and the next plan reads it)."""
+    """What the customer's purchases wait for about the Microsoft Customer Agreement (planned
+    once per customer): when its acceptance is not confirmed in the target and the manifest
+    records it (``customerAgreement``), a ``record-agreement`` write; not confirmed without a
+    record, or unreadable (never taken as either answer), a ``confirm-agreement`` gate with
+    the steps. Nothing when confirmed or not read at all (no relationship yet: the invitation
+    comes first, and the next plan reads it)."""
     if b.agreement is True or (b.agreement is None and not b.agreement_reason):
         return ()
-    if b.agreement_id is None:
-        steps = (
-            "the customer accepts the Microsoft Customer Agreement (the reseller relationship "
-            "or a link from Partner Center), or the partner confirms the acceptance in "
-            "Partner Center (Customers > the customer > Account) or with "
-            "POST /v1/customers/{id}/agreements (App+User, with the signer's name and email)"
-        )
-        if b.agreement is False:
-            reason = R.AGREEMENT_NOT_ACCEPTED
-            detail = (
-                f"{b.customer.name} has no confirmed acceptance of the Microsoft Customer "
-                f"Agreement in {b.target_name}; new-commerce purchases are refused without it "
-                "(403 13605)"
-            )
-        else:
-            reason = R.AGREEMENT_UNKNOWN
-            detail = (
-                f"whether {b.customer.name} accepted the Microsoft Customer Agreement in "
-                f"{b.target_name} could not be read ({b.agreement_reason}); nothing is bought "
-                "until a plan reads it"
-            )
-            b.warn("agreement-unknown", f"{b.who()}: {detail}")
+    if b.agreement_id is not None:
+        return (b.agreement_id,)
+    record = b.customer.agreement
+    where = b.customer.origin.file
+    if b.agreement is False and record is not None:
         b.agreement_id = b.add(
-            A.CONFIRM_AGREEMENT,
+            A.RECORD_AGREEMENT,
             b.address(b.target_name),
-            reason,
-            detail,
+            R.AGREEMENT_IN_MANIFEST,
+            f"{b.customer.name} has no confirmed acceptance of the Microsoft Customer "
+            f"Agreement in {b.target_name}; record the acceptance by {record.first_name} "
+            f"{record.last_name} on {record.date_agreed} that {record.origin} gives "
+            "(POST /v1/customers/{id}/agreements, App+User) before the first purchase",
             depends_on=b.after_invite(),
-            gate=actions.Gate("customer", steps),
+            after={
+                "first_name": record.first_name,
+                "last_name": record.last_name,
+                "email": record.email,
+                "phone_number": record.phone_number,
+                "date_agreed": record.date_agreed,
+            },
         )
+        return (b.agreement_id,)
+    login = f"`reconciler login {b.target_name}`"
+    if b.agreement is False:
+        reason = R.AGREEMENT_NOT_ACCEPTED
+        detail = (
+            f"{b.customer.name} has no confirmed acceptance of the Microsoft Customer "
+            f"Agreement in {b.target_name}; new-commerce purchases are refused without it "
+            "(403 13605)"
+        )
+        steps = (
+            "if the customer has accepted the Microsoft Customer Agreement, record who "
+            f"accepted it and when under `customerAgreement` in {where} (acceptedBy: "
+            "firstName, lastName, email; dateAgreed) and apply confirms it in Partner Center "
+            f"(App+User: {login}); or confirm it yourself in Partner Center (Customers > the "
+            "customer > Account); if the customer has not accepted it, have them accept it "
+            "first"
+        )
+    else:
+        reason = R.AGREEMENT_UNKNOWN
+        detail = (
+            f"whether {b.customer.name} accepted the Microsoft Customer Agreement in "
+            f"{b.target_name} could not be read ({b.agreement_reason}); nothing is bought "
+            "until a plan reads it"
+        )
+        steps = (
+            "make the agreement readable and plan again: Partner Center answers it only to a "
+            f"signed-in user (App+User), so run {login} if no user is signed in, then "
+            "`reconciler plan`"
+        )
+        b.warn("agreement-unknown", f"{b.who()}: {detail}")
+    b.agreement_id = b.add(
+        A.CONFIRM_AGREEMENT,
+        b.address(b.target_name),
+        reason,
+        detail,
+        depends_on=b.after_invite(),
+        gate=actions.Gate("customer", steps),
+    )
     return (b.agreement_id,)
 
 
