@@ -31,8 +31,9 @@ DE = "0f6a1b8e-0000-4000-8000-0000000000de"
 
 
 @pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
+def emu(tmp_path: Path, sign_in_user: Any) -> Iterator[Emulator]:
     with Emulator.start(state_dir=tmp_path / "emu") as running:
+        sign_in_user(running)  # `reconciler login central`: agreements need App+User
         yield running
 
 
