@@ -172,7 +172,8 @@ def _tell(told: Any) -> int:
     typer.echo("")
     typer.echo("What happened, as the emulator recorded it (history, subscriptions, ledger):")
     typer.echo(
-        f"  {len(story.transfers)} partner-to-partner transfer(s): requested by the target, "
+        f"  {len(story.transfers)} partner-to-partner transfer request(s) moving "
+        f"{sum(len(t.lines) for t in story.transfers)} subscription(s): requested by the target, "
         "accepted with the source partner's own credentials, the target subscription found "
         "through the transfer's order id and checked active with the same seats; billing "
         "moves with the subscription:"

@@ -154,9 +154,14 @@ def _state_at(history: list[dict[str, Any]], sid: str, seq: int) -> tuple[str | 
     return status, seats
 
 
+AZURE_PLAN = "DZH318Z0BPS6:0001"
+
+
 def duplicate_orders(snap: dict[str, Any]) -> dict[tuple[str, str], int]:
     """(customer, product:sku) that came to the target more than once: the lines of its orders
-    (carts) and of its completed transfers (each lands through an order of its own)."""
+    (carts), the license lines of its completed transfers (each lands through an order of its
+    own), and the target's Azure plans (an Azure plan line lands in the plan the target holds,
+    so a second Azure plan would show as a second subscription, not as a line)."""
     lines: Counter[tuple[str, str]] = Counter()
 
     def product(offer_id: object) -> str:
@@ -169,7 +174,17 @@ def duplicate_orders(snap: dict[str, Any]) -> dict[tuple[str, str], int]:
     for t in snap["transfers"]:
         if t["status"] == "Complete":
             for line in t["lineItems"]:
-                lines[(t["customerTenantId"], product(line["offerId"]))] += 1
+                if line.get("productType") != "AzureSubscription":
+                    lines[(t["customerTenantId"], product(line["offerId"]))] += 1
+    plans: Counter[tuple[str, str]] = Counter(
+        (s["customerId"], product(s["offerId"]))
+        for s in snap["subscriptions"]
+        if s["partner"] == "central"
+        and product(s["offerId"]) == AZURE_PLAN
+        and s["status"] != "deleted"
+    )
+    for key, n in plans.items():
+        lines[key] = max(lines[key], n)
     return {k: n for k, n in lines.items() if n > 1}
 
 
@@ -239,7 +254,7 @@ def unfinished_transfers(snap: dict[str, Any], declined: str) -> tuple[int, list
 
 
 @pytest.fixture
-def emu(tmp_path: Path):  # type: ignore[no-untyped-def]
+def emu(tmp_path: Path, sign_in_user):  # type: ignore[no-untyped-def]
     # The morning of today (UTC): moving the clock by minutes never crosses midnight, so no
     # term ends and the saved plan stays current while availability ids are reissued.
     morning = dt.datetime.now(dt.UTC).replace(hour=9, minute=0, second=0, microsecond=0)
@@ -250,6 +265,7 @@ def emu(tmp_path: Path):  # type: ignore[no-untyped-def]
         rate_limit_per_minute=0,
         switches=SWITCHES,
     ) as running:
+        sign_in_user(running)  # `reconciler login central`: agreements need App+User
         yield running
 
 
