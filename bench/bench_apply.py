@@ -25,6 +25,7 @@ replaces needed about 30 minutes for the same world (issue 14).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -71,6 +72,24 @@ def check_history(emu: Emulator) -> tuple[int, int]:
     return duplicates, early
 
 
+def sign_in_target(emu: Emulator, conn: str, env: dict[str, str], cache: Path) -> None:
+    """``reconciler login central`` into ``cache`` (the emulator's user approves the device
+    code): the customers' agreements are read, and recorded, with App+User only, so a plan that
+    buys needs this sign-in (without it every purchase waits behind a confirm-agreement gate)."""
+    from reconciler.operations import live, signin
+
+    env["RECONCILER_TOKEN_CACHE_DIR"] = str(cache)
+    access = live.Access(environ=env, connection=Path(conn))
+    ids = {t["name"]: t["tenantId"] for t in json.loads(Path(conn).read_text("utf-8"))["tenants"]}
+
+    def approve(message: str) -> None:
+        code = re.search(r"code ([A-Z0-9-]+)", message)
+        if code:
+            emu.control.approve_device_code(code.group(1))
+
+    signin.sign_in(signin.tenant("central", ids["central"], [], access), access, show=approve)
+
+
 def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     doc = worldgen.generate(args.customers, args.per_customer, seed=7, in_target_every=1)
     mdir = tmp / "manifests"
@@ -88,6 +107,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             "RECONCILER_TOKEN_CACHE_DIR": str(tmp / "tokens"),
             "RECONCILER_LOCK_DIR": str(tmp / "locks"),
         }
+        sign_in_target(emu, str(emu.connection_file), env, tmp / "tokens")
         cmd = [
             sys.executable,
             "-m",

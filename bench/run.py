@@ -62,6 +62,9 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT / "tests" / "unit" / "planning"))
 
 TOKEN_PATH = "/oauth2/"
+#: What ``--parts`` can choose, and ``--world-phases`` within each world.
+PARTS = ("worlds", "apply", "core", "validate", "startup")
+WORLD_PHASES = ("plan", "baselines", "export", "apply")
 
 
 # ------------------------------------------------------------------------- request recording
@@ -178,14 +181,19 @@ def phase_plan(conn: str, manifests: str, out: str, env: dict[str, str]) -> dict
 
 
 def phase_apply(
-    conn: str, manifests: str, state: str, customers: list[str], env: dict[str, str]
+    conn: str,
+    manifests: str,
+    state: str,
+    customers: list[str],
+    env: dict[str, str],
+    parallelism: int,
 ) -> dict[str, Any]:
     from reconciler.operations import apply
 
     watcher = _Watcher()
     request = apply.ApplyRequest(
         paths=[Path(manifests)], access=_access(conn, env), state_dir=Path(state),
-        customers=customers,
+        customers=customers, parallelism=parallelism,
     )  # fmt: skip
     with recording() as rec:
         started = time.monotonic()
@@ -325,6 +333,8 @@ def isolated(fn: Callable[..., dict[str, Any]], *args: Any, isolate: bool = True
 
 
 def world_run(customers: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    from bench_apply import sign_in_target
+
     from reconciler.emulator import worldgen
     from reconciler.emulator.server import Emulator
 
@@ -339,6 +349,8 @@ def world_run(customers: int, args: argparse.Namespace, work: Path) -> dict[str,
     env = {
         "RECONCILER_CREDENTIALS_FILE": str(here / "no-credentials.toml"),
         "RECONCILER_STATE_DIR": str(here / "state"),
+        "RECONCILER_LOCK_DIR": str(here / "locks"),
+        "RECONCILER_TOKEN_CACHE_DIR": str(here / "tokens"),
     }
     latency = [{"kind": "latency", "latencyMs": args.latency_ms}] if args.latency_ms else []
     figures: dict[str, Any] = {
@@ -355,44 +367,129 @@ def world_run(customers: int, args: argparse.Namespace, work: Path) -> dict[str,
         faults=latency,
     ) as emu:
         conn = str(emu.connection_file)
-        print("  plan ...", flush=True)
-        plan = isolated(
-            phase_plan, conn, str(manifests), str(here / "plan.json.gz"), env,
-            isolate=args.isolate,
-        )  # fmt: skip
-        urls = [tuple(u) for u in plan.pop("urls") if TOKEN_PATH not in u[1]]
-        plan["bound_s"] = _bound(plan, args)
-        figures["plan"] = plan
-        for label, threaded in (("sequential", False), ("thread_per_tenant", True)):
-            print(f"  baseline {label} ...", flush=True)
-            emu.control.set_limits(rate_limit_per_minute=args.limit)  # a full bucket again
+        sign_in_target(emu, conn, env, here / "tokens")
+        wanted = set(args.world_phases)
+        if "plan" in wanted or "baselines" in wanted:
+            print(f"  plan ... (load {_load()})", flush=True)
+            plan = isolated(
+                phase_plan, conn, str(manifests), str(here / "plan.json.gz"), env,
+                isolate=args.isolate,
+            )  # fmt: skip
+            urls = [tuple(u) for u in plan.pop("urls") if TOKEN_PATH not in u[1]]
+            plan["bound_s"] = _bound(plan, args)
+            plan["load"] = _load()
+            figures["plan"] = plan
+        if "baselines" in wanted:
+            for label, threaded in (("sequential", False), ("thread_per_tenant", True)):
+                print(f"  baseline {label} ...", flush=True)
+                emu.control.set_limits(rate_limit_per_minute=args.limit)  # a full bucket again
+                time.sleep(0.2)
+                replay = isolated(phase_replay, conn, urls, threaded, isolate=args.isolate)
+                replay["plan_speedup"] = round(replay["wall_s"] / max(plan["wall_s"], 1e-9), 2)
+                figures[f"baseline_{label}"] = replay
+        if "export" in wanted:
+            print(f"  export ... (load {_load()})", flush=True)
+            emu.control.set_limits(rate_limit_per_minute=args.limit)
             time.sleep(0.2)
-            replay = isolated(phase_replay, conn, urls, threaded, isolate=args.isolate)
-            replay["plan_speedup"] = round(replay["wall_s"] / max(plan["wall_s"], 1e-9), 2)
-            figures[f"baseline_{label}"] = replay
-        print("  export ...", flush=True)
-        emu.control.set_limits(rate_limit_per_minute=args.limit)
-        time.sleep(0.2)
-        export = isolated(phase_export, conn, str(export_root), env, isolate=args.isolate)
-        export["bound_s"] = _bound(export, args)
-        figures["export"] = export
-        print("  apply ...", flush=True)
-        emu.control.set_limits(rate_limit_per_minute=args.limit)
-        time.sleep(0.2)
-        chosen = [c["tenantId"] for c in doc["customers"][: args.apply_customers]]
-        applied = isolated(
-            phase_apply, conn, str(manifests), str(here / "state"), chosen, env,
-            isolate=args.isolate,
-        )  # fmt: skip
-        applied["customers"] = len(chosen)
-        applied["bound_s"] = _bound(applied, args, provisioning=args.provisioning_s)
-        figures["apply"] = applied
+            export = isolated(phase_export, conn, str(export_root), env, isolate=args.isolate)
+            export["bound_s"] = _bound(export, args)
+            figures["export"] = export
+        if "apply" in wanted:
+            print(f"  apply ... (load {_load()})", flush=True)
+            emu.control.set_limits(rate_limit_per_minute=args.limit)
+            time.sleep(0.2)
+            chosen = [c["tenantId"] for c in doc["customers"][: args.apply_customers]]
+            applied = isolated(
+                phase_apply, conn, str(manifests), str(here / "state"), chosen, env,
+                args.apply_parallelism, isolate=args.isolate,
+            )  # fmt: skip
+            applied["customers"] = len(chosen)
+            applied["bound_s"] = _bound(applied, args, provisioning=args.provisioning_s)
+            figures["apply"] = applied
     for name in ("plan", "export", "apply"):
-        phase = figures[name]
-        phase["ratio_to_bound"] = (
-            round(phase["wall_s"] / phase["bound_s"], 2) if phase["bound_s"] else None
-        )
+        if name in figures:
+            _ratio(figures[name])
     return figures
+
+
+def _ratio(phase: dict[str, Any]) -> None:
+    phase["ratio_to_bound"] = (
+        round(phase["wall_s"] / phase["bound_s"], 2) if phase["bound_s"] else None
+    )
+
+
+def _load() -> float:
+    return round(os.getloadavg()[0], 1)
+
+
+def apply_run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Apply on its own world (bench_apply's measurement): ``--apply-customers`` customers with
+    ``--apply-per-customer`` subscriptions each, every one already a customer of the target,
+    ``--provisioning-s`` per create; plan and apply in one go, then the emulator's history
+    (duplicate orders, sources stopped before their target was active) and billing ledger
+    (days billed twice, days without service) are checked."""
+    from bench_apply import check_history, sign_in_target
+
+    from reconciler import manifests as manifest_files
+    from reconciler.emulator import worldgen
+    from reconciler.emulator.server import Emulator
+    from reconciler.operations import demo
+
+    here = work / "apply-world"
+    mdir = here / "manifests"
+    doc = worldgen.generate(
+        args.apply_customers, args.apply_per_customer, seed=7, in_target_every=1
+    )
+    worldgen.manifests(doc, mdir)
+    env = {
+        "RECONCILER_CREDENTIALS_FILE": str(here / "no-credentials.toml"),
+        "RECONCILER_STATE_DIR": str(here / "state"),
+        "RECONCILER_LOCK_DIR": str(here / "locks"),
+        "RECONCILER_TOKEN_CACHE_DIR": str(here / "tokens"),
+    }
+    latency = [{"kind": "latency", "latencyMs": args.latency_ms}] if args.latency_ms else []
+    with Emulator.start(
+        world=doc,
+        state_dir=here / "emulator",
+        rate_limit_per_minute=args.limit,
+        provisioning_delay_seconds=args.provisioning_s,
+        clock_start=dt.datetime.now(dt.UTC),
+        faults=latency,
+    ) as emu:
+        sign_in_target(emu, str(emu.connection_file), env, here / "tokens")
+        load = _load()
+        applied = isolated(
+            phase_apply, str(emu.connection_file), str(mdir), str(here / "state"), [], env,
+            args.apply_parallelism, isolate=args.isolate,
+        )  # fmt: skip
+        duplicates, early = check_history(emu)
+        desired = manifest_files.load([mdir])
+        ledger = demo.story(
+            emu.control.history(), emu.control.snapshot(), emu.control.ledger(), desired
+        ).ledger
+        # New-commerce pairs are re-bought here (the world says moveBy: re-provision) and their
+        # sources cancelled once the target is active: that day both bill, as the plan states
+        # and the policy tolerates (billingOverlapToleranceDays per pair).
+        tolerated = ledger.pairs * desired.consolidation.policy.billing_overlap_tolerance_days
+    applied.update(
+        customers=args.apply_customers,
+        per_customer=args.apply_per_customer,
+        parallelism=args.apply_parallelism,
+        provisioning_s=args.provisioning_s,
+        load=load,
+        duplicates=duplicates,
+        early_suspensions=early,
+        ledger={
+            "pairs": ledger.pairs,
+            "double_billed_days": ledger.double_billed_days,
+            "unserved_days": ledger.unserved_days,
+            "tolerated_days": tolerated,
+            "clean": ledger.double_billed_days <= tolerated and ledger.unserved_days == 0,
+        },
+    )
+    applied["bound_s"] = _bound(applied, args, provisioning=args.provisioning_s)
+    _ratio(applied)
+    return applied
 
 
 def _bound(phase: dict[str, Any], args: argparse.Namespace, provisioning: float = 0.0) -> float:
@@ -429,88 +526,126 @@ def startup(runs: int = 10) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------- report
 
 
+def _rates(p: dict[str, Any]) -> str:
+    return ", ".join(f"{t} {v['rate_per_minute']:.0f}" for t, v in p["per_tenant"].items())
+
+
 def report(figures: dict[str, Any]) -> str:
+    command = figures.get("command", "python bench/run.py")
     lines = [
         "# Benchmark report",
         "",
-        f"Made {figures['when']} by `python bench/run.py{' --quick' if figures['quick'] else ''}` "
-        f"on {figures['machine']} (load average at start {figures['load_start']}, at end "
-        f"{figures['load_end']}; figures measured under load are slower, ratios to a baseline "
-        "in the same run are what to compare).",
+        f"Made {figures['when']} by `{command}` on {figures['machine']} (load average at "
+        f"start {figures['load_start']}, at end {figures['load_end']}; figures measured under "
+        "load are slower, ratios to a baseline in the same run are what to compare).",
         "",
         f"Emulator: {figures['settings']['latency_ms']} ms latency per request, "
         f"{figures['settings']['limit']} requests a minute per tenant, "
-        f"{figures['settings']['provisioning_s']} s provisioning per create.",
-        "",
-        "## Plan, apply, export",
-        "",
-        "| world | phase | wall s | requests | minimum | 429s | rate/min per tenant | "
-        "peak RSS MB | bound s | × bound |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        f"{figures['settings']['provisioning_s']} s provisioning per create. Worlds: customers "
+        f"alternating between the sources `de` and `fr`, all already customers of the target "
+        f"`central` (3 tenants), {figures['settings']['per_customer']} subscriptions each.",
     ]
+    if figures["worlds"]:
+        lines += [
+            "",
+            "## Plan, apply, export",
+            "",
+            "| world | phase | wall s | requests | minimum | 429s | rate/min per tenant | "
+            "peak RSS MB | bound s | × bound |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
     for world in figures["worlds"]:
         for name in ("plan", "export", "apply"):
+            if name not in world:
+                continue
             p = world[name]
-            rates = ", ".join(f"{t} {v['rate_per_minute']:.0f}" for t, v in p["per_tenant"].items())
             size = f"{world['customers']:,} customers"
             if name == "apply":
                 size += f" (apply: {p['customers']})"
             lines.append(
                 f"| {size} | {name} | {p['wall_s']} | {p['requests']} | {p['minimum']} | "
-                f"{p['throttled']} | {rates} | {p['peak_rss_mb']} | {p['bound_s']} | "
+                f"{p['throttled']} | {_rates(p)} | {p['peak_rss_mb']} | {p['bound_s']} | "
                 f"{p['ratio_to_bound']} |"
             )
     for world in figures["worlds"]:
-        p = world["plan"]
+        p = world.get("plan", {})
         if "plan_document_kb" in p:
             lines.append(
                 f"\nSaved plan of {world['customers']:,} customers (`--out plan.json.gz`): "
                 f"{p['plan_file_kb']:,} KB gzip, {p['plan_document_kb']:,} KB of JSON."
             )
-    lines += [
-        "",
-        "Baselines: plan's minimum requests replayed by a plain script (Retry-After honoured).",
-        "",
-        "| world | script | wall s | requests | 429s | wall ÷ plan's wall |",
-        "|---|---|---|---|---|---|",
-    ]
-    for world in figures["worlds"]:
+    baselines = [w for w in figures["worlds"] if "baseline_sequential" in w]
+    if baselines:
+        lines += [
+            "",
+            "Baselines: plan's minimum requests replayed by a plain script (Retry-After honoured).",
+            "",
+            "| world | script | wall s | requests | 429s | wall ÷ plan's wall |",
+            "|---|---|---|---|---|---|",
+        ]
+    for world in baselines:
         for label in ("sequential", "thread_per_tenant"):
             b = world[f"baseline_{label}"]
             lines.append(
-                f"| {world['customers']:,} customers | {label.replace('_', ' ')} | {b['wall_s']} | "
-                f"{b['requests']} | {b['throttled']} | {b['plan_speedup']} |"
+                f"| {world['customers']:,} customers | {label.replace('_', ' ')} | "
+                f"{b['wall_s']} | {b['requests']} | {b['throttled']} | {b['plan_speedup']} |"
             )
-    lines += [
-        "",
-        "## Planning core",
-        "",
-        "| subscriptions | changes | build_plan CPU s | peak RSS MB | render JSON CPU s | "
-        "document MB | gzip MB |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    a = figures.get("apply")
+    if a is not None:
+        led = a["ledger"]
+        lines += [
+            "",
+            "## Apply on its own world",
+            "",
+            f"{a['customers']:,} customers × {a['per_customer']} subscriptions, "
+            f"{a['provisioning_s']:g} s provisioning per create, `--parallelism "
+            f"{a['parallelism']}`, planned and applied in one go (load average "
+            f"{a['load']} at its start).",
+            "",
+            "| wall s | steps | writes | requests | minimum | 429s | rate/min per tenant | "
+            "peak RSS MB | bound s | × bound | duplicates | early suspensions | ledger |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            f"| {a['wall_s']} | {a['steps']} | {a['writes']} | {a['requests']} | "
+            f"{a['minimum']} | {a['throttled']} | {_rates(a)} | {a['peak_rss_mb']} | "
+            f"{a['bound_s']} | **{a['ratio_to_bound']}** (target ≤ 1.5) | {a['duplicates']} | "
+            f"{a['early_suspensions']} | {'clean' if led['clean'] else 'NOT CLEAN'} "
+            f"({led['pairs']} moved pairs, {led['double_billed_days']} days billed twice "
+            f"within the policy's {led['tolerated_days']} tolerated, {led['unserved_days']} "
+            "days without service) |",
+        ]
+    if figures["core"]:
+        lines += [
+            "",
+            "## Planning core",
+            "",
+            "| subscriptions | changes | build_plan CPU s | peak RSS MB | render JSON CPU s | "
+            "document MB | gzip MB |",
+            "|---|---|---|---|---|---|---|",
+        ]
     for core in figures["core"]:
         lines.append(
             f"| {core['subscriptions']:,} | {core['changes']:,} | {core['build_plan_cpu_s']} | "
             f"{core['peak_rss_mb']} | {core['render_json_cpu_s']} | {core['document_mb']} | "
             f"{core['document_gz_mb']} |"
         )
-    v = figures["validate"]
-    s = figures["startup"]
-    lines += [
-        "",
-        "## Manifests and start-up",
-        "",
-        f"- `validate` of {v['customers']:,} customer files ({v['parser']} parser): "
-        f"{v['validate_cpu']} s CPU / {v['validate_wall']} s wall; the plain-parser baseline "
-        f"(CSafeLoader + compiled jsonschema, same process) {v['baseline_cpu']} s CPU: "
-        f"**{v['ratio_cpu']}×** (target ≤ 2×).",
-        f"- `{s['command']} --version`: median {s['--version']['median_s']} s over "
-        f"{s['--version']['runs']} runs (target < 0.15 s); `--help`: median "
-        f"{s['--help']['median_s']} s; the interpreter alone (`python -c pass`): median "
-        f"{s['python -c pass']['median_s']} s.",
-        "",
-    ]
+    v, st = figures.get("validate"), figures.get("startup")
+    if v is not None or st is not None:
+        lines += ["", "## Manifests and start-up", ""]
+    if v is not None:
+        lines.append(
+            f"- `validate` of {v['customers']:,} customer files ({v['parser']} parser): "
+            f"{v['validate_cpu']} s CPU / {v['validate_wall']} s wall; the plain-parser "
+            f"baseline (CSafeLoader + compiled jsonschema, same process) {v['baseline_cpu']} s "
+            f"CPU: **{v['ratio_cpu']}×** (target ≤ 2×)."
+        )
+    if st is not None:
+        lines.append(
+            f"- `{st['command']} --version`: median {st['--version']['median_s']} s over "
+            f"{st['--version']['runs']} runs (target < 0.15 s); `--help`: median "
+            f"{st['--help']['median_s']} s (target < 0.15 s); the interpreter alone (`python -c "
+            f"pass`): median {st['python -c pass']['median_s']} s."
+        )
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -529,6 +664,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="the client's, for the bound")
     parser.add_argument("--startup-runs", type=int, default=10)
     parser.add_argument(
+        "--parts",
+        nargs="+",
+        choices=PARTS,
+        default=list(PARTS),
+        help="what to measure (default: all): the worlds, apply on its own world, the core, "
+        "validate, start-up",
+    )
+    parser.add_argument(
+        "--world-phases",
+        nargs="+",
+        choices=WORLD_PHASES,
+        default=list(WORLD_PHASES),
+        help="what to run in each world (default: all; baselines need plan)",
+    )
+    parser.add_argument("--apply-per-customer", type=int, default=2)
+    parser.add_argument(
+        "--apply-parallelism", type=int, default=None, help="default: apply's own default"
+    )
+    parser.add_argument(
         "--no-isolate", dest="isolate", action="store_false",
         help="run phases in this process (faster start, memory figures shared)",
     )  # fmt: skip
@@ -541,11 +695,16 @@ def main(argv: list[str] | None = None) -> int:
     args.core = args.core if args.core is not None else ([50_000] if quick else [50_000, 200_000])
     args.validate_customers = args.validate_customers or (1000 if quick else 5000)
     args.apply_customers = args.apply_customers or (3 if quick else 100)
+    if args.apply_parallelism is None:
+        from reconciler import settings
+
+        args.apply_parallelism = settings.DEFAULT_APPLY_PARALLELISM
 
     from bench_validate import measure
 
     figures: dict[str, Any] = {
         "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": " ".join(["python bench/run.py", *(sys.argv[1:] if argv is None else argv)]),
         "quick": quick,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "load_start": round(os.getloadavg()[0], 1),
@@ -556,18 +715,30 @@ def main(argv: list[str] | None = None) -> int:
         "worlds": [],
         "core": [],
     }  # fmt: skip
+    parts = set(args.parts)
     with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
-        for size in args.sizes:
+        for size in args.sizes if "worlds" in parts else ():
             print(f"world of {size} customers ...", flush=True)
             figures["worlds"].append(world_run(size, args, Path(tmp)))
-    for subs in args.core:
-        print(f"core at {subs} subscriptions ...", flush=True)
+        if "apply" in parts:
+            print(
+                f"apply: {args.apply_customers} customers x {args.apply_per_customer}, "
+                f"{args.provisioning_s:g} s provisioning ... (load {_load()})",
+                flush=True,
+            )
+            figures["apply"] = apply_run(args, Path(tmp))
+    for subs in args.core if "core" in parts else ():
+        print(f"core at {subs} subscriptions ... (load {_load()})", flush=True)
         per = 10 if subs >= 10 else 1
-        figures["core"].append(isolated(phase_core, max(subs // per, 1), per, isolate=args.isolate))
-    print(f"validate of {args.validate_customers} files ...", flush=True)
-    figures["validate"] = measure(args.validate_customers)
-    figures["startup"] = startup(args.startup_runs)
-    figures["load_end"] = round(os.getloadavg()[0], 1)
+        core = isolated(phase_core, max(subs // per, 1), per, isolate=args.isolate)
+        figures["core"].append({**core, "load": _load()})
+    if "validate" in parts:
+        print(f"validate of {args.validate_customers} files ... (load {_load()})", flush=True)
+        figures["validate"] = {**measure(args.validate_customers), "load": _load()}
+    if "startup" in parts:
+        print(f"start-up ... (load {_load()})", flush=True)
+        figures["startup"] = {**startup(args.startup_runs), "load": _load()}
+    figures["load_end"] = _load()
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "figures.json").write_text(json.dumps(figures, indent=2) + "\n", "utf-8")
     (args.out / "report.md").write_text(report(figures), "utf-8")

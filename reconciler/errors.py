@@ -199,6 +199,12 @@ class WriteRejected(ReconcilerError):
     """Partner Center gave a definite "no" (4xx business error, not found, forbidden)."""
 
 
+class ResourceChanged(WriteRejected):
+    """Partner Center refused a write because the resource changed since it was read (code
+    2055 "Etag is no longer valid" at any status, 409, 412), and a read after it shows the
+    change not made: nothing was written. Apply reads it again and decides again, once."""
+
+
 class Unreadable(ReconcilerError):
     """Partner Center answered with something that cannot be understood; nothing is assumed."""
 

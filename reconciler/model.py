@@ -270,6 +270,22 @@ class AzureHandoff:
 
 
 @dataclass(frozen=True, slots=True)
+class CustomerAgreement:
+    """The customer's acceptance of the Microsoft Customer Agreement as the partner holds it
+    (the manifest's ``customerAgreement``): who at the customer accepted it and when. Apply
+    records it in the target (``POST .../agreements``, App+User) when the target has none."""
+
+    first_name: str
+    last_name: str
+    email: str
+    #: Optional in Microsoft's ``Contact``; ``""`` when the manifest gives none.
+    phone_number: str
+    #: The day the customer accepted, ``YYYY-MM-DD`` (a calendar date; sent as UTC midnight).
+    date_agreed: str
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
 class DesiredCustomer:
     """One customer. ``source`` is its default source tenant; a customer held in several
     source tenants names the others on the replaced subscriptions and hand-offs there."""
@@ -282,6 +298,9 @@ class DesiredCustomer:
     subscriptions: tuple[DesiredSubscription, ...]
     azure: tuple[AzureHandoff, ...]
     origin: Origin
+    #: The customer's acceptance of the Microsoft Customer Agreement, when the manifest
+    #: records it (``customerAgreement``); ``None`` otherwise.
+    agreement: CustomerAgreement | None = None
 
     def source_of(self, item: Replacement | AzureHandoff) -> str:
         """The source tenant holding ``item``'s subscription."""

@@ -86,6 +86,27 @@ class SubscriptionPatch:
         return ", ".join(f"{name} -> {value}" for name, value in fields if value is not None)
 
 
+@dataclass(frozen=True, slots=True)
+class AgreementSpec:
+    """The customer's acceptance of the Microsoft Customer Agreement to record in a tenant:
+    who at the customer accepted it and the day (``YYYY-MM-DD``)."""
+
+    first_name: str
+    last_name: str
+    email: str
+    phone_number: str
+    date_agreed: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementRecorded:
+    """What recording an acceptance did: the agreement template it confirmed and whether
+    Partner Center already held the same confirmation (so nothing new was created)."""
+
+    template_id: str
+    already: bool = False
+
+
 def cart_request_id(request_id: str) -> str:
     """The MS-RequestId of the cart a cart-channel order creates before its checkout (which
     carries ``request_id``): derived, so a resend of the same logical order reuses the same

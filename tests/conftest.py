@@ -6,9 +6,13 @@ process and returns what a user would see.
 
 from __future__ import annotations
 
+import json
+import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -55,6 +59,40 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def sign_in_user(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Path]:
+    """``reconciler login TENANT`` against a running emulator, as a partner admin does it (the
+    emulator's user approves the device code): the App+User calls (the invitation URL, the
+    customers' agreements) then go through. The token cache is the test's own: the
+    ``RECONCILER_TOKEN_CACHE_DIR`` of ``environ`` (default: the process environment, where
+    a fresh directory is set when none is). Returns the cache file."""
+
+    def sign_in(emu: Any, tenant: str = "central", environ: dict[str, str] | None = None) -> Path:
+        from reconciler.operations import live, signin
+
+        env = dict(os.environ) if environ is None else environ
+        if "RECONCILER_TOKEN_CACHE_DIR" not in env:
+            cache = str(tmp_path_factory.mktemp("user-tokens"))
+            env["RECONCILER_TOKEN_CACHE_DIR"] = cache
+            if environ is None:
+                monkeypatch.setenv("RECONCILER_TOKEN_CACHE_DIR", cache)
+        conn = Path(emu.connection_file)
+        ids = {t["name"]: t["tenantId"] for t in json.loads(conn.read_text())["tenants"]}
+        access = live.Access(env, connection=conn)
+        who = signin.tenant(tenant, ids[tenant], [], access)
+
+        def approve(message: str) -> None:
+            code = re.search(r"code ([A-Z0-9-]+)", message)
+            assert code, message
+            emu.control.approve_device_code(code.group(1))
+
+        return signin.sign_in(who, access, show=approve).cache_path
+
+    return sign_in
 
 
 # -- emulator (owned by the emulator work; see docs/emulator.md) ---------------------------------

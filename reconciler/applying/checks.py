@@ -75,15 +75,35 @@ def _manifest_says(change: actions.Change, desired: model.DesiredState) -> str |
     customer = desired.customer(a.customer_id)
     if customer is None:
         return f"{a.customer_name} ({a.customer_id}) is no longer in the manifests"
+    if change.action is actions.Action.RECORD_AGREEMENT:
+        if customer.agreement is None:
+            return f"{a.customer_name}: the manifests no longer record its customerAgreement"
+        return None
     entry = next((ds for ds in customer.subscriptions if ds.key == a.key), None)
     if entry is None:
-        return f"{a.customer_name}: the manifests no longer have an entry '{a.key}'"
+        return _azure_says(change, customer)
     if not change.action.facts.touches_source:  # a protect flag forbids only those
         return None
     sid = (a.subscription_id or "").lower()
     if sid not in {r.subscription_id.lower() for r in entry.replaces}:
         return f"{a.customer_name}: '{a.key}' no longer replaces {a.subscription_id}"
     if customer.protect or entry.protect:
+        return f"{a.customer_name}: {a.subscription_id} ('{a.key}') is now protected"
+    return None
+
+
+def _azure_says(change: actions.Change, customer: model.DesiredCustomer) -> str | None:
+    """``_manifest_says`` for a change of an Azure hand-off (an Azure plan moved by transfer,
+    and the target's Azure plan bought for it)."""
+    a = change.address
+    handoff = next((h for h in customer.azure if h.key == a.key), None)
+    if handoff is None:
+        return f"{a.customer_name}: the manifests no longer have an entry '{a.key}'"
+    if not change.action.facts.touches_source:
+        return None
+    if (a.subscription_id or "").lower() != handoff.source_subscription_id.lower():
+        return f"{a.customer_name}: '{a.key}' no longer names {a.subscription_id}"
+    if customer.protect or handoff.protect:
         return f"{a.customer_name}: {a.subscription_id} ('{a.key}') is now protected"
     return None
 

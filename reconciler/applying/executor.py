@@ -9,9 +9,11 @@ print, or perform gates, deferred changes or anything the plan does not name.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +22,7 @@ from typing import Unpack
 from reconciler import errors, writes
 from reconciler.applying import checks, journal, ports
 from reconciler.applying import orderlag as lag
-from reconciler.applying.steps import ApplyReport, Options, Outcome, StepResult
+from reconciler.applying.steps import Activity, ApplyReport, Options, Outcome, StepResult
 from reconciler.applying.transfer_steps import Skip as _Skip
 from reconciler.applying.transfer_steps import TransferSteps
 from reconciler.model import SubscriptionStatus as Status
@@ -29,6 +31,11 @@ from reconciler.planning import actions, markers
 A = actions.Action
 Phase = journal.Phase
 Handler = Callable[["Executor", actions.Change], StepResult]
+
+
+class _Changed(Exception):
+    """A PATCH met "the resource changed since it was read" (``errors.ResourceChanged``);
+    its ``failed`` line is journalled. The step is carried out once more from a fresh read."""
 
 
 class _Stopped(Exception):
@@ -112,6 +119,7 @@ class Executor(TransferSteps):
         transfers: Mapping[str, tuple[str, str]] | None = None,
         on_step: Callable[[StepResult], None] = lambda r: None,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        on_activity: Callable[[Activity], None] = lambda a: None,
     ) -> None:
         self.plan = plan
         self.writer = writer
@@ -123,12 +131,16 @@ class Executor(TransferSteps):
         self.transfers = dict(transfers or {})
         self.requested: dict[str, str] = {}
         self.on_step = on_step
+        self.on_activity = on_activity
         self.new_id = new_id
         self.done: set[str] = set()
         #: Set to make every worker stop before its next step (or poll).
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._results: dict[str, StepResult] = {}
+        #: Customers a worker is on, and workers waiting between polls (``on_activity``).
+        self._in_flight: Counter[str] = Counter()
+        self._waiting = 0
         #: (customer, tenant) -> the customer's view of the tenant (touched only by the
         #: worker that has the customer).
         self._views: dict[tuple[str, str], _View] = {}
@@ -158,7 +170,8 @@ class Executor(TransferSteps):
         groups = customer_groups(todo) if workers > 1 else [todo]
         if len(groups) <= 1:
             for change in todo:
-                self._record(self._step(change))
+                with self._working(change.address.customer_id):
+                    self._record(self._step(change))
         else:
             self._parallel(groups, min(workers, len(groups)))
         report = ApplyReport(self.log.run_id, self.log.plan_id)
@@ -186,7 +199,8 @@ class Executor(TransferSteps):
             for change in changes:
                 if self.stopping.is_set():
                     raise _Stopped
-                self._record(self._step(change))
+                with self._working(change.address.customer_id):
+                    self._record(self._step(change))
         except BaseException:
             self.stopping.set()
             raise
@@ -202,9 +216,31 @@ class Executor(TransferSteps):
         """Wait between polls; a stopping run (another worker failed, Ctrl-C) ends here."""
         if self.stopping.is_set():
             raise _Stopped
-        self.sleep(seconds)
+        self._activity(waiting=1)
+        try:
+            self.sleep(seconds)
+        finally:
+            self._activity(waiting=-1)
         if self.stopping.is_set():
             raise _Stopped
+
+    @contextlib.contextmanager
+    def _working(self, customer_id: str) -> Iterator[None]:
+        """A worker is on ``customer_id`` for the block (one change of it)."""
+        self._activity(customer=customer_id, step=1)
+        try:
+            yield
+        finally:
+            self._activity(customer=customer_id, step=-1)
+
+    def _activity(self, *, customer: str = "", step: int = 0, waiting: int = 0) -> None:
+        with self._lock:
+            if customer:
+                self._in_flight[customer] += step
+                if self._in_flight[customer] <= 0:
+                    del self._in_flight[customer]
+            self._waiting += waiting
+            self.on_activity(Activity(len(self._in_flight), self._waiting))
 
     # ------------------------------------------------------------------------------ plumbing
 
@@ -232,7 +268,17 @@ class Executor(TransferSteps):
             missing = [d for d in c.depends_on if d in self.ids and d not in self.done]
             if missing:
                 raise _Skip(f"it depends on {', '.join(missing)}, which did not complete here")
-            result = HANDLERS[c.action](self, c)
+            try:
+                result = HANDLERS[c.action](self, c)
+            except _Changed:
+                # Partner Center says the subscription changed since it was read (2055 at
+                # any status, 409, 412) and nothing was written: read it again, re-check
+                # every rule against that read and decide again, once, with a new request id.
+                self._forget(c)
+                try:
+                    result = HANDLERS[c.action](self, c)
+                except _Changed as again:
+                    return StepResult(c, Outcome.FAILED, f"failed: {again}")
             if c.action in (A.TRANSFER, A.ACCEPT):
                 self._forget(c)  # a transfer moves subscriptions between tenants later
             return result
@@ -317,6 +363,10 @@ class Executor(TransferSteps):
             try:
                 sub = self.writer.update(tenant, c.address.customer_id, sid, patch, request_id=rid)
                 break
+            except errors.ResourceChanged as exc:
+                self._forget(c)
+                self._event(c, Phase.FAILED, request_id=rid, reason=str(exc))
+                raise _Changed(str(exc)) from exc
             except errors.OutcomeUnknown as exc:
                 self._wrote(c, tenant)
                 if attempt >= self.options.same_id_retries:
@@ -519,6 +569,54 @@ class Executor(TransferSteps):
         self._event(c, Phase.SUCCEEDED, reason=why)
         return StepResult(c, Outcome.SUCCEEDED, why, c.address.subscription_id)
 
+    def _record_agreement(self, c: actions.Change) -> StepResult:
+        """Record the customer's acceptance of the Microsoft Customer Agreement in the target
+        (the manifest's record, carried in ``after``), unless the target already lists one.
+        A lost answer is read back before the same request is sent again."""
+        a, after = c.address, c.after or {}
+        if a.tenant != self.plan.target:
+            raise errors.ApplyRefusedError(
+                f"{c.action.value} for {a.customer_name} in source tenant '{a.tenant}' "
+                "refused: the agreement is recorded in the target only"
+            )
+        if self.writer.agreement_confirmed(a.tenant, a.customer_id):
+            return self._noop(c, f"already confirmed in {a.tenant}; nothing posted")
+        spec = ports.AgreementSpec(
+            first_name=str(after.get("first_name") or ""),
+            last_name=str(after.get("last_name") or ""),
+            email=str(after.get("email") or ""),
+            phone_number=str(after.get("phone_number") or ""),
+            date_agreed=str(after.get("date_agreed") or ""),
+        )
+        if not (spec.first_name and spec.last_name and spec.email and spec.date_agreed):
+            raise errors.ApplyRefusedError(
+                f"{c.action.value} for {a.customer_name} names no complete signer "
+                "(first and last name, email, day); nothing was recorded"
+            )
+        rid = self.new_id()
+        self._event(c, Phase.STARTED, request_id=rid)
+        for attempt in range(self.options.same_id_retries + 1):
+            try:
+                done = self.writer.record_agreement(a.tenant, a.customer_id, spec, request_id=rid)
+                break
+            except errors.OutcomeUnknown as exc:
+                # The confirmation may have been created: look before sending it again.
+                if self.writer.agreement_confirmed(a.tenant, a.customer_id):
+                    done = ports.AgreementRecorded("", already=True)
+                    break
+                if attempt >= self.options.same_id_retries:
+                    self._event(c, Phase.UNKNOWN, request_id=rid, reason=str(exc))
+                    return StepResult(c, Outcome.UNKNOWN, f"outcome unknown: {exc}")
+        what = (
+            "already recorded (Partner Center holds this confirmation)"
+            if done.already
+            else f"recorded the acceptance by {spec.first_name} {spec.last_name} on "
+            f"{spec.date_agreed}"
+        )
+        result: dict[str, actions.Scalar] = {"template_id": done.template_id or None}
+        self._event(c, Phase.SUCCEEDED, request_id=rid, result=result, reason=what)
+        return StepResult(c, Outcome.SUCCEEDED, what)
+
     # ------------------------------------------------------------------------------ source
 
     def _source(self, c: actions.Change) -> StepResult:
@@ -563,6 +661,7 @@ class Executor(TransferSteps):
 #: Apply's handler for every writing action: the one per-action table outside
 #: ``planning/verbs.py`` (a test checks it covers exactly the actions that write).
 HANDLERS: Mapping[actions.Action, Handler] = {
+    A.RECORD_AGREEMENT: Executor._record_agreement,
     A.CREATE: Executor._create,
     A.RESIZE: Executor._target_update,
     A.REACTIVATE: Executor._target_update,

@@ -11,14 +11,25 @@ Unit tests use an in-memory fake. This module must NOT import
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from reconciler import model
-from reconciler.writes import GONE, OrderChannel, Ordered, OrderSpec, Sub, SubscriptionPatch
+from reconciler.writes import (
+    GONE,
+    AgreementRecorded,
+    AgreementSpec,
+    OrderChannel,
+    Ordered,
+    OrderSpec,
+    Sub,
+    SubscriptionPatch,
+)
 
 __all__ = [
     "GONE",
+    "AgreementRecorded",
+    "AgreementSpec",
     "OrderChannel",
     "OrderSpec",
     "Ordered",
@@ -72,10 +83,11 @@ class Writer(Protocol):
         quantity: int,
         *,
         request_id: str,
-        azure: bool = False,
+        kinds: Collection[model.CommerceModel] = (model.CommerceModel.NCE_LICENSE,),
     ) -> str:
         """Ask ``source_tenant`` to transfer a subscription to ``tenant``; returns its id.
-        ``azure``: the request moves an Azure plan subscription, not licenses."""
+        ``kinds``: the commerce models the request moves (new-commerce licenses, Azure plan):
+        one request from a source carries every kind the plan moves from it."""
         ...
 
     def list_transfers(
@@ -107,6 +119,21 @@ class Writer(Protocol):
     def subscriptions_of_order(self, tenant: str, customer_id: str, order_id: str) -> Sequence[Sub]:
         """The subscriptions of ``tenant`` that order ``order_id`` created (a completed
         transfer line names its order, not the subscription)."""
+        ...
+
+    def agreement_confirmed(self, tenant: str, customer_id: str) -> bool:
+        """Whether ``tenant`` lists a confirmed acceptance of the Microsoft Customer Agreement
+        for the customer, freshly read; raises (``Unreadable``, ``WriteRejected`` without the
+        sign-in it needs) rather than answer when it cannot be read."""
+        ...
+
+    def record_agreement(
+        self, tenant: str, customer_id: str, agreement: AgreementSpec, *, request_id: str
+    ) -> AgreementRecorded:
+        """Record the customer's acceptance in ``tenant`` (the agreement's current template,
+        then the confirmation). A confirmation Partner Center says it already holds counts as
+        recorded once read back. ``OutcomeUnknown`` when the answer was lost,
+        ``WriteRejected`` on a refusal."""
         ...
 
     def correlation_id(self, tenant: str) -> str:

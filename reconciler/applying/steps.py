@@ -5,6 +5,8 @@ options. Values only; ``executor.py`` produces them and the CLI prints them.
 from __future__ import annotations
 
 import enum
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -57,3 +59,39 @@ class ApplyReport:
     def clean(self) -> bool:
         """True when every step succeeded and every ordered subscription is active."""
         return all(s.outcome is Outcome.SUCCEEDED and s.active for s in self.steps)
+
+
+class Stage(enum.StrEnum):
+    """Where a write belongs in apply's progress display (one bar each)."""
+
+    #: Target side: creates, resizes, reactivations, transfers and their acceptance.
+    TARGETS = "targets"
+    #: Source side: suspensions, cancellations, auto-renew turned off.
+    SOURCES = "sources"
+
+
+#: The actions that stop a source subscription (or its renewal); every other write is target
+#: side work.
+_SOURCE_ACTIONS = frozenset(
+    {actions.Action.SUSPEND, actions.Action.CANCEL, actions.Action.DISABLE_AUTO_RENEW}
+)
+
+
+def stage_of(action: actions.Action) -> Stage:
+    return Stage.SOURCES if action in _SOURCE_ACTIONS else Stage.TARGETS
+
+
+def stage_totals(changes: Iterable[actions.Change]) -> dict[Stage, int]:
+    """How many of ``changes`` each stage has (every stage named, 0 when empty)."""
+    counts = Counter(stage_of(c.action) for c in changes)
+    return {stage: counts[stage] for stage in Stage}
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """What the executor's workers are doing, for a progress display: customers a worker is
+    on, and how many of those are waiting (for provisioning, a transfer or an order to be
+    listed) rather than sending."""
+
+    in_flight: int
+    waiting: int

@@ -76,6 +76,11 @@ class TransferSteps:
         # step: nothing is sent blind.
         known = self.writer.list_transfers(self.plan.target, a.customer_id, a.tenant)
         if pending := guards.already_pending(known, self.now(), a.tenant):
+            # The open request carries this subscription too (one request per source): its
+            # acceptance in this run accepts that request.
+            found = guards.open_request(known, self.now())
+            if found is not None:
+                self.requested[sid] = found.id.lower()
             return self._noop(c, pending)
         if blocked := guards.journal_blocks(sid, self.transfers, known, self.now()):
             raise Skip(blocked)
@@ -89,7 +94,7 @@ class TransferSteps:
                 sid,
                 fresh.quantity,
                 request_id=rid,
-                azure=classify_offer(fresh.offer_id) is CommerceModel.AZURE_PLAN,
+                kinds=self._kinds(c, fresh),
             )
         except errors.OutcomeUnknown:
             # Look for the request's effect before anything else is sent.
@@ -102,6 +107,21 @@ class TransferSteps:
         self.transfers[sid] = (self.log.run_id, self.now().isoformat())
         self.requested[sid] = tid.lower()
         return StepResult(c, Outcome.SUCCEEDED, f"transfer {tid} requested", sid)
+
+    def _kinds(self, c: actions.Change, fresh: ports.Sub) -> frozenset[CommerceModel]:
+        """What the request for ``c`` moves: the commerce model of every subscription the plan
+        transfers from the same source for the same customer in this run (a second request
+        while one is open is refused, so one request carries new-commerce licenses and Azure
+        plan subscriptions together)."""
+        found = {classify_offer(fresh.offer_id)}
+        for other in self.plan.changes:
+            same = (other.address.customer_id, other.address.tenant) == (
+                c.address.customer_id,
+                c.address.tenant,
+            )
+            if other.action is A.TRANSFER and other.applicable and same:
+                found.add(classify_offer(str((other.before or {}).get("offer_id") or "")))
+        return frozenset(k for k in found if k is not CommerceModel.UNKNOWN)
 
     # ------------------------------------------------------------------------------ accept
 
@@ -218,7 +238,7 @@ class TransferSteps:
         line = self._completed_line(c, tid)
         if isinstance(line, StepResult):
             return line
-        target = line.target_subscription_id or self._by_order(a.customer_id, line)
+        target = line.target_subscription_id or self._by_order(a.customer_id, a.key or "", line)
         if target is None:
             return self._unverified(
                 c,
@@ -280,13 +300,15 @@ class TransferSteps:
             self.sleep(delay)
             delay = min(delay * 2, self.options.poll_max)
 
-    def _by_order(self, customer_id: str, line: LiveTransferLine) -> str | None:
+    def _by_order(self, customer_id: str, key: str, line: LiveTransferLine) -> str | None:
         """The target subscription the line's order created: the only one, else the only one
         on the line's offer (and seats) not already serving another entry; never a guess."""
         if not line.order_id:
             return None
         subs = self.writer.subscriptions_of_order(self.plan.target, customer_id, line.order_id)
-        taken = set(self.targets.values())
+        # Another entry's target is not this one (an Azure plan lands on the customer's Azure
+        # plan in the target, which this entry's purchase may have bought in this run).
+        taken = {sid for (cid, k), sid in self.targets.items() if (cid, k) != (customer_id, key)}
         free: list[writes.Sub] = [s for s in subs if s.id not in taken]
         if len(free) > 1 and line.offer_id:
             free = [s for s in free if s.offer_id.lower() == line.offer_id.lower()]

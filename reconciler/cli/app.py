@@ -18,6 +18,7 @@ from reconciler.cli import (
     emulator,
     emulator_control,
     export,
+    fasthelp,
     followup,
     login,
     plan,
@@ -32,11 +33,7 @@ HELP_OPTION_NAMES = ["-h", "--help"]
 
 app = typer.Typer(
     name="reconciler",
-    help=(
-        "Declarative consolidation of Microsoft CSP customers from regional Partner Center "
-        "tenants into one central tenant: validate manifests, plan the changes against live "
-        "state, apply them safely."
-    ),
+    help=fasthelp.DESCRIPTION,
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,

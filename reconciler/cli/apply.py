@@ -10,9 +10,10 @@ and makes no journal or lock call: decisions live in ``reconciler.applying`` and
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -62,6 +63,37 @@ def _print_step(r: steps.StepResult, done: int, total: int) -> None:
     c = r.change
     count = f"({done}/{total}) "
     typer.echo(f"  {count}[{_MARKS[r.outcome.value]}] {c.action.value} {c.address}: {r.message}")
+
+
+class _StageBars:
+    """Apply's progress: the step lines (stdout, also in CI logs) and, on a terminal, the bars
+    per stage (stderr) from the first write to the last."""
+
+    def __init__(self, observer: progress.Observer) -> None:
+        self._observer = observer
+        self._open: contextlib.ExitStack | None = None
+        self._bars: progress.ApplyBars | None = None
+
+    def start(self, totals: Mapping[steps.Stage, int]) -> None:
+        self._open = contextlib.ExitStack()
+        self._bars = self._open.enter_context(self._observer.applying())
+        if self._bars is not None:
+            self._bars.stages(totals)
+
+    def step(self, result: steps.StepResult, done: int, total: int) -> None:
+        _print_step(result, done, total)
+        if self._bars is not None:
+            self._bars.step(result)
+
+    def activity(self, now: steps.Activity) -> None:
+        if self._bars is not None:
+            self._bars.activity(now)
+
+    def stop(self) -> None:
+        """The bars end with the writes (the verification read draws its own)."""
+        if self._open is not None:
+            self._open.close()
+        self._open, self._bars = None, None
 
 
 def _exit_code(result: ApplyResult) -> int:
@@ -220,16 +252,25 @@ def _register_apply(app: typer.Typer) -> None:
             shared=shared,
             parallelism=parallelism,
         )
-        hooks = applying.Hooks(
-            approve=_approver(auto_approve),
-            waiting=lambda held: _say(f"Waiting for {held.describe()} (up to {lock_timeout:.0f}s)"),
-            started=lambda pid, run_id, journal: typer.echo(
-                f"Applying plan {pid} as run {run_id} (journal: {journal})"
-            ),
-            step=_print_step,
-        )
         with progress.Observer(verbose=verbose).session() as observer:
-            result = applying.apply(request, observer, hooks)
+            bars = _StageBars(observer)
+            hooks = applying.Hooks(
+                approve=_approver(auto_approve),
+                waiting=lambda held: _say(
+                    f"Waiting for {held.describe()} (up to {lock_timeout:.0f}s)"
+                ),
+                started=lambda pid, run_id, journal: typer.echo(
+                    f"Applying plan {pid} as run {run_id} (journal: {journal})"
+                ),
+                step=bars.step,
+                stages=bars.start,
+                activity=bars.activity,
+                written=bars.stop,
+            )
+            try:
+                result = applying.apply(request, observer, hooks)
+            finally:
+                bars.stop()
             _render(result)
         return _exit_code(result)
 

@@ -2,14 +2,17 @@
 
 Starts the emulator in-process with the demo world (matching ``manifests/``), then runs the
 real commands a partner would run (validate, plan, apply), and plays the parts of the
-people outside the API (customers accepting the invitation, Microsoft support moving Azure,
-the source partner's staff accepting a transfer) through the emulator's control surface.
-It ends by reading the emulator's billing ledger: no day on which a legacy subscription was
-billed by both tenants, no day on which a customer had no service. Holds no product logic.
+people outside the API (customers accepting the invitation, Microsoft support moving Azure)
+through the emulator's control surface.
+It ends with what happened, read from the emulator's own records (``operations/demo.py``):
+the transfers, the purchases and what became of the subscriptions they replace, and the billing
+ledger (no day billed by both tenants, no day without service). Holds no product logic.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import shutil
 from collections.abc import Callable, Mapping
@@ -83,21 +86,18 @@ def register(app: typer.Typer) -> None:
         # The demo's commands use their own token cache, not the user's: a changed copy of
         # the environment is passed to each of them (the process environment is left alone).
         environ = {**run.environ, settings.ENV_TOKEN_CACHE_DIR: str(state_dir / "tokens")}
-        steps = _Steps(lambda argv: run.run(argv, environ))
+        steps = _Steps(lambda argv: run.run(argv, environ), state_dir / "output")
         with Emulator.start(state_dir=state_dir / "emulator") as emu:
             _play(steps, emu, state, manifest_dir, state_dir, environ)
-            check = parties.check_ledger(emu.control.ledger(), emu.control.snapshot(), state)
-        typer.echo("")
-        typer.echo(
-            f"Ledger check over {check.pairs} replaced legacy subscriptions: "
-            f"{check.double_billed_days} day(s) billed by both tenants, "
-            f"{check.unserved_days} day(s) without service."
-        )
-        failed = steps.failures or check.double_billed_days or check.unserved_days
-        if failed:
+            told = parties.story(
+                emu.control.history(), emu.control.snapshot(), emu.control.ledger(), state
+            )
+        wrong = _tell(told)
+        if steps.failures or wrong:
             raise errors.DemoError(
-                "The demo did not end as expected (see the steps marked UNEXPECTED above); "
-                "this is a bug: please report it with the output."
+                "The demo did not end as expected (see the steps marked UNEXPECTED and the "
+                "lines marked NOT as expected above); this is a bug: please report it with the "
+                "output."
             )
         typer.echo(f"Demo complete. Plan, journal and emulator state are in {state_dir}/.")
         return int(ExitCode.OK)
@@ -118,7 +118,11 @@ def _play(
     conn = str(emu.connection_file)
     access = live.Access(environ, connection=Path(conn))
     target = state.consolidation.target.name
-    typer.echo(f"Partner Center emulator on {emu.url} (connection file: {conn})")
+    typer.echo(
+        f"Partner Center emulator on {emu.url}, answering as today's service does: legacy "
+        "offers are no longer sold, availability ids are reissued, new orders are listed late."
+    )
+    typer.echo(f"Each command's whole output is saved in {steps.output}/.")
     steps.run("Validate the manifests", ["validate", str(manifest_dir)], expect=0)
     steps.note(
         f"Sign in to '{target}' as a Partner Center admin "
@@ -127,11 +131,11 @@ def _play(
     _sign_in(emu, state.consolidation.target, access, state_dir / "tokens")
     plan = ["plan", str(manifest_dir), "--connection", conn, "--detailed-exitcode"]
     steps.run(
-        "Plan: every customer must first accept the central tenant's invitation",
+        f"Plan: every customer must first accept {target}'s reseller invitation",
         plan,
         expect=int(ExitCode.WAITING),
     )
-    steps.note("The customers' Global Admins accept the invitation (emulator control)")
+    steps.note("The customers' Global Admins open the invitation URL and accept (emulator)")
     for customer in state.customers:
         emu.control.accept_invitation(customer.tenant_id, target)
     plan_file = str(state_dir / "plan.json")
@@ -142,21 +146,94 @@ def _play(
         expect=int(ExitCode.CHANGES),
     )
     steps.run(
-        "Apply the reviewed plan",
+        "Apply the reviewed plan: transfers requested and accepted, carts checked out, "
+        "legacy sources suspended once their successors are active",
         ["apply", plan_file, "--manifests", str(manifest_dir), "--connection", conn, *approved],
         expect=int(ExitCode.WAITING),
     )
-    steps.note(
-        "Microsoft support moves the Azure subscriptions; the source partner's "
-        "staff accept the transfer request (emulator control and source API)"
-    )
-    parties.outside_parties(emu, state, access)
+    steps.note("Microsoft support moves the Azure subscriptions (emulator)")
+    moved = parties.outside_parties(emu, state)
+    typer.echo(f"{moved} Azure subscription(s) moved to {target}.")
     steps.run("Plan once more: nothing left to do", plan, expect=int(ExitCode.OK))
 
 
+def _tell(told: Any) -> int:
+    """Print what happened, from the emulator's records; returns how many facts are wrong."""
+    from reconciler.operations import demo as parties
+
+    story: parties.Story = told
+    wrong = 0
+
+    def line(text: str, ok: bool) -> None:
+        nonlocal wrong
+        wrong += not ok
+        typer.echo(f"    {text}" + ("" if ok else "  <- NOT as expected"))
+
+    typer.echo("")
+    typer.echo("What happened, as the emulator recorded it (history, subscriptions, ledger):")
+    typer.echo(
+        f"  {len(story.transfers)} partner-to-partner transfer request(s) moving "
+        f"{sum(len(t.lines) for t in story.transfers)} subscription(s): requested by the target, "
+        "accepted with the source partner's own credentials, the target subscription found "
+        "through the transfer's order id and checked active with the same seats; billing "
+        "moves with the subscription:"
+    )
+    for t in story.transfers:
+        for m in t.lines:
+            landed = (
+                f"{m.landed[0]} with {m.landed[1]} seats"
+                if m.landed
+                else "no target subscription found by order id"
+            )
+            line(
+                f"{t.customer}: {m.name}, {m.seats} seats, {t.source} -> "
+                f"{t.requested_by or '?'}: {t.status}, accepted by {t.accepted_by or 'nobody'}, "
+                f"{landed}",
+                t.status == "Complete" and t.accepted_by == t.source and m.verified,
+            )
+        if not t.lines:
+            line(f"{t.customer}: {t.status}, nothing accepted", False)
+    carts = sum(p.via_cart for p in story.purchases)
+    typer.echo(
+        f"  {len(story.purchases)} new-commerce subscription(s) bought ({carts} through a "
+        "cart), each with the availability Partner Center listed for the customer:"
+    )
+    for p in story.purchases:
+        sources = "; ".join(f"{r.kind} {r.name} in {r.partner} {r.fate}" for r in p.replaces)
+        line(
+            f"{p.customer}: {p.name}, {p.seats} seats ({p.catalog_item})"
+            + (f"; {sources}" if sources else ""),
+            p.active
+            and p.via_cart
+            and all(
+                r.fate in ("suspended the same day", "stopped the same day")
+                or r.fate.startswith(("kept", "held"))
+                for r in p.replaces
+            ),
+        )
+    if story.azure:
+        count = sum(n for _, n in story.azure)
+        names = ", ".join(name for name, _ in story.azure)
+        typer.echo(f"  Microsoft support moved {count} Azure subscription(s): {names}.")
+    check = story.ledger
+    typer.echo("")
+    typer.echo(
+        f"Ledger check over {check.pairs} moved subscription(s): {check.double_billed_days} "
+        f"day(s) billed by both tenants, {check.unserved_days} day(s) without service."
+    )
+    return wrong + check.double_billed_days + check.unserved_days
+
+
 class _Steps:
-    def __init__(self, runner: Runner) -> None:
+    """The demo's numbered steps. A command's whole output goes to a file; the terminal shows
+    its summary lines (and everything, should it end with an unexpected exit code)."""
+
+    #: The lines of a command's output that summarise it.
+    SUMMARY = ("Valid:", "Plan:", "Steps:", "Error:")
+
+    def __init__(self, runner: Runner, output: Path) -> None:
         self.runner = runner
+        self.output = output
         self.count = 0
         self.failures = 0
 
@@ -166,10 +243,24 @@ class _Steps:
 
     def run(self, title: str, argv: list[str], *, expect: int) -> None:
         self.note(title)
-        typer.echo(f"$ reconciler {' '.join(argv)}\n")
-        code = self.runner(argv)
+        typer.echo(f"$ reconciler {' '.join(argv)}")
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = self.runner(argv)
+        text = out.getvalue() + err.getvalue()
+        self.output.mkdir(parents=True, exist_ok=True)
+        saved = self.output / f"{self.count}-{argv[0]}.txt"
+        saved.write_text(text, encoding="utf-8")
+        lines = text.splitlines()
+        if code != expect:
+            shown = lines
+        else:
+            url = [x.strip() for x in lines if x.strip().startswith("invitation URL:")][:1]
+            shown = url + [x for x in lines if x.startswith(self.SUMMARY)]
+        for x in shown:
+            typer.echo(f"  {x}")
         verdict = "as expected" if code == expect else f"UNEXPECTED (wanted {expect})"
-        typer.echo(f"\n(exit code {code}: {verdict})")
+        typer.echo(f"(exit code {code}: {verdict}; whole output: {saved})")
         if code != expect:
             self.failures += 1
 

@@ -4,7 +4,8 @@ Owns the one place where outcomes become exit codes: a ``ReconcilerError`` print
 and exits 1; a click usage error exits 1 (not click's 2, which means "changes pending" here)
 with a one-line hint; anything else is a bug, whose traceback goes to a file while the user
 sees one line saying where. The typer app itself lives in ``app``, imported only when a
-command line needs it: ``reconciler --version`` is answered before typer is loaded.
+command line needs it: ``reconciler --version`` is answered before typer is loaded, and the
+top-level ``--help`` (or no arguments) from ``fasthelp``'s copy of it.
 """
 
 from __future__ import annotations
@@ -94,10 +95,18 @@ def printable(stream: object) -> None:
 
 def run() -> None:
     """Console-script entry point."""
-    if sys.argv[1:] == ["--version"]:
+    args = sys.argv[1:]
+    if args == ["--version"]:
         # Exactly what the app's eager --version option prints, without loading typer.
         sys.stdout.write(f"reconciler {__version__}\n")
         raise SystemExit(int(ExitCode.OK))
     printable(sys.stdout)
     printable(sys.stderr)
+    if args in ([], ["--help"], ["-h"]):
+        # The top-level help as typer draws it, without loading typer (unless the terminal
+        # is too narrow for the copy).
+        from reconciler.cli import fasthelp
+
+        if fasthelp.write(sys.stdout, os.environ):
+            raise SystemExit(int(ExitCode.OK))
     raise SystemExit(main())

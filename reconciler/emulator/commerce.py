@@ -88,9 +88,16 @@ def _int(value: object, name: str) -> int:
 
 
 def place(
-    engine: Engine, req: Request, customer: Customer, lines: list[_Line], cycle: str
+    engine: Engine,
+    req: Request,
+    customer: Customer,
+    lines: list[_Line],
+    cycle: str,
+    *,
+    cart_id: str = "",
 ) -> Order:
-    """Create an order and its pending subscriptions; schedule their provisioning."""
+    """Create an order and its pending subscriptions; schedule their provisioning. The
+    history's ``order.create`` names the cart a checkout placed it from (``cartId``)."""
     assert req.principal is not None
     now = engine.clock.now()
     partner = engine.world.partners[req.principal.tenant_id]
@@ -118,7 +125,7 @@ def place(
         partner_id=order.partner_id,
         customer_id=customer.tenant_id.lower(),
         request_id=req.request_id,
-        changes={"orderId": [None, order_id]},
+        changes={"orderId": [None, order_id], **({"cartId": [None, cart_id]} if cart_id else {})},
     )
     engine.schedule(ready, "order", order_id)
     return order
@@ -350,7 +357,7 @@ def checkout(engine: Engine, req: Request, customer_id: str, cart_id: str) -> Re
             )
             continue
         lines = [_cart_order_line(engine, number, line) for number, line in enumerate(members)]
-        order = place(engine, req, customer, lines, members[0]["billingCycle"])
+        order = place(engine, req, customer, lines, members[0]["billingCycle"], cart_id=cart.id)
         orders.append(render.order(order, customer.country))
     cart.status, cart.modified = "Ordered", engine.clock.now()
     return Response(

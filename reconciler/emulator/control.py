@@ -94,7 +94,21 @@ class Control:
             if customer is None:
                 raise ControlError(f"unknown customer {customer_id}")
             today = self._engine.clock.now().date().isoformat()
-            customer.agreement = agreement_record(customer, date=today) if accepted else None
+            if not accepted:
+                customer.agreements.clear()
+            elif not customer.agreements:
+                customer.agreements.append(agreement_record(customer, date=today))
+
+    def customer_agreements(self, customer_id: str) -> list[dict[str, Any]]:
+        """Copies of the customer's confirmed agreements, oldest first (tests: what apply
+        posted)."""
+        import copy
+
+        with self._engine.lock:
+            customer = self._engine.world.customers.get(customer_id.lower())
+            if customer is None:
+                raise ControlError(f"unknown customer {customer_id}")
+            return copy.deepcopy(customer.agreements)
 
     def accept_invitation(self, customer_id: str, partner: str) -> bool:
         """The customer's admin accepts ``partner``'s reseller invitation (False if already)."""

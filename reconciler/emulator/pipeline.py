@@ -214,8 +214,9 @@ def _early_fault(fault: FaultRule) -> Response | Drop | None:
     if fault.kind == "throttle":
         return throttled(fault.retry_after)
     body: dict[str, Any] = {
-        "code": 0,
-        "description": f"Injected fault: HTTP {fault.status}.",
+        "code": fault.code,
+        "description": f"Injected fault: HTTP {fault.status}"
+        + (f", code {fault.code}." if fault.code else "."),
         "data": [],
         "source": "PartnerFD",
     }

@@ -52,7 +52,9 @@ class FaultRule:
     ``probability`` (0..1) and ``count`` (how many times at most; None = unlimited) select
     which matching requests are hit; ``after`` skips the first N matches. ``partner`` (a
     partner tenant's name or id) limits the rule to API calls signed in as that partner, so
-    one tenant can fail while another answers the same path.
+    one tenant can fail while another answers the same path. ``code``: the Partner Center
+    error code in the body of an ``error`` answer (0: none), e.g. 400 ``2055`` for a stale
+    ETag, which no PATCH without ``If-Match`` provokes otherwise.
     """
 
     kind: str
@@ -63,6 +65,7 @@ class FaultRule:
     count: int | None = None
     after: int = 0
     status: int = 503
+    code: int = 0
     retry_after: int = 7
     latency_ms: int = 0
     seen: int = 0

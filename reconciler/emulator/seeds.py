@@ -129,8 +129,8 @@ def _customer(world: World, raw: dict[str, Any], now: dt.datetime) -> None:
     )
     if raw.get("mcaAccepted", True):
         # Seeded customers accepted the Microsoft Customer Agreement a year before the load.
-        customer.agreement = agreement_record(
-            customer, date=(now - dt.timedelta(days=365)).date().isoformat()
+        customer.agreements.append(
+            agreement_record(customer, date=(now - dt.timedelta(days=365)).date().isoformat())
         )
     world.customers[cid.lower()] = customer
     for ref in raw.get("relationships", []):

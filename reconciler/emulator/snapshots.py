@@ -42,7 +42,7 @@ def snapshot(engine: Engine) -> dict[str, Any]:
                 "domain": c.domain,
                 "relationships": sorted(names[t] for t in c.relationships),
                 "invitations": sorted(names[t] for t in c.invitations),
-                "mcaAccepted": c.agreement is not None,
+                "mcaAccepted": bool(c.agreements),
             }
             for c in world.customers.values()
         ],

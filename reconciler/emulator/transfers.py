@@ -19,6 +19,7 @@ import uuid
 from typing import Any
 
 from reconciler.emulator import render
+from reconciler.emulator.agreements import require_agreement
 from reconciler.emulator.catalog import AZURE_LEGACY, AZURE_PLAN
 from reconciler.emulator.engine import Engine
 from reconciler.emulator.protocol import ApiFault, Request, Response, RouteTable, collection
@@ -58,6 +59,7 @@ def create_transfer(engine: Engine, req: Request, customer_id: str) -> Response:
         raise ApiFault(400, 800002, f"Unsupported transferType {transfer_type}; use 5.")
     cid = customer.tenant_id.lower()
     if AZURE.lower() in _product_types(body):
+        _refuse_legacy_azure(engine, source, cid)
         _require_azure_plan(engine, target, cid)
     for other in engine.world.transfers.values():
         if (
@@ -103,9 +105,28 @@ def _product_types(body: dict[str, Any]) -> set[str]:
     return {str(t).lower() for t in raw} if isinstance(raw, list) else set()
 
 
+def _refuse_legacy_azure(engine: Engine, source: str, customer_id: str) -> None:
+    """400 900131 when the source partner holds active legacy Azure (MS-AZR-0145P) for the
+    customer: Azure plan transfers are refused then (Microsoft support moves legacy Azure)."""
+    legacy = [
+        s.id
+        for s in engine.world.pair_subscriptions(source, customer_id)
+        if s.offering.kind == AZURE_LEGACY and s.status == "active"
+    ]
+    if legacy:
+        raise ApiFault(
+            400,
+            900131,
+            f"The customer has legacy Azure subscriptions ({', '.join(legacy)}) with the "
+            "source partner; Azure plan subscriptions cannot be transferred.",
+        )
+
+
 def _require_azure_plan(engine: Engine, target: str, customer_id: str) -> Subscription:
     """The target's active Azure plan for the customer: an Azure plan transfer moves onto it
-    (400 900133 when the target never bought one, 900132 when it is not active)."""
+    (400 900133 when the target never bought one, 900134 when it cannot buy one because the
+    customer has not accepted the Microsoft Customer Agreement, 900132 when it is not
+    active)."""
     plans = [
         s
         for s in engine.world.pair_subscriptions(target, customer_id)
@@ -116,6 +137,17 @@ def _require_azure_plan(engine: Engine, target: str, customer_id: str) -> Subscr
         return active
     if plans:
         raise ApiFault(400, 900132, "The customer's Azure plan with the target is not active.")
+    customer = engine.world.customers.get(customer_id)
+    if customer is not None:
+        try:
+            require_agreement(engine, customer)
+        except ApiFault as exc:
+            raise ApiFault(
+                400,
+                900134,
+                "An Azure plan cannot be purchased for the customer: it has not accepted the "
+                "Microsoft Customer Agreement.",
+            ) from exc
     raise ApiFault(
         400, 900133, "The target partner has not purchased an Azure plan for the customer."
     )
@@ -240,6 +272,7 @@ def _accepted_lines(engine: Engine, transfer: Transfer, raw: Any) -> list[dict[s
                 400, 800002, f"Subscription {sid} is {kind}, which this request does not move."
             )
         if kind == AZURE:
+            _refuse_legacy_azure(engine, transfer.source_id, transfer.customer_id)
             _require_azure_plan(engine, transfer.target_id, transfer.customer_id)
         quantity = item.get("quantity")
         if quantity is not None and quantity != sub.quantity:

@@ -72,9 +72,9 @@ class Customer:
     commerce_id: str
     relationships: dict[str, dt.datetime] = field(default_factory=dict)
     invitations: set[str] = field(default_factory=set)
-    #: The confirmed acceptance of the Microsoft Customer Agreement (the ``Agreement`` body a
-    #: partner posted, or the seed's), or None while the customer has not accepted it.
-    agreement: dict[str, Any] | None = None
+    #: The confirmed acceptances of the Microsoft Customer Agreement (the ``Agreement``
+    #: bodies partners posted, or the seed's); empty while the customer has not accepted it.
+    agreements: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -9,6 +9,7 @@ offer needs a term). Every violation is a located ``Problem``; all are collected
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
@@ -320,6 +321,7 @@ def _customer(
                 source=spec.get("source", info["source"]),
             )
         )
+    agreement = _agreement(located, data.get("customerAgreement"), problems)
     if len(problems) > count:
         return None
     return model.DesiredCustomer(
@@ -331,6 +333,37 @@ def _customer(
         subscriptions=tuple(subscriptions),
         azure=tuple(handoffs),
         origin=located.origin(("customer",)),
+        agreement=agreement,
+    )
+
+
+def _agreement(
+    located: Located, spec: dict[str, Any] | None, problems: list[Problem]
+) -> model.CustomerAgreement | None:
+    """The manifest's ``customerAgreement``, with its day checked against the calendar (the
+    schema checks only its shape)."""
+    if spec is None:
+        return None
+    day = spec["dateAgreed"]
+    try:
+        dt.date.fromisoformat(day)
+    except ValueError:
+        problems.append(
+            located.at(
+                ("customerAgreement", "dateAgreed"),
+                f"{day} is not a day of the calendar; give the day the customer accepted the "
+                "Microsoft Customer Agreement as YYYY-MM-DD",
+            )
+        )
+        return None
+    who = spec["acceptedBy"]
+    return model.CustomerAgreement(
+        first_name=who["firstName"].strip(),
+        last_name=who["lastName"].strip(),
+        email=who["email"].strip(),
+        phone_number=str(who.get("phoneNumber") or "").strip(),
+        date_agreed=day,
+        origin=model.Origin(located.shown, located.doc.mark(("customerAgreement",), key=True).line),
     )
 
 

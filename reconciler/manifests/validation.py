@@ -253,6 +253,8 @@ def _pattern_hint(path: yamlsafe.PathKey) -> str:
         "key": "is not a valid key; use lower-case letters, digits and dashes (max 41)",
         "name": "is not a valid name; use lower-case letters, digits and dashes",
         "source": "is not a valid tenant name; use lower-case letters, digits and dashes",
+        "email": "is not an email address like anna.weber@fabrikam.example",
+        "dateAgreed": "is not a day; expected YYYY-MM-DD like 2026-11-30",
     }
     return hints.get(field, "does not have the expected format")
 

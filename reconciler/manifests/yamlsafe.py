@@ -42,6 +42,7 @@ PathKey = tuple[str | int, ...]
 
 _INT = "tag:yaml.org,2002:int"
 _STR = "tag:yaml.org,2002:str"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _MERGE = "tag:yaml.org,2002:merge"
 #: The only spelling of an integer accepted: YAML 1.1 also reads 010 (octal), 0x10, 0b10, 1_000
 #: and 1:30 (base 60) as numbers, which surprises everyone who wrote them.
@@ -206,6 +207,10 @@ class _Converter:
 
     def _scalar(self, node: yaml.ScalarNode) -> Any:
         if node.tag == _STR:  # most values: what the constructor would return, without it
+            return str(node.value)
+        if node.tag == _TIMESTAMP:
+            # Dates stay the text as written (the schemas want strings), and are never
+            # constructed: a date the calendar lacks (2026-02-30) would raise in PyYAML.
             return str(node.value)
         if node.tag.startswith("tag:yaml.org,2002:") and node.tag.rsplit(":", 1)[1] in {
             "str", "int", "float", "bool", "null", "timestamp", "binary", "merge",

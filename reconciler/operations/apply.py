@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -71,6 +71,12 @@ class Hooks:
     #: (plan id, run id, where the journal is: the local file, and the blob when shared)
     started: Callable[[str, str, str], None] = lambda plan_id, run_id, journal: None
     step: Callable[[steps.StepResult, int, int], None] = lambda result, done, total: None
+    #: Right before the first write: how many applicable changes each stage has.
+    stages: Callable[[Mapping[steps.Stage, int]], None] = lambda totals: None
+    #: While the writes run: customers in flight and how many of them wait (from workers).
+    activity: Callable[[steps.Activity], None] = lambda now: None
+    #: The writes have ended (before the verification read), whatever their outcome.
+    written: Callable[[], None] = lambda: None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +161,10 @@ class _Run:
     hooks: Hooks
     store: blobstate.Store | None = None
 
-    def read(self, plan_customers: Sequence[tuple[str, str]]) -> model.LiveState:
-        return live.read_customers(self.desired, self.clients, plan_customers, self.observer)
+    def read(self, plan_customers: Sequence[tuple[str, str]], what: str) -> model.LiveState:
+        return live.read_customers(
+            self.desired, self.clients, plan_customers, self.observer, what=what
+        )
 
     def locked(self, saved: actions.Plan | None) -> ApplyResult:
         """Take the target tenant's lock, plan (or check the saved plan), then execute."""
@@ -200,7 +208,7 @@ class _Run:
         if saved is not None:
             plan = checks.narrow(saved, customers)
             checks.check_manifests(plan, self.desired)
-            fresh_live = self.read(_pairs(plan))
+            fresh_live = self.read(_pairs(plan), "Re-checking")
             _stale(plan, fresh_live)
             # Re-derive: carry out only what a plan made now would also do.
             ids = tuple(c.tenant_id for c in plan.customers)
@@ -213,7 +221,7 @@ class _Run:
                 f"--customer {', '.join(customers)}: no manifest customer has that tenant id "
                 "or name."
             )
-        live_state = self.read(live.pairs(chosen))
+        live_state = self.read(live.pairs(chosen), "Reading")
         return planner.build_plan(self.desired, live_state, now=_now(), include=customers)
 
     def execute(
@@ -244,7 +252,8 @@ class _Run:
             mirror, where = _mirror(shared, blob), f" and {self.store.shown}/{blob.name}"
             shared.note_run(run_id)
         log = journal.Journal(state, run_id, pid, mirror=mirror)
-        total = sum(1 for c in plan.changes if c.applicable)
+        applicable = [c for c in plan.changes if c.applicable]
+        total = len(applicable)
         done = [0]
 
         def step(r: steps.StepResult) -> None:
@@ -255,6 +264,7 @@ class _Run:
                 shared.check()
 
         self.hooks.started(pid, run_id, f"{log.path}{where}")
+        self.hooks.stages(steps.stage_totals(applicable))
         try:
             report = executor.Executor(
                 plan,
@@ -270,8 +280,10 @@ class _Run:
                 pending=journal.pending_creates(records),
                 transfers=journal.requested_transfers(records),
                 on_step=step,
+                on_activity=self.hooks.activity,
             ).run()
         finally:
+            self.hooks.written()
             log.close()
         journal.mark_applied(state, pid, run_id, _now())
         if self.store is not None:
@@ -284,7 +296,7 @@ class _Run:
         overlap = verify.overlap_lines(report.steps)
         ids = {c.tenant_id for c in plan.customers}
         try:
-            after = self.read(_pairs(plan))
+            after = self.read(_pairs(plan), "Verifying")
         except errors.ReconcilerError as exc:
             return ApplyResult(plan, report, verification_error=str(exc), overlap=overlap)
         states = verify.states(self.desired, after, ids)

@@ -96,10 +96,13 @@ def read_customers(
     clients: Mapping[str, PartnerCenterClient],
     customers: Sequence[tuple[str, str]],
     observer: Observer,
+    *,
+    what: str = "Reading",
 ) -> model.LiveState:
     """Live state of ``customers`` ((tenant id, source name) pairs, one per source tenant a
     customer is held in): each in the target and in every source named for it, with transfer
-    requests read for exactly the customers the planner needs them for."""
+    requests read for exactly the customers the planner needs them for. ``what`` names the
+    read in the progress display ("Re-checking" before apply's writes, "Verifying" after)."""
     from reconciler.partner_center import reading
     from reconciler.planning import planner
 
@@ -109,7 +112,7 @@ def read_customers(
         wanted.setdefault(source, []).append(cid)
     ids = {cid for cid, _ in customers}
     chosen = [c for c in desired.customers if c.tenant_id in ids]
-    with observer.reading() as on_progress:
+    with observer.reading(what) as on_progress:
         return reading.read_live_state(
             cons,
             clients,

@@ -25,6 +25,8 @@ from reconciler.partner_center import errors as api_errors
 from reconciler.partner_center import http, wire
 from reconciler.partner_center.stats import Stats
 
+#: The ``agreementType`` of the Microsoft Customer Agreement.
+MCA = "MicrosoftCustomerAgreement"
 #: A cap on pages of one listing, so a server that keeps answering "next" cannot loop us.
 MAX_PAGES = 100_000
 
@@ -281,17 +283,36 @@ class PartnerCenterClient:
         )
         return cast(list[wire.Availability], wire.collection_items(reply.body))
 
-    def list_agreements(
-        self, customer_id: str, agreement_type: str = "MicrosoftCustomerAgreement"
-    ) -> list[dict[str, Any]]:
+    def list_agreements(self, customer_id: str, agreement_type: str = MCA) -> list[dict[str, Any]]:
         """The customer's confirmed agreements of ``agreement_type`` (``GET .../agreements``;
-        Microsoft's "Get confirmation of customer acceptance of Microsoft Customer Agreement")."""
-        reply = self.transport.call(
-            "GET",
-            f"/customers/{_seg(customer_id)}/agreements?agreementType={_seg(agreement_type)}",
-            customer=customer_id,
-        )
+        Microsoft's "Get confirmation of customer acceptance of Microsoft Customer
+        Agreement"): App+User only, so through the delegated sign-in (``ApiNeedsUser``
+        without one). The type is always sent: without it Partner Center lists the older
+        Microsoft Cloud Agreement."""
+        path = f"/customers/{_seg(customer_id)}/agreements?agreementType={_seg(agreement_type)}"
+        reply = self._user("GET", path).call("GET", path, customer=customer_id)
         return cast(list[dict[str, Any]], wire.collection_items(reply.body))
+
+    def list_agreement_templates(self, agreement_type: str = MCA) -> list[dict[str, Any]]:
+        """The agreement metadata of ``agreement_type`` (``GET /agreements?agreementType=``,
+        "Get agreement metadata for the Microsoft Customer Agreement", App+User only): each
+        item's ``templateId`` is what a confirmation names."""
+        path = f"/agreements?agreementType={_seg(agreement_type)}"
+        reply = self._user("GET", path).call("GET", path)
+        return cast(list[dict[str, Any]], wire.collection_items(reply.body))
+
+    def create_agreement(
+        self, customer_id: str, agreement: Mapping[str, Any], *, request_id: str
+    ) -> dict[str, Any]:
+        """Confirm the customer's acceptance of an agreement (``POST .../agreements``, "Confirm
+        customer acceptance of the Microsoft Customer Agreement", App+User only). ``agreement``
+        is the ``Agreement`` body: ``primaryContact``, ``templateId``, ``dateAgreed``,
+        ``type``; Partner Center derives ``userId`` from the token."""
+        path = f"/customers/{_seg(customer_id)}/agreements"
+        reply = self._user("POST", path).call(
+            "POST", path, body=dict(agreement), request_id=request_id, customer=customer_id
+        )
+        return cast(dict[str, Any], reply.body if isinstance(reply.body, dict) else {})
 
     def get_cart(self, customer_id: str, cart_id: str) -> wire.Cart:
         """One cart (``status: Ordered`` means it was checked out)."""
@@ -414,18 +435,24 @@ class PartnerCenterClient:
 
     # ---------------------------------------------------------------------------- invitation
 
-    def get_invitation_url(self) -> str:
-        """The reseller-relationship invitation URL (App+User only, §3.3); opaque."""
+    def _user(self, method: str, path: str) -> http.Transport:
+        """The App+User transport, for the calls Partner Center answers only to a signed-in
+        user; ``ApiNeedsUser`` (nothing sent) when no delegated sign-in is configured."""
         if self.delegated is None:
             raise api_errors.ApiNeedsUser(
                 status=0,
                 code=None,
-                method="GET",
-                path="/v1/customers/relationshiprequests",
+                method=method,
+                path="/v1" + path.split("?", 1)[0],
                 tenant=self.name,
                 description="no delegated sign-in is configured",
             )
-        reply = self.delegated.call("GET", "/customers/relationshiprequests")
+        return self.delegated
+
+    def get_invitation_url(self) -> str:
+        """The reseller-relationship invitation URL (App+User only, §3.3); opaque."""
+        path = "/customers/relationshiprequests"
+        reply = self._user("GET", path).call("GET", path)
         url = reply.body.get("url") if isinstance(reply.body, dict) else None
         if not url:
             raise errors.WireFormatError("the relationship request has no 'url'")

@@ -15,6 +15,7 @@ module must NOT write, and must NOT turn a failure into an empty list.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -35,11 +36,14 @@ LIST_THRESHOLD = 10
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """One step of the read, for a progress bar: ``done`` of ``total`` customers of a tenant."""
+    """One step of the read, for a progress bar: ``done`` of ``total`` customers of a tenant
+    (phase ``customers``), or ``done`` of ``total`` tenants signed in (phase ``sign-in``;
+    ``tenant`` is the one that just signed in)."""
 
     tenant: str
     done: int
     total: int
+    phase: str = "customers"
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -152,11 +156,22 @@ def pick_target(
     return free[0].id if len(free) == 1 else None
 
 
+def no_user_for_agreements(tenant: str) -> str:
+    """Why the agreement is unknown when no user is signed in to ``tenant``."""
+    return (
+        "Partner Center shows a customer's agreements only to a signed-in user (App+User) "
+        f"and no user is signed in to tenant '{tenant}': run `reconciler login {tenant}`"
+    )
+
+
 def read_agreement(
     client: pc_client.PartnerCenterClient, view: model.CustomerView
 ) -> model.CustomerView:
     """``view`` with whether the customer's acceptance of the Microsoft Customer Agreement is
-    confirmed (one call); on any failure it stays ``None`` with the reason (rule 3)."""
+    confirmed (one App+User call); on any failure it stays ``None`` with the reason (rule 3),
+    and without a delegated sign-in it is not asked at all (``None``, saying so)."""
+    if not client.has_delegated:
+        return replace(view, agreement=None, agreement_reason=no_user_for_agreements(client.name))
     try:
         items = client.list_agreements(view.tenant_id)
     except errors.TenantAccessError:
@@ -356,12 +371,25 @@ def _invitation(client: pc_client.PartnerCenterClient) -> str | None:
         return None
 
 
-def _sign_in(clients: Collection[pc_client.PartnerCenterClient]) -> None:
+def _sign_in(
+    clients: Collection[pc_client.PartnerCenterClient],
+    on_progress: ProgressCallback | None = None,
+) -> None:
     """A token for every tenant first, in parallel, so that refused credentials, a sign-in
     service that is down or a CA that does not verify are one paragraph per tenant, raised
     before any customer is read, instead of an "unknown" per customer."""
+    done = [0]
+    lock = threading.Lock()
+
+    def sign_in(client: pc_client.PartnerCenterClient) -> None:
+        client.sign_in()
+        if on_progress is not None:
+            with lock:
+                done[0] += 1
+                on_progress(Progress(client.name, done[0], len(clients), phase="sign-in"))
+
     with ThreadPoolExecutor(max_workers=max(1, len(clients)), thread_name_prefix="sign-in") as pool:
-        futures = [pool.submit(c.sign_in) for c in clients]
+        futures = [pool.submit(sign_in, c) for c in clients]
     failed: list[errors.TenantAccessError] = []
     for future in futures:
         exc = future.exception()
@@ -416,7 +444,7 @@ def read_live_state(
             return customers
         return customers.get(tenant.name, ())
 
-    _sign_in([clients[t.name] for t in tenants])
+    _sign_in([clients[t.name] for t in tenants], on_progress)
     read_at = now()
     target_client = clients[consolidation.target.name]
     with ThreadPoolExecutor(max_workers=len(tenants) + 1, thread_name_prefix="tenant") as pool:

@@ -11,7 +11,7 @@ anything (the executor does) nor retry beyond what the client and the executor a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from reconciler import errors, model, writes
@@ -236,6 +236,10 @@ class ClientWriter:
             )
         except api_errors.UnknownOutcome as exc:
             raise errors.OutcomeUnknown(str(exc)) from exc
+        except api_errors.ApiConflict as exc:
+            # 2055/409/412: the client read the subscription again and the change is not
+            # there; nothing was written. The caller re-checks and decides again.
+            raise errors.ResourceChanged(str(exc)) from exc
         except api_errors.ApiBusinessError as exc:
             raise errors.WriteRejected(str(exc)) from exc
         return to_sub(doc)
@@ -249,14 +253,14 @@ class ClientWriter:
         quantity: int,
         *,
         request_id: str,
-        azure: bool = False,
+        kinds: Collection[model.CommerceModel] = (model.CommerceModel.NCE_LICENSE,),
     ) -> str:
         client = self.clients[tenant]
         body = {
             "sourcePartnerTenantId": self.tenant_ids[source_tenant],
             "sourcePartnerName": self.tenant_names[source_tenant],
             "customerEmailId": self._customer_email(client, customer_id),
-            "targetProductTypes": [AZURE_PRODUCT if azure else LICENSE_PRODUCT],
+            "targetProductTypes": product_types(kinds),
         }
         try:
             doc = client.create_transfer(customer_id, body, request_id=request_id)
@@ -328,12 +332,129 @@ class ClientWriter:
         docs = self.clients[tenant].list_subscriptions(customer_id, order_id=order_id)
         return [to_sub(d) for d in docs]
 
+    def agreement_confirmed(self, tenant: str, customer_id: str) -> bool:
+        client = self.clients[tenant]
+        try:
+            items = client.list_agreements(customer_id)
+        except api_errors.ApiNeedsUser as exc:
+            raise errors.WriteRejected(_needs_user(client.name, customer_id, exc)) from exc
+        except errors.WireFormatError as exc:
+            raise errors.Unreadable(
+                f"Partner Center returned agreements of customer {customer_id} that cannot be "
+                f"read ({exc}); nothing is recorded. Run the apply again later."
+            ) from exc
+        return any(is_mca(a) for a in items)
+
+    def record_agreement(
+        self,
+        tenant: str,
+        customer_id: str,
+        agreement: writes.AgreementSpec,
+        *,
+        request_id: str,
+    ) -> writes.AgreementRecorded:
+        client = self.clients[tenant]
+        try:
+            template = _template_id(client.list_agreement_templates())
+            body = agreement_body(agreement, template)
+            client.create_agreement(customer_id, body, request_id=request_id)
+        except api_errors.ApiNeedsUser as exc:
+            raise errors.WriteRejected(_needs_user(client.name, customer_id, exc)) from exc
+        except api_errors.UnknownOutcome as exc:
+            raise errors.OutcomeUnknown(str(exc)) from exc
+        except api_errors.ApiError as exc:
+            if exc.code != AGREEMENT_EXISTS:
+                if isinstance(exc, api_errors.ApiBusinessError | api_errors.ApiForbidden):
+                    raise errors.WriteRejected(str(exc)) from exc
+                raise
+            # "A partner confirmed agreement already exists for the customer": the same
+            # contact was confirmed before (a lost answer, another run). Read it back.
+            if not self.agreement_confirmed(tenant, customer_id):
+                raise errors.WriteRejected(
+                    f"{exc} Yet the customer's agreements list no confirmed acceptance of the "
+                    "Microsoft Customer Agreement; nothing was bought. Check the customer's "
+                    "account in Partner Center, then plan again."
+                ) from exc
+            return writes.AgreementRecorded(template, already=True)
+        return writes.AgreementRecorded(template)
+
     def correlation_id(self, tenant: str) -> str:
         return str(self.clients[tenant].transport.correlation_id)
 
 
+#: "A partner confirmed agreement already exists for the customer"
+#: (``PartnerConfirmedAgreementAlreadyExists``): the same contact was confirmed before.
+AGREEMENT_EXISTS = 600061
+
+
+def is_mca(doc: Any) -> bool:
+    """Whether an ``Agreement`` (or its metadata) is of the Microsoft Customer Agreement."""
+    if not isinstance(doc, Mapping):
+        return False
+    kind = doc.get("type") or doc.get("agreementType") or ""
+    return str(kind).lower() == pc_client.MCA.lower()
+
+
+def _template_id(items: Sequence[Any]) -> str:
+    """The ``templateId`` of the Microsoft Customer Agreement's metadata (the highest
+    ``versionRank`` when several are listed)."""
+    found = [
+        (int(d.get("versionRank") or 0), str(d["templateId"]))
+        for d in items
+        if is_mca(d) and isinstance(d.get("templateId"), str) and d["templateId"].strip()
+    ]
+    if not found:
+        raise errors.Unreadable(
+            "Partner Center listed no template of the Microsoft Customer Agreement "
+            "(GET /v1/agreements?agreementType=MicrosoftCustomerAgreement), so the "
+            "acceptance cannot be recorded; nothing was bought. Run the apply again later, or "
+            "confirm the acceptance in Partner Center (Customers > the customer > Account)."
+        )
+    return max(found)[1]
+
+
+def agreement_body(agreement: writes.AgreementSpec, template_id: str) -> dict[str, Any]:
+    """The ``Agreement`` a confirmation posts (Microsoft's field table: ``primaryContact``
+    with ``firstName``, ``lastName``, ``email`` and optional ``phoneNumber``; ``templateId``;
+    ``dateAgreed`` in UTC date time; ``type``)."""
+    contact = {
+        "firstName": agreement.first_name,
+        "lastName": agreement.last_name,
+        "email": agreement.email,
+    }
+    if agreement.phone_number:
+        contact["phoneNumber"] = agreement.phone_number
+    return {
+        "primaryContact": contact,
+        "templateId": template_id,
+        "dateAgreed": f"{agreement.date_agreed}T00:00:00Z",
+        "type": pc_client.MCA,
+    }
+
+
+def _needs_user(tenant: str, customer_id: str, exc: Exception) -> str:
+    return (
+        f"Recording customer {customer_id}'s acceptance of the Microsoft Customer Agreement "
+        f"needs a signed-in user (App+User) in tenant '{tenant}' ({exc}); nothing was "
+        f"recorded or bought. Run `reconciler login {tenant}`, then apply again."
+    )
+
+
 #: ``targetProductTypes`` of a transfer request: licenses (new commerce) or an Azure plan.
 LICENSE_PRODUCT, AZURE_PRODUCT = "OnlineServicesNCE", "AzureSubscription"
+
+
+def product_types(kinds: Collection[model.CommerceModel]) -> list[str]:
+    """The ``targetProductTypes`` of a request moving ``kinds`` (Microsoft's "Create a
+    transfer": a list, so one request carries new-commerce licenses and Azure plan
+    subscriptions together; Azure plan subscriptions are ``AzureSubscription``)."""
+    azure = model.CommerceModel.AZURE_PLAN
+    types = []
+    if not kinds or any(k is not azure for k in kinds):
+        types.append(LICENSE_PRODUCT)
+    if azure in kinds:
+        types.append(AZURE_PRODUCT)
+    return types
 
 
 def transfer_line(number: int, sub: writes.Sub) -> dict[str, Any]:
@@ -384,18 +505,23 @@ def pick_availability(
     found: Sequence[Mapping[str, Any]], term: str | None, cycle: str, *, prefer: str = ""
 ) -> str | None:
     """The ``catalogItemId`` of the purchasable availability whose ``terms`` carry ``term``
-    (ISO duration) billed ``cycle``; the one with id ``prefer`` when several fit."""
+    (ISO duration) billed ``cycle``; the one with id ``prefer`` when several fit. Without a
+    term (the Azure plan: usage, no commitment) an availability without terms, or with a term
+    of no duration, fits whatever its billing cycle."""
     fitting = []
     for avail in found:
         if not isinstance(avail, Mapping) or avail.get("isPurchasable") is False:
             continue
-        terms = avail.get("terms") or []
-        if any(
-            isinstance(t, Mapping)
-            and str(t.get("duration") or "").upper() == (term or "").upper()
-            and str(t.get("billingCycle") or "").lower() == cycle.lower()
-            for t in terms
-        ):
+        terms = [t for t in avail.get("terms") or [] if isinstance(t, Mapping)]
+        if not term:
+            fits = not terms or any(not str(t.get("duration") or "") for t in terms)
+        else:
+            fits = any(
+                str(t.get("duration") or "").upper() == term.upper()
+                and str(t.get("billingCycle") or "").lower() == cycle.lower()
+                for t in terms
+            )
+        if fits:
             item = avail.get("catalogItemId") or ":".join(
                 str(avail.get(k) or "") for k in ("productId", "skuId", "id")
             )

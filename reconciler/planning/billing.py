@@ -114,4 +114,4 @@ def deadlines(
                 "transfer-expiry", now + TRANSFER_EXPIRY, "a request made today expires"
             )
         )
-    return tuple(sorted(found, key=lambda d: d.at))
+    return tuple(sorted(found, key=lambda d: d.at)) if len(found) > 1 else tuple(found)

@@ -18,16 +18,13 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def change_id(action: actions.Action, address: actions.Address) -> str:
     """Stable id: the same action on the same address gets the same id in every plan."""
-    raw = "|".join(
-        (
-            action,
-            address.tenant,
-            address.customer_id,
-            address.subscription_id or "",
-            address.key or "",
-        )
-    )
+    a = address
+    raw = f"{action}|{a.tenant}|{a.customer_id}|{a.subscription_id or ''}|{a.key or ''}"
     return "c" + hashlib.sha256(raw.encode()).hexdigest()[:15]
+
+
+#: The actions that are gates (``Action.is_gate``), looked up once per change.
+_GATES = frozenset(a for a in actions.Action if a.is_gate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +62,14 @@ class Builder:
     other_sources: Mapping[str, model.CustomerView] = field(default_factory=dict)
     _source_index: dict[str, dict[str, model.LiveSubscription]] = field(default_factory=dict)
     _families: products.Families | None = None
+    _sources: tuple[str, ...] | None = None
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """``customer.sources`` (its source tenants, its own first), computed once."""
+        if self._sources is None:
+            self._sources = self.customer.sources
+        return self._sources
 
     def source_view(self, tenant: str) -> model.CustomerView | None:
         """The customer as read in source ``tenant`` (None: not one of its sources)."""
@@ -88,7 +93,7 @@ class Builder:
     def tenant_of(self, subscription_id: str) -> str:
         """The source tenant holding ``subscription_id`` (the customer's own when none)."""
         return next(
-            (n for n in self.customer.sources if self.source_subscription(subscription_id, n)),
+            (n for n in self.sources if self.source_subscription(subscription_id, n)),
             self.customer.source,
         )
 
@@ -99,10 +104,19 @@ class Builder:
     transfers: tuple[model.LiveTransfer, ...] = ()
     #: How each source subscription moves (``actions.PairStrategy``), in planning order.
     strategies: list[actions.PairStrategy] = field(default_factory=list)
+    #: Source tenant -> change ids every transfer request from it waits for: the target's
+    #: Azure plan being bought or activated, when that request also carries an Azure plan
+    #: (one request per source carries every product type, planning.azure).
+    transfer_deps: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The change ids after which the customer's Azure plan in the target is active (None: not
+    #: planned yet), so it is bought once whatever the number of Azure plans moving to it.
+    azure_plan_deps: tuple[str, ...] | None = None
 
     def transfers_from_source(self, tenant: str | None = None) -> list[model.LiveTransfer]:
         """Requests from source partner ``tenant`` (default: the customer's own source) to
         the target, newest first."""
+        if not self.transfers:
+            return []
         source = self.consolidation.source(tenant or self.customer.source)
         if source is None:
             return []
@@ -150,16 +164,24 @@ class Builder:
         overlap: actions.Overlap | None = None,
         deadlines: tuple[actions.Deadline, ...] = (),
     ) -> str:
-        """Record a change and return its id (for later ``depends_on``)."""
+        """Record a change and return its id (for later ``depends_on``). The same action on
+        the same address is one change: a second one (two sources of an entry waiting on the
+        one transfer that carries both) returns the first one's id."""
         cid = change_id(action, address)
-        deps = tuple(dict.fromkeys(depends_on))
-        blocked: dict[str, None] = {}
-        for d in deps:
-            blocked.update(dict.fromkeys(self.blockers.get(d, ())))
-            if d in self.gate_ids:
-                blocked[d] = None
-        self.blockers[cid] = tuple(blocked)
-        if action.is_gate:
+        if cid in self.blockers:
+            return cid
+        deps: tuple[str, ...] = ()
+        blocked_by: tuple[str, ...] = ()
+        if depends_on:
+            deps = tuple(dict.fromkeys(depends_on)) if len(depends_on) > 1 else depends_on
+            blocked: dict[str, None] = {}
+            for d in deps:
+                blocked.update(dict.fromkeys(self.blockers.get(d, ())))
+                if d in self.gate_ids:
+                    blocked[d] = None
+            blocked_by = tuple(blocked)
+        self.blockers[cid] = blocked_by
+        if action in _GATES:
             self.gate_ids.add(cid)
         self.changes.append(
             actions.Change(
@@ -171,7 +193,7 @@ class Builder:
                 before=before,
                 after=after,
                 depends_on=deps,
-                blocked_by=self.blockers[cid],
+                blocked_by=blocked_by,
                 gate=gate,
                 strategy=strategy,
                 overlap=overlap,

@@ -71,7 +71,10 @@ def may_move(ds: model.DesiredSubscription, r: model.Replacement, policy: model.
 
 def wants_transfer(customer: model.DesiredCustomer, policy: model.Policy) -> bool:
     """True when a source subscription of ``customer`` may be moved by transfer, so its plan
-    depends on the transfer requests read in the target (``may_move``)."""
+    depends on the transfer requests read in the target (``may_move``; an Azure hand-off may
+    be an Azure plan, which moves by transfer under a policy that prefers transfers)."""
+    if customer.azure and policy.prefers_transfer:
+        return True
     return any(may_move(ds, r, policy) for ds in customer.subscriptions for r in ds.replaces)
 
 
@@ -79,7 +82,14 @@ def _may_transfer(
     customer: model.DesiredCustomer, policy: model.Policy, seen: dict[str, model.CustomerView]
 ) -> bool:
     """``wants_transfer`` narrowed by the source subscriptions as read: ``auto`` pairs move by
-    transfer only when new commerce (one not found in its source counts, to be safe)."""
+    transfer only when new commerce, Azure hand-offs only when an Azure plan (one not found
+    in its source counts, to be safe)."""
+    if policy.prefers_transfer:
+        for h in customer.azure:
+            view = seen.get(customer.source_of(h))
+            live = view.subscription(h.source_subscription_id) if view is not None else None
+            if live is None or live.commerce is model.CommerceModel.AZURE_PLAN:
+                return True
     for ds in customer.subscriptions:
         for r in ds.replaces:
             if not may_move(ds, r, policy):
@@ -98,7 +108,7 @@ def _transferred(b: Builder) -> dict[str, str]:
     of the customer's source tenants."""
     return {
         line.source_subscription_id: line.target_subscription_id
-        for tenant in b.customer.sources
+        for tenant in b.sources
         for t in reversed(b.transfers_from_source(tenant))
         if t.status is model.TransferStatus.COMPLETED
         for line in t.lines
@@ -194,7 +204,9 @@ def _missing_sources(b: Builder) -> str:
 def _every_source(b: Builder) -> model.CustomerView:
     """The customer as seen across all its source tenants: one view holding every source
     subscription (ids are unique across Partner Center), for matching Azure hand-offs."""
-    views = [b.source_view(n) for n in b.customer.sources]
+    if len(b.sources) == 1:
+        return b.source
+    views = [b.source_view(n) for n in b.sources]
     subs = [s for v in views if v is not None for s in v.subscriptions]
     return dataclasses.replace(b.source, subscriptions=tuple(subs))
 
@@ -231,7 +243,7 @@ def _drift(b: Builder, matched: list[model.LiveSubscription]) -> None:
     since = min(started) if started else None
     named = {r.subscription_id for ds in b.customer.subscriptions for r in ds.replaces}
     named |= {h.source_subscription_id for h in b.customer.azure}
-    for tenant in b.customer.sources:
+    for tenant in b.sources:
         view = b.source_view(tenant)
         for s in sorted(view.subscriptions if view else (), key=lambda x: x.id):
             if s.id in named or s.status is not model.SubscriptionStatus.ACTIVE:
@@ -272,10 +284,11 @@ def plan_customer(
 ) -> CustomerPlan:
     """Every change, gate and warning for one customer."""
     target_name = consolidation.target.name
-    why = _unknown(customer, live, [*customer.sources, target_name])
+    names = customer.sources
+    why = _unknown(customer, live, [*names, target_name])
     if why:
         return _error(customer, "state-unknown", f"{why}; nothing is planned for this customer")
-    views = {n: live.tenants[n].customers[customer.tenant_id] for n in customer.sources}
+    views = {n: live.tenants[n].customers[customer.tenant_id] for n in names}
     src = views.pop(customer.source)
     tgt = live.tenants[target_name].customers[customer.tenant_id]
     outside = _not_a_customer(customer, src, views)
@@ -320,6 +333,7 @@ def plan_customer(
         )
     if tgt.status is not RS.OK:
         _invitation(b)
+    azure.prepare(b)
     blocked = _transfer_blocks(b, result.matches)
     why_not = {sid: block.why for sid, block in blocked.items()}
     for match in result.matches:
@@ -380,7 +394,9 @@ def _transfer_blocks(
             )
             if auto or r.becomes is model.SourceStrategy.TRANSFERRED:
                 pairs.append(eligibility.Pair(m.desired, live, source, m.live, m.rule))
-    found = eligibility.blocks(pairs, b.consolidation.target, b.families)
+    found = eligibility.blocks(pairs, b.consolidation.target, b.families) if pairs else {}
+    if not found:
+        return found
     # An explicit ``becomes: transferred`` is the manifest's choice: only a real eligibility
     # problem (region, limits, product type) overrides it, not a fact of the pair.
     explicit = {

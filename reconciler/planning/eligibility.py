@@ -98,6 +98,8 @@ _REFUSED_TYPES = {
 
 def product_block(sub: model.LiveSubscription) -> str:
     """Why the subscription's product type cannot transfer, or ``""``."""
+    if not sub.product_type:
+        return ""
     parts = (sub.product_type or "").replace(" ", "").replace("-", "").lower().split("/")
     return next((_REFUSED_TYPES[p] for p in parts if p in _REFUSED_TYPES), "")
 

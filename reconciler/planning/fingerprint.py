@@ -8,7 +8,11 @@ window, refundable batches and entitlement id; then the customer's transfer requ
 id: id, status, partners, expiry and line items), so a request appearing, being accepted or
 lapsing makes a saved plan stale. Transfers not read and "read, none" hash alike: whether they
 were needed is the planner's question (it refuses to plan a transfer on unknown requests).
-Etags and read times are left out: they change without the state changing. Pure: hashing only.
+Etags and read times are left out: they change without the state changing.
+
+The snapshot that names what moved (``planning.staleness``) holds the same fields as JSON-ready
+values; ``customer_state`` builds both in one walk over the live state (each date formatted
+once), so they always cover the same fields. Pure: formatting and hashing only.
 """
 
 from __future__ import annotations
@@ -16,55 +20,103 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
+from operator import itemgetter
+from typing import Any
 
 from reconciler import model
 from reconciler.planning import actions
 
-
-def _when(at: datetime | None) -> str:
-    return at.isoformat() if at is not None else "-"
+_first = itemgetter(0)
 
 
-def _subscription(s: model.LiveSubscription) -> str:
-    refundable = ",".join(f"{r.quantity}@{_when(r.allowed_until)}" for r in s.refundable)
+def _when(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def _subscription(s: model.LiveSubscription) -> tuple[str, dict[str, Any]]:
+    """The subscription's fingerprint row and its snapshot (``planning.staleness``)."""
+    term_end, cancellable = _when(s.commitment_end_date), _when(s.cancellation_allowed_until)
+    refundable = [f"{r.quantity}@{_when(r.allowed_until)}" for r in s.refundable]
+    status = s.status.value
     # repr() of the friendly name keeps separators inside it from forging another field.
-    return (
-        f"{s.id}|{s.offer_id}|{s.friendly_name!r}|{s.quantity}|{s.status.value}|"
-        f"{s.auto_renew}|{_when(s.commitment_end_date)}|{_when(s.cancellation_allowed_until)}|"
-        f"{refundable}|{s.entitlement_id}"
+    row = (
+        f"{s.id}|{s.offer_id}|{s.friendly_name!r}|{s.quantity}|{status}|{s.auto_renew}|"
+        f"{term_end or '-'}|{cancellable or '-'}|{','.join(refundable)}|{s.entitlement_id}"
     )
+    snapshot = {
+        "offer": s.offer_id,
+        "friendly_name": s.friendly_name,
+        "quantity": s.quantity,
+        "status": status,
+        "auto_renew": s.auto_renew,
+        "term_end": term_end,
+        "cancellable_until": cancellable,
+        "refundable": refundable,
+        "entitlement": s.entitlement_id,
+    }
+    return row, snapshot
 
 
-def _transfer(t: model.LiveTransfer) -> str:
-    lines = ",".join(
+def _transfer(t: model.LiveTransfer) -> tuple[str, dict[str, Any]]:
+    """The transfer request's fingerprint row and its snapshot."""
+    lines = [
         f"{ln.source_subscription_id}>{ln.target_subscription_id or '-'}:{ln.status.lower()}"
         for ln in sorted(t.lines, key=lambda ln: ln.source_subscription_id)
-    )
-    return (
+    ]
+    expires = _when(t.expires_at)
+    row = (
         f"transfer|{t.id}|{t.status.value}|{t.source_partner_id}|{t.target_partner_id}|"
-        f"{_when(t.expires_at)}|{lines}"
+        f"{expires or '-'}|{','.join(lines)}"
     )
+    snapshot = {
+        "status": t.status.value,
+        "source_partner": t.source_partner_id,
+        "target_partner": t.target_partner_id,
+        "expires": expires,
+        "lines": lines,
+    }
+    return row, snapshot
 
 
-def _view(tenant: str, view: model.CustomerView | None) -> str:
+def _view(tenant: str, view: model.CustomerView | None) -> tuple[str, dict[str, Any]]:
+    """The view's part of the fingerprint (rows sorted by id) and its snapshot (subscriptions
+    and transfers by id, as listed; only for a view read completely)."""
     if view is None:
-        return f"{tenant}:absent"
+        return f"{tenant}:absent", {"read": "absent"}
     if view.status is model.ReadStatus.UNKNOWN:
-        return f"{tenant}:unknown"
-    subs = sorted(view.subscriptions, key=lambda s: s.id)
-    rows = [_subscription(s) for s in subs]
-    rows += [_transfer(t) for t in sorted(view.transfers or (), key=lambda t: t.id)]
-    return f"{tenant}:{view.status.value}\n" + "\n".join(rows)
+        return f"{tenant}:unknown", {"read": view.status.value}
+    subs = [(s.id, _subscription(s)) for s in view.subscriptions]
+    transfers = [(t.id, _transfer(t)) for t in view.transfers or ()]
+    rows = [row for _, (row, _) in sorted(subs, key=_first)]
+    rows += [row for _, (row, _) in sorted(transfers, key=_first)]
+    text = f"{tenant}:{view.status.value}\n" + "\n".join(rows)
+    if view.status is not model.ReadStatus.OK:
+        return text, {"read": view.status.value}
+    return text, {
+        "read": view.status.value,
+        "subscriptions": {sid: snap for sid, (_, snap) in subs},
+        "transfers": {tid: snap for tid, (_, snap) in transfers},
+    }
+
+
+def customer_state(
+    customer_id: str, tenants: Sequence[str], live: model.LiveState
+) -> tuple[str, dict[str, Any]]:
+    """The fingerprint and the snapshot (``staleness.customer_snapshot``) of ``customer_id``
+    as seen in the partner tenants named ``tenants``, in one walk over its live state."""
+    parts = []
+    snapshot = {}
+    for name in tenants:
+        tv = live.view(name)
+        text, snapshot[name] = _view(name, tv.customer(customer_id) if tv is not None else None)
+        parts.append(text)
+    raw = "\n--\n".join(parts)
+    return "sha256:" + hashlib.sha256(raw.encode()).hexdigest(), snapshot
 
 
 def customer_fingerprint(customer_id: str, tenants: Sequence[str], live: model.LiveState) -> str:
     """Fingerprint of ``customer_id`` as seen in the partner tenants named ``tenants``."""
-    parts = []
-    for name in tenants:
-        tv = live.view(name)
-        parts.append(_view(name, tv.customer(customer_id) if tv is not None else None))
-    raw = "\n--\n".join(parts)
-    return "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
+    return customer_state(customer_id, tenants, live)[0]
 
 
 def moved_customers(plan: actions.Plan, live: model.LiveState) -> tuple[actions.CustomerEntry, ...]:

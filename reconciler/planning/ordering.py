@@ -14,13 +14,16 @@ from reconciler import errors, model
 from reconciler.planning import actions
 
 A = actions.Action
+_Key = tuple[int, int, str, str, str, str]
 
 
-def _key(c: actions.Change, rank: Mapping[str, int]) -> tuple[int, int, str, str, str, str]:
+def _key(c: actions.Change, rank: Mapping[str, int], ranks: Mapping[A, int]) -> _Key:
+    """The sort key: customer, the action's rank (``ranks``: ``verbs.Facts.rank`` by action),
+    manifest key, subscription id, action, id."""
     a = c.address
     return (
         rank.get(a.customer_id, len(rank)),
-        c.action.facts.rank,
+        ranks[c.action],
         a.key or "",
         a.subscription_id or "",
         c.action,
@@ -37,6 +40,8 @@ def order(changes: Sequence[actions.Change], rank: Mapping[str, int]) -> list[ac
     the sort). A cycle is a bug in the planner: ``graphlib`` names it in the error.
     """
     by_id = {c.id: c for c in changes}
+    # Read from the facts on every call (an action without facts cannot be ordered).
+    ranks = {action: action.facts.rank for action in {c.action for c in changes}}
     placed: set[str] = set()
     waiting: dict[str, list[actions.Change]] = {}
     missing: dict[str, int] = {}
@@ -54,10 +59,9 @@ def order(changes: Sequence[actions.Change], rank: Mapping[str, int]) -> list[ac
                 if missing[w.id] == 0:
                     released.append(w)
             # Keep the sort order among the released ones (the stack pops the last first).
-            stack.extend(sorted(released, key=lambda x: _key(x, rank), reverse=True))
+            stack.extend(sorted(released, key=lambda x: _key(x, rank, ranks), reverse=True))
 
-    keyed = sorted((_key(c, rank), c) for c in changes)
-    for _, c in keyed:
+    for c in sorted(changes, key=lambda c: _key(c, rank, ranks)):
         pending = [d for d in c.depends_on if d in by_id and d not in placed]
         if not pending:
             place(c)
@@ -100,7 +104,7 @@ def apply_caps(
     hit: dict[str, int] = {}
     for c in ordered:
         why = ""
-        if any(d in deferred_ids for d in c.depends_on):
+        if deferred_ids and any(d in deferred_ids for d in c.depends_on):
             why = "depends on a deferred change"
         elif c.applicable:
             cust = c.address.customer_id

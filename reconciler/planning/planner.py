@@ -20,7 +20,6 @@ from reconciler.planning import (
     fingerprint,
     gcpause,
     ordering,
-    staleness,
 )
 
 
@@ -72,13 +71,14 @@ def transfer_customers(
 
 def agreement_customers(customers: Collection[model.DesiredCustomer]) -> tuple[str, ...]:
     """Tenant ids of the customers a plan may buy for (an entry that adopts no pinned target
-    subscription): their Microsoft Customer Agreement acceptance is read in the target (pass
-    them as ``agreements=`` to ``partner_center.reading.read_live_state``)."""
+    subscription, or an Azure hand-off: an Azure plan transfer may need the Azure plan bought
+    in the target first): their Microsoft Customer Agreement acceptance is read in the target
+    (pass them as ``agreements=`` to ``partner_center.reading.read_live_state``)."""
     return tuple(
         sorted(
             c.tenant_id
             for c in customers
-            if any(s.target_subscription_id is None for s in c.subscriptions)
+            if c.azure or any(s.target_subscription_id is None for s in c.subscriptions)
         )
     )
 
@@ -125,15 +125,17 @@ def _build(
         strategies.extend(result.strategies)
         if result.azure_ready:
             ready.append(c.name)
+        sources = c.sources
+        digest, snapshot = fingerprint.customer_state(c.tenant_id, (*sources, target), live)
         entries.append(
             actions.CustomerEntry(
                 c.tenant_id,
                 c.name,
                 c.source,
                 result.status,
-                fingerprint.customer_fingerprint(c.tenant_id, (*c.sources, target), live),
-                staleness.customer_snapshot(c.tenant_id, (*c.sources, target), live),
-                sources=c.sources if len(c.sources) > 1 else (),
+                digest,
+                snapshot,
+                sources=sources if len(sources) > 1 else (),
             )
         )
     ordered = ordering.order(changes, rank)

@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from reconciler import model
 
 
+@functools.lru_cache(maxsize=4096)
 def product_key(offer_id: str) -> str:
-    """``PRODUCT:SKU`` for a new-commerce catalog item id, the whole id (upper case) otherwise."""
+    """``PRODUCT:SKU`` for a new-commerce catalog item id, the whole id (upper case) otherwise.
+    Cached: a plan asks for the same few catalog ids again and again."""
     parts = offer_id.strip().upper().split(":")
     return ":".join(parts[:2]) if len(parts) >= 3 else ":".join(parts)
 

@@ -13,7 +13,6 @@ Pure: values in, strings out (``deepdiff`` is an in-memory comparison library).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from deepdiff import DeepDiff
@@ -50,59 +49,12 @@ _READ = {
 }
 
 
-def _when(at: datetime | None) -> str | None:
-    return at.isoformat() if at is not None else None
-
-
-def _subscription(s: model.LiveSubscription) -> dict[str, Any]:
-    return {
-        "offer": s.offer_id,
-        "friendly_name": s.friendly_name,
-        "quantity": s.quantity,
-        "status": s.status.value,
-        "auto_renew": s.auto_renew,
-        "term_end": _when(s.commitment_end_date),
-        "cancellable_until": _when(s.cancellation_allowed_until),
-        "refundable": [f"{r.quantity}@{_when(r.allowed_until)}" for r in s.refundable],
-        "entitlement": s.entitlement_id,
-    }
-
-
-def _transfer(t: model.LiveTransfer) -> dict[str, Any]:
-    lines = sorted(t.lines, key=lambda ln: ln.source_subscription_id)
-    return {
-        "status": t.status.value,
-        "source_partner": t.source_partner_id,
-        "target_partner": t.target_partner_id,
-        "expires": _when(t.expires_at),
-        "lines": [
-            f"{ln.source_subscription_id}>{ln.target_subscription_id or '-'}:{ln.status.lower()}"
-            for ln in lines
-        ],
-    }
-
-
-def _view(view: model.CustomerView | None) -> dict[str, Any]:
-    if view is None:
-        return {"read": "absent"}
-    if view.status is not model.ReadStatus.OK:
-        return {"read": view.status.value}
-    return {
-        "read": view.status.value,
-        "subscriptions": {s.id: _subscription(s) for s in view.subscriptions},
-        "transfers": {t.id: _transfer(t) for t in view.transfers or ()},
-    }
-
-
 def customer_snapshot(
     customer_id: str, tenants: Sequence[str], live: model.LiveState
 ) -> dict[str, Any]:
-    """The live fields of ``customer_id`` that decisions depend on, per tenant named."""
-    out = {}
-    for name in tenants:
-        tv = live.view(name)
-        out[name] = _view(tv.customer(customer_id) if tv is not None else None)
-    return out
+    """The live fields of ``customer_id`` that decisions depend on, per tenant named (built
+    with its fingerprint by ``fingerprint.customer_state``)."""
+    return fingerprint.customer_state(customer_id, tenants, live)[1]
 
 
 def _short(identifier: str) -> str:

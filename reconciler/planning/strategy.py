@@ -14,7 +14,6 @@ planner's job) nor protect flags.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -53,12 +52,21 @@ REBUY_REJECTED = Rejected(
     "buying it again in the target bills both tenants until the source is cancelled inside "
     "its 7-day window or its term ends",
 )
+#: Why a transfer was rejected under ``moveBy: re-provision``.
+_REPROVISION_POLICY = Rejected(Route.TRANSFER, "the policy says moveBy: re-provision")
 #: Why a transfer was rejected for a legacy license.
 LEGACY_NO_TRANSFER = Rejected(
     Route.TRANSFER,
     "new-commerce partner-to-partner transfers do not carry legacy offers, and Microsoft's "
     "legacy transfer route is not automated by this tool",
 )
+
+
+#: Why a transfer was rejected for a pair whose manifest names its fate, per ``becomes``.
+_SAID = {
+    b: Rejected(Route.TRANSFER, f"the manifest says becomes: {b.value}")
+    for b in model.SourceStrategy
+}
 
 
 def cancellable(sub: model.LiveSubscription, now: datetime) -> bool:
@@ -109,7 +117,8 @@ def _alternatives(decision: Decision, sub: model.LiveSubscription, now: datetime
             "prorated refund"
         )
     options.append("a partner-to-partner transfer (becomes: transferred) moves the billing")
-    return dataclasses.replace(decision, why=f"{decision.why}; alternatives: {'; '.join(options)}")
+    why = f"{decision.why}; alternatives: {'; '.join(options)}"
+    return Decision(decision.strategy, why, decision.rejected)
 
 
 def resolve(
@@ -161,9 +170,7 @@ def _auto(
         return _legacy()
     if not policy.prefers_transfer:
         d = _nce(policy.nce_strategy, sub, now)
-        return dataclasses.replace(
-            d, rejected=(Rejected(Route.TRANSFER, "the policy says moveBy: re-provision"),)
-        )
+        return Decision(d.strategy, d.why, (_REPROVISION_POLICY,))
     asked = f"new commerce under policy moveBy: {policy.move_by.value}"
     if blocked is not None:
         return _fallback(sub, policy, now, blocked, asked)
@@ -183,7 +190,7 @@ def _resolve(
     blocked: str | None,
 ) -> Decision:
     nce = sub.commerce is model.CommerceModel.NCE_LICENSE
-    said = Rejected(Route.TRANSFER, f"the manifest says becomes: {becomes.value}")
+    said = _SAID[becomes]
     match becomes:
         case model.SourceStrategy.KEPT:
             return Decision(Strategy.KEEP, "manifest says becomes: kept", (said,))

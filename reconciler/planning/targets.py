@@ -39,43 +39,81 @@ def _held(b: Builder, ds: model.DesiredSubscription) -> list[model.LiveSubscript
 
 
 def _agreement_gate(b: Builder) -> tuple[str, ...]:
-    """The customer's Microsoft Customer Agreement gate that purchases wait for (planned once
-    per customer): when its acceptance is not confirmed, or could not be read (never taken
-    as either answer). Nothing when confirmed or not read at all (no relationship yet: the
-    invitation comes first, and the next plan reads it)."""
+    """What the customer's purchases wait for about the Microsoft Customer Agreement (planned
+    once per customer): when its acceptance is not confirmed in the target and the manifest
+    records it (``customerAgreement``), a ``record-agreement`` write; not confirmed without a
+    record, or unreadable (never taken as either answer), a ``confirm-agreement`` gate with
+    the steps. Nothing when confirmed or not read at all (no relationship yet: the invitation
+    comes first, and the next plan reads it)."""
     if b.agreement is True or (b.agreement is None and not b.agreement_reason):
         return ()
-    if b.agreement_id is None:
-        steps = (
-            "the customer accepts the Microsoft Customer Agreement (the reseller relationship "
-            "or a link from Partner Center), or the partner confirms the acceptance in "
-            "Partner Center (Customers > the customer > Account) or with "
-            "POST /v1/customers/{id}/agreements (App+User, with the signer's name and email)"
-        )
-        if b.agreement is False:
-            reason = R.AGREEMENT_NOT_ACCEPTED
-            detail = (
-                f"{b.customer.name} has no confirmed acceptance of the Microsoft Customer "
-                f"Agreement in {b.target_name}; new-commerce purchases are refused without it "
-                "(403 13605)"
-            )
-        else:
-            reason = R.AGREEMENT_UNKNOWN
-            detail = (
-                f"whether {b.customer.name} accepted the Microsoft Customer Agreement in "
-                f"{b.target_name} could not be read ({b.agreement_reason}); nothing is bought "
-                "until a plan reads it"
-            )
-            b.warn("agreement-unknown", f"{b.who()}: {detail}")
+    if b.agreement_id is not None:
+        return (b.agreement_id,)
+    record = b.customer.agreement
+    where = b.customer.origin.file
+    if b.agreement is False and record is not None:
         b.agreement_id = b.add(
-            A.CONFIRM_AGREEMENT,
+            A.RECORD_AGREEMENT,
             b.address(b.target_name),
-            reason,
-            detail,
+            R.AGREEMENT_IN_MANIFEST,
+            f"{b.customer.name} has no confirmed acceptance of the Microsoft Customer "
+            f"Agreement in {b.target_name}; record the acceptance by {record.first_name} "
+            f"{record.last_name} on {record.date_agreed} that {record.origin} gives "
+            "(POST /v1/customers/{id}/agreements, App+User) before the first purchase",
             depends_on=b.after_invite(),
-            gate=actions.Gate("customer", steps),
+            after={
+                "first_name": record.first_name,
+                "last_name": record.last_name,
+                "email": record.email,
+                "phone_number": record.phone_number,
+                "date_agreed": record.date_agreed,
+            },
         )
+        return (b.agreement_id,)
+    login = f"`reconciler login {b.target_name}`"
+    if b.agreement is False:
+        reason = R.AGREEMENT_NOT_ACCEPTED
+        detail = (
+            f"{b.customer.name} has no confirmed acceptance of the Microsoft Customer "
+            f"Agreement in {b.target_name}; new-commerce purchases are refused without it "
+            "(403 13605)"
+        )
+        steps = (
+            "if the customer has accepted the Microsoft Customer Agreement, record who "
+            f"accepted it and when under `customerAgreement` in {where} (acceptedBy: "
+            "firstName, lastName, email; dateAgreed) and apply confirms it in Partner Center "
+            f"(App+User: {login}); or confirm it yourself in Partner Center (Customers > the "
+            "customer > Account); if the customer has not accepted it, have them accept it "
+            "first"
+        )
+    else:
+        reason = R.AGREEMENT_UNKNOWN
+        detail = (
+            f"whether {b.customer.name} accepted the Microsoft Customer Agreement in "
+            f"{b.target_name} could not be read ({b.agreement_reason}); nothing is bought "
+            "until a plan reads it"
+        )
+        steps = (
+            "make the agreement readable and plan again: Partner Center answers it only to a "
+            f"signed-in user (App+User), so run {login} if no user is signed in, then "
+            "`reconciler plan`"
+        )
+        b.warn("agreement-unknown", f"{b.who()}: {detail}")
+    b.agreement_id = b.add(
+        A.CONFIRM_AGREEMENT,
+        b.address(b.target_name),
+        reason,
+        detail,
+        depends_on=b.after_invite(),
+        gate=actions.Gate("customer", steps),
+    )
     return (b.agreement_id,)
+
+
+def purchase_deps(b: Builder) -> tuple[str, ...]:
+    """What every purchase for the customer in the target waits for: the invitation and the
+    Microsoft Customer Agreement gates (when planned)."""
+    return b.after_invite(*_agreement_gate(b))
 
 
 def _create(b: Builder, ds: model.DesiredSubscription) -> Outlook:
@@ -106,7 +144,7 @@ def _create(b: Builder, ds: model.DesiredSubscription) -> Outlook:
         R.NOT_IN_TARGET,
         f"no target subscription matches {ds.key} ({ds.origin}); order {ds.quantity} "
         f"seats of {ds.offer_id} through {'a cart' if channel == 'cart' else 'an order'}",
-        depends_on=b.after_invite(*_agreement_gate(b)),
+        depends_on=purchase_deps(b),
         after=after,
     )
     return Outlook(True, ds.quantity, (cid,), b.now)
@@ -162,7 +200,7 @@ def _accept(
     )
 
 
-def _pending(
+def pending(
     b: Builder, s: model.LiveSubscription, address: actions.Address, t: model.LiveTransfer
 ) -> str:
     """Only the acceptance (by apply, or a gate): a request is already open, and a second one
@@ -206,10 +244,18 @@ def _pending(
     )
 
 
-def _request(
-    b: Builder, ds: model.DesiredSubscription, s: model.LiveSubscription, address: actions.Address
+def request(
+    b: Builder,
+    key: str,
+    s: model.LiveSubscription,
+    address: actions.Address,
+    *,
+    depends_on: tuple[str, ...] = (),
+    what: str = "",
 ) -> str:
-    """A new TRANSFER (and its gate); says so when an earlier request for it has ended."""
+    """A new TRANSFER of source ``s`` for manifest entry ``key`` (and its acceptance or gate),
+    after ``depends_on``; says so when an earlier request for it has ended. ``what`` words the
+    change ("{key} arrives through ..." by default)."""
     ended = next(
         (
             t
@@ -228,9 +274,13 @@ def _request(
         A.TRANSFER,
         address,
         reason,
-        f"{ds.key} arrives through a partner-to-partner transfer of {s.id} "
-        f"({s.quantity} seats) from {address.tenant}, requested by {b.target_name}{why}",
-        depends_on=b.after_invite(),
+        (
+            what
+            or f"{key} arrives through a partner-to-partner transfer of {s.id} "
+            f"({s.quantity} seats) from {address.tenant}, requested by {b.target_name}"
+        )
+        + why,
+        depends_on=b.after_invite(*depends_on),
         before=subscription_fields(s),
         after={"target_tenant": b.target_name, "quantity": s.quantity},
         strategy=Strategy.TRANSFER,
@@ -294,9 +344,9 @@ def _transfer(
                 )
             )
         elif open_ is not None:
-            gates.append(_pending(b, s, address, open_))
+            gates.append(pending(b, s, address, open_))
         else:
-            gates.append(_request(b, ds, s, address))
+            gates.append(request(b, ds.key, s, address, depends_on=b.transfer_deps.get(tenant, ())))
         if s.commerce is not model.CommerceModel.NCE_LICENSE:
             b.warn(
                 "transfer-legacy",

@@ -30,6 +30,10 @@ class Action(enum.StrEnum):
     #: Gate: the customer's acceptance of the Microsoft Customer Agreement must be confirmed
     #: (or could not be read) before anything is bought for it in the target.
     CONFIRM_AGREEMENT = "confirm-agreement"
+    #: Record the customer's acceptance of the Microsoft Customer Agreement in the target, as
+    #: the manifest's ``customerAgreement`` gives it (``POST .../agreements``, App+User).
+    #: Done when the target lists a confirmed acceptance; the customer's purchases wait for it.
+    RECORD_AGREEMENT = "record-agreement"
     #: Order a target subscription (new-commerce ids through a cart, legacy offers through an
     #: order). The friendly name carries ``marker(key)``. Done when the subscription is active.
     CREATE = "create"
@@ -204,6 +208,14 @@ FACTS: Mapping[Action, Facts] = MappingProxyType(
             many="agreements to confirm",
             one="agreement to confirm",
         ),
+        Action.RECORD_AGREEMENT: Facts(
+            symbol="*",
+            kind=Kind.WRITE,
+            rank=0,
+            tone=Tone.ADD,
+            many="agreements to record",
+            one="agreement to record",
+        ),
         Action.CREATE: Facts(
             symbol="+",
             kind=Kind.WRITE,
@@ -337,6 +349,8 @@ class Reason(enum.StrEnum):
     AGREEMENT_NOT_ACCEPTED = "agreement-not-accepted"
     #: Whether the customer accepted the Microsoft Customer Agreement could not be read.
     AGREEMENT_UNKNOWN = "agreement-unknown"
+    #: The target has no confirmed acceptance and the manifest records one: apply records it.
+    AGREEMENT_IN_MANIFEST = "agreement-in-manifest"
     NOT_IN_TARGET = "not-in-target"
     ARRIVES_BY_TRANSFER = "arrives-by-transfer"
     #: A transfer is requested again: the previous request expired, was cancelled or failed.

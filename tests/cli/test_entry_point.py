@@ -90,7 +90,9 @@ def test_the_console_script_prints_arrows_into_a_cp1252_pipe() -> None:
     import sys
 
     program = (
+        "import sys\n"
         "from reconciler.cli import main\n"
+        "sys.argv = ['reconciler', 'validate']  # no arguments would print the help\n"
         "main.main = lambda: print('subscription …d001 quantity 25 → 30') or 0\n"
         "main.run()\n"
     )

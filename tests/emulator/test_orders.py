@@ -138,6 +138,11 @@ def test_cart_checkout_creates_orders_and_reports_failed_groups(world: World) ->
     assert api.get(f"/customers/{FABRIKAM}/carts/{cart['id']}").json()["status"] == "Ordered"
     twice = api.post(f"/customers/{FABRIKAM}/carts/{cart['id']}/checkout")
     assert twice.status_code == 400 and twice.json()["code"] == 800065
+    # The history says which orders a checkout placed, and from which cart.
+    placed = [e for e in world.emu.control.history() if e["action"] == "order.create"]
+    assert [e["changes"] for e in placed] == [
+        {"orderId": [None, result["orders"][0]["id"]], "cartId": [None, cart["id"]]}
+    ]
     subs = api.get(f"/customers/{FABRIKAM}/subscriptions").json()["items"]
     assert [(s["offerId"], s["quantity"], s["friendlyName"]) for s in subs] == [(BASIC, 10, "bb")]
 

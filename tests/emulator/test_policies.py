@@ -214,3 +214,25 @@ def test_an_emulator_bug_is_a_500_not_a_hang_up(world: World, monkeypatch: Any) 
     monkeypatch.setattr(pipeline, "ROUTES", [("GET", re.compile("^/customers$"), broken)])
     reply = world.api("de").get("/customers")
     assert reply.status_code == 500 and reply.json()["source"] == "PartnerFD"
+
+
+def test_an_injected_error_carries_the_partner_center_code_it_names(world: World) -> None:
+    """A stale ETag (400 2055) can be injected on a PATCH that sends no If-Match; nothing is
+    changed by it."""
+    world.emu.control.set_fault(
+        {
+            "kind": "error",
+            "method": "PATCH",
+            "path": "/v1/customers/*/subscriptions/*",
+            "status": 400,
+            "code": 2055,
+            "count": 1,
+        }
+    )
+    api = world.api("de")
+    path = f"/customers/{FABRIKAM}/subscriptions/5b1e0a40-0000-4000-8000-00000000d001"
+    body = {**api.get(path).json(), "friendlyName": "renamed"}
+    refused = api.patch(path, body)
+    assert refused.status_code == 400 and refused.json()["code"] == 2055
+    assert api.get(path).json()["friendlyName"] != "renamed"
+    assert api.patch(path, body).status_code == 200

@@ -165,10 +165,10 @@ def test_accept_refuses_a_quantity_other_than_the_subscriptions(world: World) ->
     assert wrong.status_code == 400 and "quantity" in wrong.json()["description"]
 
 
-def _central_azure_plan(world: World) -> str:
+def _central_azure_plan(world: World, customer: str = NORTHWIND) -> str:
     api = world.api("central")
     cart = api.post(
-        f"/customers/{NORTHWIND}/carts",
+        f"/customers/{customer}/carts",
         {
             "lineItems": [
                 {
@@ -180,10 +180,10 @@ def _central_azure_plan(world: World) -> str:
             ]
         },
     ).json()
-    result = api.post(f"/customers/{NORTHWIND}/carts/{cart['id']}/checkout", {}).json()
+    result = api.post(f"/customers/{customer}/carts/{cart['id']}/checkout", {}).json()
     assert not result.get("orderErrors"), result
     world.control("POST", "/clock/advance", {"minutes": 1})
-    subs = api.get(f"/customers/{NORTHWIND}/subscriptions").json()["items"]
+    subs = api.get(f"/customers/{customer}/subscriptions").json()["items"]
     return next(s["id"] for s in subs if s["offerId"].startswith("DZH318Z0BPS6"))
 
 
@@ -214,3 +214,65 @@ def test_azure_plan_transfer_needs_the_targets_active_azure_plan(world: World) -
     target_days = [r["date"] for r in rows if r["subscriptionId"] == plan and r["billed"]]
     assert all(day <= done["completedTime"][:10] for day in source_days), "source stops billing"
     assert len(target_days) == 3 and not source_days & set(target_days), "no overlap"
+
+
+AZURE_ONLY = {**REQUIRED, "targetProductTypes": ["AzureSubscription"]}
+
+
+def test_azure_plan_transfer_is_refused_while_the_source_holds_legacy_azure(world: World) -> None:
+    # Fabrikam holds legacy Azure (MS-AZR-0145P, d0a1) with de: 900131, even once central
+    # holds the customer's active Azure plan (Microsoft support moves legacy Azure).
+    world.accept(FABRIKAM)
+    _central_azure_plan(world, FABRIKAM)
+    refused = world.api("central").post(f"/customers/{FABRIKAM}/transfers", AZURE_ONLY)
+    assert refused.status_code == 400 and refused.json()["code"] == 900131
+    licenses = world.api("central").post(
+        f"/customers/{FABRIKAM}/transfers",
+        {**REQUIRED, "targetProductTypes": ["OnlineServicesNCE"]},
+    )
+    assert licenses.status_code == 201, "a license-only request is not affected"
+
+
+def test_azure_plan_transfer_needs_an_active_plan_and_an_mca_to_buy_one(world: World) -> None:
+    world.accept(NORTHWIND)
+    path = f"/customers/{NORTHWIND}/transfers"
+    world.emu.control.set_customer_agreement(NORTHWIND, False)
+    unbuyable = world.api("central").post(path, AZURE_ONLY)
+    assert unbuyable.status_code == 400 and unbuyable.json()["code"] == 900134
+    world.emu.control.set_customer_agreement(NORTHWIND, True)
+    plan = _central_azure_plan(world)
+    suspended = world.api("central").patch(
+        f"/customers/{NORTHWIND}/subscriptions/{plan}", {"status": "suspended"}
+    )
+    assert suspended.status_code == 200, suspended.text
+    inactive = world.api("central").post(path, AZURE_ONLY)
+    assert inactive.status_code == 400 and inactive.json()["code"] == 900132
+
+
+def test_one_request_moves_licenses_and_an_azure_plan_together(world: World) -> None:
+    world.accept(NORTHWIND)
+    plan = _central_azure_plan(world)
+    both = {**REQUIRED, "targetProductTypes": ["OnlineServicesNCE", "AzureSubscription"]}
+    path = f"/customers/{NORTHWIND}/transfers"
+    transfer = world.api("central").post(path, both).json()
+    accepted = _accept(
+        world, transfer, {"subscriptionId": sub_id("d003")}, {"subscriptionId": AZURE_PLAN}
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert [ln["productType"] for ln in accepted.json()["lineItems"]] == [
+        "OnlineServicesNCE",
+        "AzureSubscription",
+    ]
+    world.control("POST", "/clock/advance", {"minutes": 1})
+    done = world.api("central").get(f"{path}/{transfer['id']}").json()
+    assert done["status"] == "Complete"
+    license_line, azure_line = done["lineItems"]
+    twins = world.api("central").get(
+        f"/customers/{NORTHWIND}/subscriptions?order_id={license_line['orderId']}"
+    )
+    [twin] = twins.json()["items"]
+    assert twin["offerId"].startswith("CFQ7TTC0LH18") and twin["quantity"] == 40
+    landed = world.api("central").get(
+        f"/customers/{NORTHWIND}/subscriptions?order_id={azure_line['orderId']}"
+    )
+    assert [s["id"] for s in landed.json()["items"]] == [plan]

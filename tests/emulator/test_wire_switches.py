@@ -31,7 +31,7 @@ def test_bodies_have_no_bom_by_default(world: World) -> None:
 
 
 def test_the_bom_switch_prefixes_every_api_body_answers_and_errors_alike(world: World) -> None:
-    api = world.api("de")  # signed in first: stock MSAL cannot read a token answer with a BOM
+    api = world.api("de")  # the token first: it may not be cached in this test process yet
     world.emu.control.set_limits(bom_prefix=True)
     found = api.get(f"/customers/{FABRIKAM}")
     missing = api.get(f"/customers/{FABRIKAM}/subscriptions/{sub_id('zzzz')}")
@@ -44,7 +44,7 @@ def test_the_bom_switch_prefixes_every_api_body_answers_and_errors_alike(world: 
 
 
 def test_the_bom_switch_leaves_empty_bodies_and_the_control_surface_alone(world: World) -> None:
-    api = world.api("de")  # signed in first, as above
+    api = world.api("de")  # the token first: it may not be cached in this test process yet
     world.emu.control.set_limits(bom_prefix=True, patch_async=True)
     path = f"/customers/{FABRIKAM}/subscriptions/{sub_id('d002')}"
     body = json.loads(api.get(path).content[3:])

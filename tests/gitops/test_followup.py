@@ -4,13 +4,12 @@ converged."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 
 from reconciler import manifests
 from reconciler.emulator.server import Emulator
-from reconciler.operations import demo, live
+from reconciler.operations import demo
 from reconciler.partner_center import config, connect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,7 +18,7 @@ D001 = "5b1e0a40-0000-4000-8000-00000000d001"
 
 
 def test_one_issue_opened_updated_and_closed_as_the_consolidation_converges(
-    github, run_cli, tmp_path, monkeypatch
+    github, run_cli, tmp_path, monkeypatch, sign_in_user
 ) -> None:
     monkeypatch.chdir(ROOT)
     state = manifests.load([ROOT / "manifests"])
@@ -34,6 +33,7 @@ def test_one_issue_opened_updated_and_closed_as_the_consolidation_converges(
 
     with Emulator.start(state_dir=tmp_path / "emu") as emu:
         conn = str(emu.connection_file)
+        sign_in_user(emu)  # `reconciler login central`: agreements need App+User
         assert scheduled_run() == "Follow-up: opened issue #1."
         issue = github.repo.issues[1]
         assert issue["labels"] == ["reconciler-followup"] and issue["state"] == "open"
@@ -62,7 +62,7 @@ def test_one_issue_opened_updated_and_closed_as_the_consolidation_converges(
         assert "Waiting on the source partners" not in body  # apply accepted both transfers
         assert "### Changes to apply" not in body
 
-        demo.outside_parties(emu, state, live.Access(dict(os.environ), connection=Path(conn)))
+        demo.outside_parties(emu, state)
         assert scheduled_run() == "Follow-up: closed issue #1."
         assert github.repo.issues[1]["state"] == "closed"
         assert "Nothing is left" in github.repo.issues[1]["body"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -58,9 +59,10 @@ def _world() -> dict:
 
 
 @pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
+def emu(tmp_path: Path, sign_in_user: Any) -> Iterator[Emulator]:
     with Emulator.start(state_dir=tmp_path / "emu") as running:
         running.control.reset(_world())
+        sign_in_user(running)  # `reconciler login central`: agreements need App+User
         yield running
 
 

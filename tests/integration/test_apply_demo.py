@@ -28,8 +28,9 @@ CUSTOMERS = [f"3f2c6d55-0000-4000-8000-00000000c00{i}" for i in (1, 2, 3, 4, 5, 
 
 
 @pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
+def emu(tmp_path: Path, sign_in_user: Any) -> Iterator[Emulator]:
     with Emulator.start(state_dir=tmp_path / "emu") as running:
+        sign_in_user(running)  # `reconciler login central`: agreements need App+User
         yield running
 
 

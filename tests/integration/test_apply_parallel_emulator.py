@@ -31,7 +31,7 @@ def _apply(run_cli, tmp_path: Path, emu: Emulator, mdir: Path, parallelism: int)
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sign_in_user):  # type: ignore[no-untyped-def]
     doc = worldgen.generate(CUSTOMERS, 1, seed=4, in_target_every=1)
     mdir = tmp_path / "manifests"
     worldgen.manifests(doc, mdir)
@@ -43,6 +43,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-u
         rate_limit_per_minute=0,
         provisioning_delay_seconds=DELAY,
     )
+    sign_in_user(emu)  # `reconciler login central`: agreements need App+User
     yield emu, mdir
     emu.stop()
 
@@ -51,6 +52,10 @@ def test_waits_for_provisioning_overlap_across_customers(run_cli, tmp_path: Path
     emu, mdir = world
     result = _apply(run_cli, tmp_path, emu, mdir, CUSTOMERS)
     assert result.code == 0, result.output[-3000:]
+    # Off a terminal (CI) the progress is the numbered step lines on stdout, and no bar is
+    # drawn on stderr.
+    assert f"(1/{CUSTOMERS * 2}) [ok]" in result.out
+    assert "━" not in result.err and "\r" not in result.err and "\x1b[" not in result.err
     history = emu.control.history()
     ordered = {e["customerId"]: e["time"] for e in history if e["action"] == "order.create"}
     provisioned = {
@@ -103,3 +108,30 @@ def test_parallelism_below_one_is_refused_before_anything_is_read(run_cli, tmp_p
     assert result.code == 1
     assert "--parallelism" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "journal").exists()
+
+
+def test_on_a_terminal_each_phase_has_its_bars_on_stderr(  # type: ignore[no-untyped-def]
+    run_cli, tmp_path: Path, world, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stderr a terminal, stdout piped: bars for sign-in, the read, the target and source
+    stages and the verification go to stderr; stdout keeps the step lines and the result."""
+    import sys
+
+    from reconciler.cli import progress
+
+    emu, mdir = world
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(progress, "_isatty", lambda stream: stream is sys.stderr)
+    result = _apply(run_cli, tmp_path, emu, mdir, CUSTOMERS)
+    assert result.code == 0, result.output[-3000:]
+    for bar in (
+        "Signing in",
+        "Reading central",
+        "Target side (create, resize, transfer)",
+        f"{CUSTOMERS}/{CUSTOMERS} steps",
+        "Source side (suspend, cancel)",
+        "Customers in flight",
+        "Verifying central",
+    ):
+        assert bar in result.err, bar
+    assert "━" not in result.out and f"({CUSTOMERS * 2}/{CUSTOMERS * 2}) [ok]" in result.out

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,8 +20,9 @@ FABRIKAM = "3f2c6d55-0000-4000-8000-00000000c001"
 
 
 @pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
+def emu(tmp_path: Path, sign_in_user: Any) -> Iterator[Emulator]:
     with Emulator.start(state_dir=tmp_path / "emu") as running:
+        sign_in_user(running)  # `reconciler login central`: agreements need App+User
         yield running
 
 

@@ -37,11 +37,38 @@ def test_the_bench_suite_writes_its_report_and_figures(tmp_path: Path) -> None:
     assert world["apply"]["writes"] > 0 and world["apply"]["clean"]
     for phase in ("plan", "export", "apply"):
         assert world[phase]["bound_s"] > 0 and world[phase]["ratio_to_bound"] > 0
+    applied = figures["apply"]  # apply on its own world, checked like bench_apply.py
+    assert applied["customers"] == 1 and applied["writes"] > 0 and applied["clean"]
+    assert (applied["duplicates"], applied["early_suspensions"]) == (0, 0)
+    assert applied["ledger"]["clean"] and applied["ratio_to_bound"] > 0
     (core,) = figures["core"]
     assert core["subscriptions"] == 200 and core["changes"] > 0
     assert figures["validate"]["problems"] == 0 and figures["validate"]["ratio_cpu"] > 0
     assert figures["startup"]["--version"]["median_s"] > 0
+    assert figures["startup"]["--help"]["median_s"] > 0
     report = (tmp_path / "report.md").read_text("utf-8")
-    for heading in ("## Plan, apply, export", "## Planning core", "## Manifests and start-up"):
+    for heading in (
+        "## Plan, apply, export",
+        "## Apply on its own world",
+        "## Planning core",
+        "## Manifests and start-up",
+    ):
         assert heading in report
     assert "| 4 customers | plan |" in report and "| 4 customers | sequential |" in report
+
+
+def test_parts_and_world_phases_choose_what_is_measured(tmp_path: Path) -> None:
+    """The full-size acceptance run measures plan alone in its world, then validate."""
+    argv = [
+        "--sizes", "3", "--per-customer", "2", "--world-phases", "plan", "--parts", "worlds",
+        "validate", "--validate-customers", "3", "--latency-ms", "0", "--no-isolate",
+        "--out", str(tmp_path),
+    ]  # fmt: skip
+    assert _bench().main(argv) == 0
+    figures = json.loads((tmp_path / "figures.json").read_text("utf-8"))
+    (world,) = figures["worlds"]
+    assert set(world) == {"customers", "subscriptions", "plan"}
+    assert "apply" not in figures and figures["core"] == [] and "startup" not in figures
+    report = (tmp_path / "report.md").read_text("utf-8")
+    assert "| 3 customers | plan |" in report and "`validate` of 3 customer files" in report
+    assert "## Planning core" not in report and "Baselines" not in report

@@ -104,7 +104,9 @@ def _check_world(emu: Emulator, mdir: Path, state: Path) -> None:
     assert unaccounted == [], f"{len(unaccounted)} writes not in any journal: {unaccounted[:2]}"
 
 
-def test_killed_and_faulted_applies_converge_without_duplicates(tmp_path: Path, run_cli) -> None:
+def test_killed_and_faulted_applies_converge_without_duplicates(
+    tmp_path: Path, run_cli, sign_in_user
+) -> None:
     world = worldgen.generate(CUSTOMERS, 1, seed=11, in_target_every=1)
     mdir = tmp_path / "manifests"
     worldgen.manifests(world, mdir)
@@ -125,6 +127,7 @@ def test_killed_and_faulted_applies_converge_without_duplicates(tmp_path: Path, 
             # run (never re-sent in the same run); the emulator lists subscriptions at once.
             "RECONCILER_ORDER_LIST_LAG_SECONDS": "1",
         }
+        sign_in_user(emu, environ=env)  # `reconciler login central`: agreements need App+User
         cmd = [
             sys.executable,
             "-m",

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from reconciler.emulator.server import Emulator
 from reconciler.planning import markers
@@ -17,11 +18,18 @@ ROOT = Path(__file__).resolve().parents[2]
 CUSTOMERS = [f"3f2c6d55-0000-4000-8000-00000000c00{i}" for i in range(1, 7)]
 
 
-def test_two_applies_with_different_state_dirs_make_no_duplicate(tmp_path: Path) -> None:
+def test_two_applies_with_different_state_dirs_make_no_duplicate(
+    tmp_path: Path, sign_in_user: Any
+) -> None:
     with Emulator.start(state_dir=tmp_path / "emu") as emu:
         for cid in CUSTOMERS:
             emu.control.accept_invitation(cid, "central")
-        env = {**os.environ, "RECONCILER_LOCK_DIR": str(tmp_path / "machine-locks")}
+        env = {
+            **os.environ,
+            "RECONCILER_LOCK_DIR": str(tmp_path / "machine-locks"),
+            "RECONCILER_TOKEN_CACHE_DIR": str(tmp_path / "tokens"),
+        }
+        sign_in_user(emu, environ=env)  # `reconciler login central`: agreements need App+User
         runs = [
             subprocess.Popen(
                 [

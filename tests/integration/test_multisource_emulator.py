@@ -25,8 +25,9 @@ DE_EXCHANGE, FR_EXCHANGE, FR_VISIO = S + "d007", S + "f006", S + "f007"
 
 
 @pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
+def emu(tmp_path: Path, sign_in_user: Any) -> Iterator[Emulator]:
     with Emulator.start(state_dir=tmp_path / "emu") as running:
+        sign_in_user(running)  # `reconciler login central`: agreements need App+User
         yield running
 
 

@@ -9,6 +9,7 @@ import json
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,9 +24,10 @@ HEAD = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
 
 @pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
+def emu(tmp_path: Path, sign_in_user: Any) -> Iterator[Emulator]:
     with Emulator.start(state_dir=tmp_path / "emu") as running:
         running.control.accept_invitation(FABRIKAM, "central")
+        sign_in_user(running)  # `reconciler login central`: agreements need App+User
         yield running
 
 

@@ -67,7 +67,9 @@ def _marked(emu: Emulator) -> Counter:
     )
 
 
-def test_two_working_copies_share_the_lease_and_the_journal(azurite, tmp_path: Path) -> None:
+def test_two_working_copies_share_the_lease_and_the_journal(
+    azurite, tmp_path: Path, sign_in_user
+) -> None:
     url = azurite.new_container()
     with Emulator.start(state_dir=tmp_path / "emu") as emu:
         for cid in CUSTOMERS:
@@ -75,11 +77,17 @@ def test_two_working_copies_share_the_lease_and_the_journal(azurite, tmp_path: P
         # Overlapping customer sets: whichever goes second still has work of its own, and
         # finds the overlap done (a duplicate would show in the emulator).
         sets = {"copy-a": CUSTOMERS[:4], "copy-b": CUSTOMERS[2:]}
+        envs = {}
+        for name in sets:
+            env = _shared_env(azurite, url, tmp_path / name / "machine-locks")
+            env["RECONCILER_TOKEN_CACHE_DIR"] = str(tmp_path / name / "tokens")
+            sign_in_user(emu, environ=env)  # each runner's `reconciler login central`
+            envs[name] = env
         runs = {
             name: _apply(
                 emu,
                 tmp_path / name / ".reconciler",
-                _shared_env(azurite, url, tmp_path / name / "machine-locks"),
+                envs[name],
                 "--lock-timeout",
                 "300",
                 *(arg for cid in chosen for arg in ("--customer", cid)),
@@ -201,7 +209,7 @@ def test_a_wrong_key_stops_apply_in_one_paragraph(azurite, tmp_path: Path, run_c
 
 
 def test_a_saved_plan_applied_on_one_runner_is_refused_on_another(
-    azurite, tmp_path: Path, run_cli, monkeypatch
+    azurite, tmp_path: Path, run_cli, monkeypatch, sign_in_user
 ) -> None:
     url = azurite.new_container()
     monkeypatch.chdir(ROOT)
@@ -210,6 +218,7 @@ def test_a_saved_plan_applied_on_one_runner_is_refused_on_another(
             monkeypatch.setenv(name, value)
     with Emulator.start(state_dir=tmp_path / "emu") as emu:
         emu.control.accept_invitation(CUSTOMERS[0], "central")
+        sign_in_user(emu)  # `reconciler login central`: agreements need App+User
         conn = str(emu.connection_file)
         plan = tmp_path / "plan.json"
         made = run_cli("plan", "manifests", "--connection", conn, "--out", str(plan))

@@ -26,8 +26,9 @@ D004 = "5b1e0a40-0000-4000-8000-00000000d004"
 
 
 @pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
+def emu(tmp_path: Path, sign_in_user: Any) -> Iterator[Emulator]:
     with Emulator.start(state_dir=tmp_path / "emu") as running:
+        sign_in_user(running)  # `reconciler login central`: agreements need App+User
         yield running
 
 

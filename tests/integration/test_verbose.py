@@ -198,7 +198,8 @@ def test_transfer_requests_are_read_only_for_customers_that_want_a_transfer(emu,
     transfer-first`, those with an `auto` pair whose entry buys new commerce and replaces one
     subscription (Northwind, Adatum, Litware, and Fabrikam, whose new-commerce Visio Plan 2
     replaces one legacy subscription: decided from the manifests alone). Tailspin (merged
-    sources, a purchase replacing nothing) is not read. Plan and
+    sources, a purchase replacing nothing) is read for its Azure hand-off: from the manifests
+    alone it may be an Azure plan, which moves by transfer. Plan and
     apply read the same set so a saved plan's fingerprint compares like with like."""
     for n in range(1, 7):
         emu.control.accept_invitation(f"3f2c6d55-0000-4000-8000-00000000c00{n}", "central")
@@ -206,7 +207,7 @@ def test_transfer_requests_are_read_only_for_customers_that_want_a_transfer(emu,
     assert result.code == 0, result.output
     paths = [m.group(2) for m in _requests(result.err) if m.group(2).endswith("/transfers")]
     ids = sorted(p.split("/")[3][-4:] for p in paths)
-    assert ids == ["c001", "c002", "c003", "c005", "c006"]
+    assert ids == ["c001", "c002", "c003", "c004", "c005", "c006"]
 
 
 def test_a_password_or_query_secret_in_the_api_root_is_never_printed(emu, run_cli, monkeypatch):

@@ -19,11 +19,11 @@ class _Tty(io.StringIO):
         return True
 
 
-def _client(requests: int, retries: int = 0) -> Any:
+def _client(requests: int, retries: int = 0, name: str = "central", throttled: int = 0) -> Any:
     stats = SimpleNamespace(
-        requests=requests, retries=retries, throttled=0, throttle_wait=0.0, elapsed=1.5
+        requests=requests, retries=retries, throttled=throttled, throttle_wait=0.0, elapsed=1.5
     )
-    return SimpleNamespace(stats=stats)
+    return SimpleNamespace(stats=stats, name=name)
 
 
 def test_no_progress_bar_off_a_terminal() -> None:
@@ -106,3 +106,69 @@ def test_the_request_log_is_removed_after_the_command() -> None:
     assert "GET /v1/customers -> 200" in stream.getvalue()
     assert "after the command" not in stream.getvalue()
     assert (list(logger.handlers), logger.level) == before
+
+
+def test_the_read_shows_sign_in_then_each_tenants_customers_requests_and_429s(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "160")
+    stream = _Tty()
+    observer = progress.Observer(verbose=False, stream=stream)
+    observer.watch([_client(12, name="central"), _client(7, name="de", throttled=2)])
+    with observer.reading("Re-checking") as on_progress:
+        assert isinstance(on_progress, progress.TenantBars)
+        for done in (1, 2):
+            on_progress(SimpleNamespace(tenant="x", done=done, total=2, phase="sign-in"))
+        on_progress(SimpleNamespace(tenant="de", done=3, total=5, phase="customers"))
+        on_progress(SimpleNamespace(tenant="central", done=5, total=5))  # phase by default
+        counts = on_progress.counts()
+    assert counts == {"sign-in": (2, 2), "de": (3, 5), "central": (5, 5)}
+    drawn = stream.getvalue()
+    assert "Signing in" in drawn and "2/2 tenants" in drawn
+    assert "Re-checking de" in drawn and "3/5 customers" in drawn
+    assert "7 requests, 2 × 429" in drawn and "12 requests, 0 × 429" in drawn
+    assert capsys.readouterr().out == ""
+
+
+def test_apply_bars_per_stage_with_customers_in_flight(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "160")
+    from reconciler.applying import steps
+    from reconciler.planning import actions
+
+    stream = _Tty()
+    observer = progress.Observer(verbose=False, stream=stream)
+    observer.watch([_client(40, name="central", throttled=1)])
+
+    def result(action: actions.Action) -> Any:
+        return SimpleNamespace(change=SimpleNamespace(action=action))
+
+    with observer.applying() as bars:
+        assert isinstance(bars, progress.ApplyBars)
+        bars.stages({steps.Stage.TARGETS: 3, steps.Stage.SOURCES: 2})
+        bars.activity(steps.Activity(in_flight=3, waiting=2))
+        workers = [
+            threading.Thread(target=bars.step, args=(result(a),))
+            for a in (actions.Action.CREATE, actions.Action.RESIZE, actions.Action.SUSPEND)
+        ]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        assert bars.in_flight == (3, 2)
+        counts = bars.counts()
+    assert counts == {"targets": (2, 3), "sources": (1, 2)}
+    drawn = stream.getvalue()
+    assert "Target side (create, resize, transfer)" in drawn and "2/3 steps" in drawn
+    assert "Source side (suspend, cancel)" in drawn and "1/2 steps" in drawn
+    assert "Customers in flight" in drawn and "2 waiting for provisioning or a transfer" in drawn
+    assert "40 requests, 1 × 429" in drawn
+    assert capsys.readouterr().out == ""
+
+
+def test_no_apply_bars_off_a_terminal() -> None:
+    stream = io.StringIO()
+    with progress.Observer(verbose=True, stream=stream).applying() as bars:
+        assert bars is None
+    assert stream.getvalue() == ""

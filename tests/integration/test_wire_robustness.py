@@ -36,12 +36,13 @@ def test_sign_in_reads_and_a_patch_work_when_every_body_starts_with_a_bom(
 
 
 def test_apply_converges_when_every_body_starts_with_a_bom(
-    tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch, sign_in_user
 ) -> None:
     """The plan/apply flow, token service included, against bodies that all carry a BOM."""
     monkeypatch.chdir(ROOT)
     with Emulator.start(state_dir=tmp_path / "emu", switches={"bomPrefix": True}) as emu:
         emu.control.accept_invitation(ADATUM, "central")
+        sign_in_user(emu)  # `reconciler login central`: agreements need App+User
         common = ["manifests", "--connection", str(emu.connection_file), "--customer", ADATUM]
         applied = run_cli("apply", *common, "--auto-approve", "--state-dir", str(tmp_path / "s"))
         assert applied.code == 0, applied.output

@@ -80,7 +80,7 @@ def test_fcntl_really_is_unimportable_in_the_child(env: dict[str, str]) -> None:
 
 
 def test_help_validate_plan_and_apply_work_without_fcntl(
-    emu: Emulator, env: dict[str, str], tmp_path: Path
+    emu: Emulator, env: dict[str, str], tmp_path: Path, sign_in_user
 ) -> None:
     shown = _cli(env, "--help")
     assert shown.returncode == 0, shown.stderr
@@ -90,6 +90,7 @@ def test_help_validate_plan_and_apply_work_without_fcntl(
     assert valid.returncode == 0, valid.stdout + valid.stderr
 
     emu.control.accept_invitation(CUSTOMERS[0], "central")
+    sign_in_user(emu, environ=env)  # `reconciler login central`: agreements need App+User
     conn, state = str(emu.connection_file), str(tmp_path / "state")
     planned = _cli(env, "plan", "manifests", "--connection", conn, "--detailed-exitcode")
     assert planned.returncode == 2, planned.stdout + planned.stderr

@@ -4,7 +4,7 @@ helpers that build plans, for the executor's unit tests."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +16,8 @@ from reconciler.planning import actions, markers
 A = actions.Action
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CUST = "c0000000-0000-0000-0000-000000000001"
+#: The Microsoft Customer Agreement's template id (Microsoft's example).
+TEMPLATE = "117a77b0-9360-443b-8795-c6dedc750cf9"
 
 
 class FakeClock:
@@ -59,7 +61,8 @@ class FakeSub:
 
 class FakeWriter:
     """Tenants -> customer -> subscriptions. ``faults[op]`` is a list of "unknown-commit" (do
-    it, then report unknown), "unknown" (don't, report unknown) or "reject" consumed per call."""
+    it, then report unknown), "unknown" (don't, report unknown), "reject" or, for updates,
+    "changed" (2055: the subscription changed since read; nothing written) consumed per call."""
 
     def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
@@ -70,11 +73,15 @@ class FakeWriter:
         self.ids = (f"s{n:04d}" for n in itertools.count(1))
         self.new_activation_polls: int | None = 0
         self.transfers: dict[tuple[str, str], list[model.LiveTransfer]] = {}
+        #: What each transfer request was asked to move (``request_transfer``'s ``kinds``).
+        self.kinds: list[frozenset[model.CommerceModel]] = []
         #: How long a new order stays out of the order list, and its subscription out of the
         #: subscription list (Partner Center: up to 15 minutes for the order list).
         self.order_list_lag = timedelta()
         self.subscription_list_lag = timedelta()
         self.ordered_at: dict[str, datetime] = {}
+        #: Confirmed acceptances of the Microsoft Customer Agreement, per (tenant, customer).
+        self.agreements: dict[tuple[str, str], list[ports.AgreementSpec]] = {}
 
     def add(self, tenant: str, sub: FakeSub, customer: str = CUST) -> FakeSub:
         self.subs.setdefault((tenant, customer), {})[sub.id] = sub
@@ -166,6 +173,9 @@ class FakeWriter:
         fault = self._fault("update")
         if fault == "reject":
             raise errors.WriteRejected("400")
+        if fault == "changed":
+            self.writes.append(("refused-update", tenant, subscription_id, request_id))
+            raise errors.ResourceChanged("HTTP 400, code 2055: Etag is no longer valid")
         if fault == "unknown":
             raise errors.OutcomeUnknown("timeout")
         sub = self.subs[(tenant, customer_id)][subscription_id]
@@ -190,9 +200,10 @@ class FakeWriter:
         quantity: int,
         *,
         request_id: str,
-        azure: bool = False,
+        kinds: Collection[model.CommerceModel] = (model.CommerceModel.NCE_LICENSE,),
     ) -> str:
         fault = self._fault("transfer")
+        self.kinds.append(frozenset(kinds))
         if fault == "unknown":
             raise errors.OutcomeUnknown("timeout")
         self.writes.append(("transfer", tenant, subscription_id, request_id))
@@ -218,6 +229,29 @@ class FakeWriter:
             raise errors.Unreadable("503 on GET transfers")
         known = self.transfers.get((tenant, customer_id), [])
         return [t for t in known if t.source_partner_id == source_tenant]
+
+    def agreement_confirmed(self, tenant: str, customer_id: str) -> bool:
+        if self._fault("agreement_confirmed") == "unreadable":
+            raise errors.Unreadable("503 on GET agreements")
+        return bool(self.agreements.get((tenant, customer_id)))
+
+    def record_agreement(
+        self, tenant: str, customer_id: str, agreement: ports.AgreementSpec, *, request_id: str
+    ) -> ports.AgreementRecorded:
+        """Partner Center's rules: the same contact again is 600061 (read back: already)."""
+        fault = self._fault("record_agreement")
+        if fault == "reject":
+            raise errors.WriteRejected("400 800002")
+        if fault == "unknown":
+            raise errors.OutcomeUnknown("timeout")
+        held = self.agreements.setdefault((tenant, customer_id), [])
+        self.writes.append(("agreement", tenant, customer_id, request_id))
+        if agreement in held:
+            return ports.AgreementRecorded(TEMPLATE, already=True)
+        held.append(agreement)
+        if fault == "unknown-commit":
+            raise errors.OutcomeUnknown("reset after send")
+        return ports.AgreementRecorded(TEMPLATE)
 
     def correlation_id(self, tenant: str) -> str:
         return f"corr-{tenant}"

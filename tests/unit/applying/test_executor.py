@@ -319,3 +319,57 @@ def test_nothing_is_ever_added_back_in_a_source_tenant(tmp_path: Path, action) -
     (step,) = report.steps
     assert step.outcome is Out.FAILED
     assert "never added and subscriptions never re-activated in a source tenant" in step.message
+
+
+def test_a_stale_etag_answer_is_read_again_rechecked_and_sent_once_more(tmp_path: Path) -> None:
+    """2055 ("Etag is no longer valid", any status): nothing was written; the source is read
+    again, rule 1 re-checked, and the suspension sent with a new request id."""
+    clock = FakeClock()
+    w = world(clock)
+    w.faults["update"] = ["changed"]
+    report = run(replace_plan(), w, clock, tmp_path)
+    assert [s.outcome for s in report.steps] == [Out.SUCCEEDED, Out.SUCCEEDED]
+    assert w.sub("de", "src1").status == "suspended"
+    refused, sent = [x for x in w.writes if x[2] == "src1"]
+    assert refused[0] == "refused-update" and sent[0] == "update" and refused[3] != sent[3]
+    events = journal.read_records(tmp_path)
+    assert [(e["step"], e["phase"]) for e in events if e["step"] == "c2"] == [
+        ("c2", "started"),
+        ("c2", "failed"),
+        ("c2", "started"),
+        ("c2", "succeeded"),
+    ]
+    assert journal.unaccounted(events) == []
+
+
+def test_a_stale_etag_answer_after_the_target_went_away_suspends_nothing(
+    tmp_path: Path,
+) -> None:
+    """The second decision is made on fresh reads: a target no longer active stops it."""
+    clock = FakeClock()
+    w = world(clock)
+    w.faults["update"] = ["changed"]
+    real = w.update
+
+    def update(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return real(*args, **kwargs)
+        finally:
+            (target,) = marked(w)
+            target.status = "suspended"  # someone suspends the target meanwhile
+
+    w.update = update  # type: ignore[method-assign]
+    report = run(replace_plan(), w, clock, tmp_path)
+    assert report.steps[1].outcome is Out.SKIPPED
+    assert w.sub("de", "src1").status == "active"
+
+
+def test_a_second_stale_etag_answer_fails_the_step_without_a_third_send(tmp_path: Path) -> None:
+    clock = FakeClock()
+    w = world(clock)
+    w.faults["update"] = ["changed", "changed"]
+    report = run(replace_plan(), w, clock, tmp_path)
+    assert report.steps[1].outcome is Out.FAILED and "2055" in report.steps[1].message
+    assert [x[0] for x in w.writes if x[2] == "src1"] == ["refused-update", "refused-update"]
+    assert w.sub("de", "src1").status == "active"
+    assert journal.unaccounted(journal.read_records(tmp_path)) == []

@@ -205,3 +205,48 @@ def test_journal_lines_from_many_threads_are_whole(
     for w in range(8):  # one thread's lines stay in its order
         mine = [r["step"] for r in records if r["step"].startswith(f"w{w}-")]
         assert mine == [f"w{w}-{i}" for i in range(25)]
+
+
+def test_activity_counts_customers_in_flight_and_those_waiting(tmp_path: Path) -> None:
+    """What apply's progress line shows: up to ``parallelism`` customers at once, some of them
+    waiting between provisioning polls, and none left when the run ends."""
+    writer = MeetingWriter(FakeClock(), parties=len(CUSTOMERS))
+    writer.new_activation_polls = 2  # every create polls before its subscription is active
+    plan = plan_of(*_world(writer))
+    seen: list[steps.Activity] = []
+    log = journal.Journal(tmp_path, "run-1", journal.plan_id(plan))
+    run = _executor(plan, writer, log, parallelism=len(CUSTOMERS))
+    run.on_activity = seen.append
+    run.run()
+    log.close()
+    assert max(a.in_flight for a in seen) == len(CUSTOMERS)  # the orders meet: all at once
+    assert max(a.waiting for a in seen) >= 1
+    assert all(0 <= a.waiting <= a.in_flight <= len(CUSTOMERS) for a in seen)
+    assert seen[-1] == steps.Activity(0, 0)
+
+
+def test_serial_activity_is_one_customer_at_a_time(tmp_path: Path) -> None:
+    writer = FakeWriter(FakeClock())
+    writer.new_activation_polls = 1
+    plan = plan_of(*_world(writer))
+    seen: list[steps.Activity] = []
+    log = journal.Journal(tmp_path, "run-1", journal.plan_id(plan))
+    run = _executor(plan, writer, log, parallelism=1)
+    run.on_activity = seen.append
+    run.run()
+    log.close()
+    assert {a.in_flight for a in seen} == {0, 1}
+    assert steps.Activity(1, 1) in seen and seen[-1] == steps.Activity(0, 0)
+
+
+def test_stages_split_target_side_from_source_side_work() -> None:
+    writer = FakeWriter(FakeClock())
+    changes = _world(writer)
+    assert steps.stage_totals(changes) == {steps.Stage.TARGETS: 4, steps.Stage.SOURCES: 4}
+    assert steps.stage_totals([]) == {steps.Stage.TARGETS: 0, steps.Stage.SOURCES: 0}
+    assert {steps.stage_of(a) for a in (A.SUSPEND, A.CANCEL, A.DISABLE_AUTO_RENEW)} == {
+        steps.Stage.SOURCES
+    }
+    assert {steps.stage_of(a) for a in (A.CREATE, A.RESIZE, A.REACTIVATE, A.TRANSFER)} == {
+        steps.Stage.TARGETS
+    }

@@ -4,6 +4,7 @@ wait in real time), a token provider that counts, and a transport/client against
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -34,7 +35,7 @@ def mocked() -> Iterator[responses.RequestsMock]:
 @pytest.fixture
 def make_transport(fake_time: FakeTime, tokens: CountingTokens) -> Callable[..., http.Transport]:
     def make(**overrides: Any) -> http.Transport:
-        ids = iter(f"id-{i}" for i in range(10_000))
+        ids = itertools.count()  # C-level next(): safe from several threads, unlike a generator
         kwargs: dict[str, Any] = {
             "tenant": "de",
             "api_root": API,
@@ -44,7 +45,7 @@ def make_transport(fake_time: FakeTime, tokens: CountingTokens) -> Callable[...,
             "clock": fake_time.clock,
             "sleep": fake_time.sleep,
             "unit_random": lambda: 0.0,
-            "new_id": lambda: next(ids),
+            "new_id": lambda: f"id-{next(ids)}",
         }
         kwargs.update(overrides)
         return http.Transport(**kwargs)

@@ -264,3 +264,14 @@ def test_subscriptions_are_classified_and_normalised() -> None:
 def test_dates_parse_leniently_as_utc(value: str) -> None:
     parsed = wire.parse_datetime(value)
     assert parsed is not None and parsed.utcoffset() is not None
+
+
+def test_sign_in_is_reported_per_tenant_before_any_customer(
+    mocked: responses.RequestsMock, make_client: Make
+) -> None:
+    """The progress display's first phase: tenants signed in of all, then customers read."""
+    clients = [make_client(), make_client()]
+    seen: list[reading.Progress] = []
+    reading._sign_in(clients, seen.append)
+    assert [(p.phase, p.done, p.total) for p in seen] == [("sign-in", 1, 2), ("sign-in", 2, 2)]
+    assert {p.tenant for p in seen} == {c.name for c in clients}

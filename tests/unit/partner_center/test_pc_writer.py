@@ -130,6 +130,14 @@ def test_order_errors_in_the_checkout_are_a_definite_refusal() -> None:
     [
         (_err(api_errors.UnknownOutcome, 0), errors.OutcomeUnknown),
         (_err(api_errors.ApiBusinessError, 400), errors.WriteRejected),
+        # 2055 at any status (and 409/412): changed since read, nothing written.
+        (
+            api_errors.ApiConflict(
+                status=400, code=2055, description="Etag", method="PATCH", path="/p"
+            ),
+            errors.ResourceChanged,
+        ),
+        (_err(api_errors.ApiConflict, 412), errors.ResourceChanged),
     ],
 )
 def test_update_failures_map_to_the_ports_kinds(error: Exception, expected: type) -> None:

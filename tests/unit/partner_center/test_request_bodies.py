@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -290,3 +291,55 @@ def test_order_create_body_follows_the_create_an_order_page(
     check_fields("order line", line, ORDER_LINE, ORDER_LINE_REQUIRED)
     assert line["lineItemNumber"] == 0 and line["offerId"] == spec.offer_id
     assert order["referenceCustomerId"] == CUSTOMER and order["billingCycle"] == "monthly"
+
+
+# ------------------------------------------------------------------------------ agreement
+
+#: Agreement, developer/agreement-resources ("Agreement": userId, primaryContact, dateAgreed,
+#: templateId, type, agreementLink) and developer/confirm-customer-consent-customer-agreement
+#: ("the minimum fields required to create an Agreement": primaryContact, dateAgreed,
+#: templateId, type; userId is derived from the App+User token, so not sent).
+AGREEMENT = frozenset(
+    {"userId", "primaryContact", "dateAgreed", "templateId", "type", "agreementLink"}
+)
+AGREEMENT_REQUIRED = frozenset({"primaryContact", "dateAgreed", "templateId", "type"})
+#: Contact, developer/utility-resources ("Contact") as the agreement pages list it: firstName,
+#: lastName, email and the optional phoneNumber.
+CONTACT = frozenset({"firstName", "lastName", "email", "phoneNumber"})
+CONTACT_REQUIRED = frozenset({"firstName", "lastName", "email"})
+MCA_TEMPLATE = "117a77b0-9360-443b-8795-c6dedc750cf9"
+
+
+@pytest.mark.parametrize("phone", ["", "+49 30 1234567"])
+def test_agreement_confirmation_body_follows_the_agreement_pages(
+    mocked: responses.RequestsMock, make_client: Make, phone: str
+) -> None:
+    # developer/get-customer-agreement-metadata: the templateId comes from the metadata.
+    mocked.get(
+        f"{API}/v1/agreements?agreementType=MicrosoftCustomerAgreement",
+        json={
+            "totalCount": 1,
+            "items": [
+                {
+                    "templateId": MCA_TEMPLATE,
+                    "agreementType": "MicrosoftCustomerAgreement",
+                    "agreementLink": "https://aka.ms/customeragreement",
+                    "versionRank": 0,
+                }
+            ],
+        },
+    )
+    mocked.post(f"{API}/v1/customers/{CUSTOMER}/agreements", status=201, json={})
+    client = make_client(delegated=True)
+    writer = pc_writer.ClientWriter({"central": client}, _tenants())
+    spec = writes.AgreementSpec("Anna", "Weber", "anna.weber@fabrikam.example", phone, "2026-11-30")
+    writer.record_agreement("central", CUSTOMER, spec, request_id="rid-a")
+    (body,) = _sent(mocked, "POST")
+    check_fields("agreement", body, AGREEMENT, AGREEMENT_REQUIRED)
+    check_fields("agreement primaryContact", body["primaryContact"], CONTACT, CONTACT_REQUIRED)
+    assert body["type"] == "MicrosoftCustomerAgreement" and body["templateId"] == MCA_TEMPLATE
+    assert body["primaryContact"]["email"] == "anna.weber@fabrikam.example"
+    assert body["primaryContact"].get("phoneNumber", "") == phone  # optional: left out if none
+    # "string in UTC date time format", as in Microsoft's example 2018-06-14T00:00:00.000Z
+    agreed = datetime.fromisoformat(body["dateAgreed"].replace("Z", "+00:00"))
+    assert agreed == datetime(2026, 11, 30, tzinfo=UTC)

@@ -80,16 +80,30 @@ def _sent(mocked: responses.RequestsMock, method: str) -> dict[str, Any]:
     return dict(json.loads(call.request.body))
 
 
+NCE, AZURE_PLAN = model.CommerceModel.NCE_LICENSE, model.CommerceModel.AZURE_PLAN
+
+
 @pytest.mark.parametrize(
-    ("azure", "product"), [(False, "OnlineServicesNCE"), (True, "AzureSubscription")]
+    ("kinds", "products"),
+    [
+        ({NCE}, ["OnlineServicesNCE"]),
+        ({AZURE_PLAN}, ["AzureSubscription"]),
+        # One request from a source carries both (a second one while it is open is refused).
+        ({AZURE_PLAN, NCE}, ["OnlineServicesNCE", "AzureSubscription"]),
+        # A legacy license named becomes: transferred is asked for as licenses, as before.
+        ({model.CommerceModel.LEGACY_LICENSE}, ["OnlineServicesNCE"]),
+    ],
 )
 def test_create_sends_every_required_field_with_microsofts_names(
-    mocked: responses.RequestsMock, make_client: Make, azure: bool, product: str
+    mocked: responses.RequestsMock,
+    make_client: Make,
+    kinds: set[model.CommerceModel],
+    products: list[str],
 ) -> None:
     _profile(mocked)
     mocked.post(TRANSFERS, status=201, json={"id": "TR-1", "status": "InProgress"})
     tid = _writer(make_client).request_transfer(
-        "central", "c1", "de", "s-1", 18, request_id="rid-1", azure=azure
+        "central", "c1", "de", "s-1", 18, request_id="rid-1", kinds=kinds
     )
     body = _sent(mocked, "POST")
     assert tid == "TR-1"
@@ -99,7 +113,7 @@ def test_create_sends_every_required_field_with_microsofts_names(
     assert body["customerEmailId"] == "billing@c1.example"
     assert body["transferType"] == 5
     assert (
-        body["targetProductTypes"] == [product] and set(body["targetProductTypes"]) <= PRODUCT_TYPES
+        body["targetProductTypes"] == products and set(body["targetProductTypes"]) <= PRODUCT_TYPES
     )
 
 

@@ -38,11 +38,16 @@ def test_pending_invitations_gate_everything_and_only_gates_remain(state):
     )
     creates = [c for c in plan.changes if c.action is A.CREATE]
     # Two of them Alpine Ski House's, held in both sources; Northwind's new-commerce Business
-    # Basic arrives by transfer (moveBy: transfer-first), so nothing is bought for it.
-    assert len(creates) == 10
+    # Basic arrives by transfer (moveBy: transfer-first), so nothing is bought for it; its
+    # Azure plan moves by transfer too, into an Azure plan bought for it in central first.
+    assert len(creates) == 11
+    [azure_plan] = [c for c in creates if c.address.key == "azure-plan"]
+    assert azure_plan.address.customer_name == "Northwind Traders AG"
+    assert azure_plan.after["offer_id"] == "DZH318Z0BPS6:0001"
     transfers = [c for c in plan.changes if c.action is A.TRANSFER]
     assert {(c.address.customer_name, c.address.key) for c in transfers} == {
         ("Northwind Traders AG", "business-basic"),
+        ("Northwind Traders AG", "azure-plan"),
         ("Woodgrove Consulting GmbH", "business-premium"),
     }
     assert all(c.blocked_by and not c.applicable for c in creates)
@@ -54,7 +59,8 @@ def test_after_acceptance_the_gates_disappear_and_changes_are_applicable(state):
     plan = plan_for(state, w.accepted(state))
     assert not [c for c in plan.changes if c.action is A.INVITE]
     assert plan.outcome == "changes"
-    assert plan.azure_ready == ("Fabrikam GmbH", "Northwind Traders AG", "Tailspin Toys SAS")
+    # Northwind's Azure plan moves by transfer: support is asked only for the legacy Azure.
+    assert plan.azure_ready == ("Fabrikam GmbH", "Tailspin Toys SAS")
 
 
 def test_suspensions_are_ordered_after_the_create_they_depend_on(state):

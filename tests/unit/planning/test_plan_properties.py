@@ -30,6 +30,9 @@ OFFERS = (
     "796B6B5F-613C-4E24-A17C-EBA730D49C02",
 )
 SOURCE_OFFERS = (*OFFERS, "CFQ7TTC0LH18:0001:CFQ7TTC0K971", "MS-AZR-0145P")
+AZURE_PLAN = "DZH318Z0BPS6:0001:DZH318Z0BML6"
+#: What an Azure hand-off names: an Azure plan (mostly) or legacy Azure.
+AZURE_OFFERS = (AZURE_PLAN, AZURE_PLAN, "MS-AZR-0145P")
 TARGET = model.Tenant("central", "0f6a1b8e-0000-4000-8000-000000000001", "IE", model.Role.TARGET)
 SOURCES = (
     model.Tenant("de", "0f6a1b8e-0000-4000-8000-0000000000de", "DE", model.Role.SOURCE),
@@ -156,6 +159,13 @@ def worlds(draw) -> tuple[model.DesiredState, model.LiveState]:
                     draw, guid("6b1e0a40", next(counter)), draw(st.sampled_from(SOURCE_OFFERS))
                 )
             )
+        handoffs = []
+        for ai in range(draw(st.sampled_from([0, 0, 1, 1, 2]))):  # Azure hand-offs
+            sid = guid("5b1e0a40", next(counter))
+            where = draw(st.sampled_from(held_in))
+            source_subs[where].append(live_sub(draw, sid, draw(st.sampled_from(AZURE_OFFERS))))
+            named = where if where != source or draw(st.booleans()) else None
+            handoffs.append(model.AzureHandoff(f"az{ai}", sid, draw(RARELY), ORIGIN, named))
         customers.append(
             model.DesiredCustomer(
                 tid,
@@ -164,7 +174,7 @@ def worlds(draw) -> tuple[model.DesiredState, model.LiveState]:
                 source,
                 draw(RARELY),
                 tuple(desired),
-                (),
+                tuple(handoffs),
                 ORIGIN,
             )
         )
@@ -192,6 +202,8 @@ def worlds(draw) -> tuple[model.DesiredState, model.LiveState]:
                         friendly=friendly,
                     )
                 )
+            if draw(st.sampled_from([False, False, True])):  # the customer's Azure plan
+                target_subs.append(live_sub(draw, guid("aa000000", next(counter)), AZURE_PLAN))
         ids = [s.id for subs in source_subs.values() for s in subs]
         transfers = draw(requests(source, ids, counter))
         tgt_views[tid] = model.CustomerView(
@@ -283,6 +295,19 @@ def test_no_source_is_cut_unless_its_target_will_be_active_with_enough_seats(wor
         if change.action not in (*CUTS, A.TRANSFER):
             continue
         cust = by_cust[change.address.customer_id]
+        handoff = next((h for h in cust.azure if h.key == change.address.key), None)
+        if handoff is not None:
+            # Azure is never cut; only an Azure plan moves by transfer, from where it is named.
+            assert change.action is A.TRANSFER, change
+            assert not (cust.protect or handoff.protect), "a protected Azure plan was moved"
+            assert change.address.tenant == cust.source_of(handoff)
+            src = (
+                live.tenants[change.address.tenant]
+                .customers[cust.tenant_id]
+                .subscription(handoff.source_subscription_id)
+            )
+            assert src is not None and src.commerce is model.CommerceModel.AZURE_PLAN
+            continue
         ds = next(d for d in cust.subscriptions if d.key == change.address.key)
         assert not (cust.protect or ds.protect), "a protected subscription was changed"
         # Handled in the source tenant its replacement names, where it was read.
@@ -324,6 +349,15 @@ def test_never_creates_a_subscription_that_exists_under_the_matching_rule(world)
         view = live.tenants["central"].customers[cust.tenant_id]
         keys = {d.key for d in cust.subscriptions}
         offer = change.after["offer_id"]
+        if change.address.key in {h.key for h in cust.azure}:
+            # The customer's Azure plan, bought only when the target holds none (not gone).
+            assert offer == "DZH318Z0BPS6:0001"
+            assert not [
+                s
+                for s in view.subscriptions
+                if s.commerce is model.CommerceModel.AZURE_PLAN and s.status not in matching.GONE
+            ]
+            continue
         for s in view.subscriptions:
             if s.status in matching.GONE:
                 continue
@@ -496,7 +530,7 @@ def test_every_source_change_is_in_the_tenant_its_manifest_names(world):
             for ds in cust.subscriptions
             for r in ds.replaces
             if r.subscription_id == a.subscription_id
-        ]
+        ] + [cust.source_of(h) for h in cust.azure if h.source_subscription_id == a.subscription_id]
         assert named == [a.tenant], (change, named)
         view = live.tenants[a.tenant].customers[a.customer_id]
         assert view.subscription(a.subscription_id) is not None

@@ -2,8 +2,12 @@
 
 - A customer whose subscriptions can all move by transfer gets no purchase, no suspension, no
   cancellation and no auto-renew change: only transfers (and their gates).
-- Every source subscription of a planned customer gets exactly one strategy with a reason,
-  and the route taken is never among those it rejected.
+- Every source subscription of a planned customer (Azure hand-offs included) gets exactly one
+  strategy with a reason, and the route taken is never among those it rejected.
+- An Azure plan moves by transfer only when eligible (an Azure plan, under a policy preferring
+  transfers, no active legacy Azure in its source, no suspended Azure plan in the target), with
+  the target's Azure plan active or made active first (bought at most once); Azure is never
+  suspended or cancelled; everything else Azure goes to Microsoft support.
 - Rule 1 (never cut a source before its target is active with the seats) holds for every
   fallback: ``test_plan_properties`` checks it over worlds whose target is sometimes in another
   region and whose sources are sometimes reservations or marketplace items, under both
@@ -148,6 +152,11 @@ def test_every_source_subscription_of_a_pair_gets_exactly_one_strategy_with_a_re
         if c.tenant_id in planned
         for d in c.subscriptions
         for r in d.replaces
+    ] + [  # every Azure hand-off too (the generator names only subscriptions that exist)
+        (c.tenant_id, c.source_of(h), h.source_subscription_id)
+        for c in state.customers
+        if c.tenant_id in planned
+        for h in c.azure
     ]
     got = [(p.customer_id, p.tenant, p.subscription_id) for p in plan.strategies]
     assert sorted(got) == sorted(wanted)
@@ -169,3 +178,58 @@ def test_every_source_subscription_of_a_pair_gets_exactly_one_strategy_with_a_re
             assert not [
                 c for c in changes if c.action in (A.SUSPEND, A.CANCEL, A.DISABLE_AUTO_RENEW)
             ]
+
+
+@settings(max_examples=150, deadline=None)
+@given(props.worlds())
+def test_an_azure_plan_moves_by_transfer_only_when_eligible_and_is_never_cut(world):
+    state, live = world
+    plan = planner.build_plan(state, live, now=NOW, tool_version="test")
+    everything = {c.id: c for c in (*plan.changes, *plan.deferred)}
+    policy = state.consolidation.policy
+    for cust in state.customers:
+        keys = {h.key: h for h in cust.azure}
+        mine = [c for c in everything.values() if c.address.customer_id == cust.tenant_id]
+        assert not [
+            c
+            for c in mine
+            if c.address.key in keys and c.action in (A.SUSPEND, A.CANCEL, A.DISABLE_AUTO_RENEW)
+        ], "an Azure subscription was cut"
+        buys = [c for c in mine if c.action is A.CREATE and c.address.key in keys]
+        assert len(buys) <= 1, "the customer's Azure plan is bought once"
+        target = live.tenants["central"].customers[cust.tenant_id]
+        plans = [s for s in target.subscriptions if s.commerce is model.CommerceModel.AZURE_PLAN]
+        for change in mine:
+            h = keys.get(change.address.key or "")
+            if h is None or change.action is not A.TRANSFER:
+                continue
+            view = live.tenants[change.address.tenant].customers[cust.tenant_id]
+            src = view.subscription(h.source_subscription_id)
+            assert src is not None and src.commerce is model.CommerceModel.AZURE_PLAN
+            assert policy.prefers_transfer
+            assert not [
+                s
+                for s in view.subscriptions
+                if s.commerce is model.CommerceModel.LEGACY_AZURE
+                and s.status is model.SubscriptionStatus.ACTIVE
+            ], "900131: no Azure plan transfer beside active legacy Azure"
+            active = [p for p in plans if p.status is model.SubscriptionStatus.ACTIVE]
+            closure = props._closure(everything, change)
+            ready = [
+                c
+                for c in closure
+                if c.address.key in keys and c.action in (A.CREATE, A.AWAIT_ACTIVATION)
+            ]
+            assert active or ready, "an Azure plan transfer without the target's Azure plan"
+            # Every transfer request from that source waits for the same Azure plan.
+            for other in mine:
+                if other.action is A.TRANSFER and other.address.tenant == change.address.tenant:
+                    assert {c.id for c in ready} <= {
+                        c.id for c in props._closure(everything, other)
+                    } | {other.id}
+        for p in plan.strategies:
+            if p.customer_id != cust.tenant_id or p.key not in keys:
+                continue
+            assert p.route in (R.TRANSFER, R.SUPPORT)
+            if p.commerce == model.CommerceModel.LEGACY_AZURE.value:
+                assert p.route is R.SUPPORT

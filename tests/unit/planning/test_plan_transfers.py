@@ -251,8 +251,46 @@ def test_transfer_customers_names_only_those_whose_plan_depends_on_requests(stat
     # new-commerce Visio Plan 2 and replace one (legacy) subscription each; the read is decided
     # from the manifests alone, before the source's commerce model is known.
     assert movable == {w.C + n for n in ("c001", "c002", "c003", "c005", "c008")}
+    # A customer with an Azure hand-off may hold an Azure plan, which moves by transfer: Tailspin
+    # (legacy Azure only, known once its source is read) is read too.
+    azure = {c.tenant_id for c in state.customers if c.azure}
+    assert azure - movable == {w.C + "c004"}
     for policy in (
         model.Policy(nce_strategy=model.NceStrategy.TRANSFER),
         state.consolidation.policy,
     ):
-        assert set(planner.transfer_customers(state.customers, policy)) == movable | {WOODGROVE}
+        assert set(planner.transfer_customers(state.customers, policy)) == (
+            movable | azure | {WOODGROVE}
+        )
+
+
+def test_one_accepted_request_carrying_two_sources_of_an_entry_waits_once(state):
+    """An entry merging two sources, both ``becomes: transferred`` and both named by the one
+    accepted request: one wait for the transfer to finish (a second change with the same id
+    broke the plan's ordering)."""
+    extra = w.S + "d0e1"
+    customers = []
+    for c in state.customers:
+        if c.tenant_id != WOODGROVE:
+            customers.append(c)
+            continue
+        ds = c.subscriptions[0]
+        more = model.Replacement(extra, model.SourceStrategy.TRANSFERRED, ds.origin)
+        ds = dataclasses.replace(ds, quantity=20, replaces=(*ds.replaces, more))
+        customers.append(dataclasses.replace(c, subscriptions=(ds, *c.subscriptions[1:])))
+    merged = dataclasses.replace(state, customers=tuple(customers))
+    lines = (model.LiveTransferLine(D004), model.LiveTransferLine(extra))
+    live = live_with(merged, (transfer(lines=lines),))
+    sources = dict(live.tenants["de"].customers)
+    view = sources[WOODGROVE]
+    sources[WOODGROVE] = dataclasses.replace(
+        view, subscriptions=(*view.subscriptions, w.sub(extra, w.PREMIUM, 2, age_days=40))
+    )
+    tenants = {**live.tenants, "de": model.TenantView(live.tenants["de"].tenant, sources)}
+    plan = plan_for(merged, dataclasses.replace(live, tenants=MappingProxyType(tenants)))
+    waits = [
+        c
+        for c in woodgrove(plan)
+        if c.action is A.AWAIT_ACTIVATION and c.address.key == "business-premium"
+    ]
+    assert len(waits) == 1 and len({c.id for c in plan.changes}) == len(plan.changes)

@@ -42,7 +42,7 @@ def test_text_puts_warnings_first_and_ends_with_the_summary(pending):
         )
         > 3
     )
-    assert out[-1].startswith("Plan: 7 invitations pending, 10 to create,") and out[-1].endswith(
+    assert out[-1].startswith("Plan: 7 invitations pending, 11 to create,") and out[-1].endswith(
         "(nothing to apply now; waiting on others)."
     )
 
@@ -56,7 +56,9 @@ def test_text_states_how_each_pair_moves_why_and_what_was_rejected(pending):
         northwind
     )
     assert "      not re-provision: buying it again in the target bills both tenants" in northwind
-    assert "de azure-plan (5b1e0a40-0000-4000-8000-00000000d0a2): support-handoff" in northwind
+    assert "    de azure-plan (5b1e0a40-0000-4000-8000-00000000d0a2): transfer\n" in northwind
+    assert "targetProductTypes AzureSubscription" in northwind
+    assert "      not support-handoff: a support hand-off waits on Microsoft" in northwind
     adatum = out[out.index("Adatum SARL (") : out.index("Alpine Ski House SE (")]
     assert (
         "fr exchange (5b1e0a40-0000-4000-8000-00000000f001): re-provision, then suspend" in adatum
@@ -213,8 +215,9 @@ def test_messages_give_each_customer_its_invitation_and_support_the_ready_names(
     ready = messages.render(planner.build_plan(state, w.accepted(state), now=w.NOW))
     assert "Global Administrator" not in ready
     support = ready.split("To: Microsoft support", 1)[1]
-    for name in ("Fabrikam GmbH", "Northwind Traders AG", "Tailspin Toys SAS"):
+    for name in ("Fabrikam GmbH", "Tailspin Toys SAS"):
         assert name in support
+    assert "Northwind Traders AG" not in support  # its Azure plan moves by transfer
     assert "Adatum SARL" not in support  # no Azure subscription to move
 
 
