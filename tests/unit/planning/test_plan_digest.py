@@ -60,6 +60,9 @@ def canonical(value: object) -> object:
 
 
 def digest(plan: actions.Plan) -> str:
+    # The saved document's format version (2 since the compact sections) is not the
+    # planner's output: the digests were pinned under version 1 and stay comparable.
+    plan = dataclasses.replace(plan, format_version=1)
     return hashlib.sha256(repr(canonical(plan)).encode()).hexdigest()
 
 
