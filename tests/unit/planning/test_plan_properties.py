@@ -483,14 +483,24 @@ def _may_move_by_transfer(
 ) -> bool:
     """A pair says transferred, or says auto for a new-commerce (or unread) source under a
     policy preferring transfers: only a legacy-only customer cannot move by transfer."""
+    for h in cust.azure:  # an Azure plan (or one not found) moves by transfer too
+        view = live.tenants[cust.source_of(h)].customers.get(cust.tenant_id)
+        found = view.subscription(h.source_subscription_id) if view is not None else None
+        plan = found is None or found.commerce is model.CommerceModel.AZURE_PLAN
+        if policy.prefers_transfer and plan:
+            return True
     for ds in cust.subscriptions:
+        # An entry that merges several sources, or buys legacy, is re-provisioned whatever
+        # the sources are (docs/manifests.md, "Strategies").
+        single_nce = ds.commerce is model.CommerceModel.NCE_LICENSE and len(ds.replaces) == 1
         for r in ds.replaces:
             if r.becomes is model.SourceStrategy.TRANSFERRED:
                 return True
             view = live.tenants[cust.source_of(r)].customers.get(cust.tenant_id)
             found = view.subscription(r.subscription_id) if view is not None else None
             nce = found is None or found.commerce is model.CommerceModel.NCE_LICENSE
-            if r.becomes is model.SourceStrategy.AUTO and policy.prefers_transfer and nce:
+            auto = r.becomes is model.SourceStrategy.AUTO
+            if auto and policy.prefers_transfer and nce and single_nce:
                 return True
     return False
 
