@@ -14,12 +14,13 @@ import re
 from reconciler.manifests import validation
 
 #: Plain scalars we write unquoted: letters first, then a conservative set of characters that
-#: YAML never reads as syntax inside a plain scalar.
-_PLAIN = re.compile(r"^[A-Za-z][A-Za-z0-9 ._()/&+,-]*$")
+#: YAML never reads as syntax inside a plain scalar. Both patterns are used with ``fullmatch``:
+#: ``$`` would also match before a final line break, and "A\n" written plain reads back "A".
+_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9 ._()/&+,-]*")
 #: Offer and subscription ids: a GUID or PRODUCT:SKU:AVAILABILITY (no YAML number or date can
 #: have this shape; a colon not followed by a space is not a mapping indicator).
 _ID = re.compile(
-    r"^([0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}|[A-Z0-9]{12}:[0-9A-Z]{4}:[A-Z0-9]{12})$"
+    r"[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}|[A-Z0-9]{12}:[0-9A-Z]{4}:[A-Z0-9]{12}"
 )
 #: Words YAML 1.1 or 1.2 readers may take for booleans or null.
 _RESERVED = {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "none", "nan", "inf"}
@@ -40,9 +41,9 @@ def _printable(ch: str) -> bool:
 
 def scalar(text: str) -> str:
     """``text`` as a YAML scalar that reads back as exactly ``text``."""
-    if _PLAIN.match(text) and not text.endswith(" ") and text.lower() not in _RESERVED:
+    if _PLAIN.fullmatch(text) and not text.endswith(" ") and text.lower() not in _RESERVED:
         return text
-    if _ID.match(text):
+    if _ID.fullmatch(text):
         return text
     quoted = json.dumps(text, ensure_ascii=False)
     # JSON escapes are valid in a YAML double-quoted scalar; escape what JSON leaves raw but

@@ -283,6 +283,22 @@ def test_identity_that_cannot_validate_is_reported() -> None:
     assert sorted(s.reason.split(" ")[0] for s in out.skipped) == ["Partner", "its"]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A\n",
+        "Contoso Ltd\n",
+        "0f2c5b7e-1234-4abc-9def-0123456789ab\n",
+        "CFQ7TTC0LF8Q:0001:CFQ7TTC0HD0R\n",
+    ],
+)
+def test_a_final_line_break_is_kept(text: str) -> None:
+    # Found by the property below: ``$`` in a pattern also matches before a final "\n", so
+    # "A\n" was written plain and read back as "A".
+    written = exportyaml.scalar(text)
+    assert written.startswith('"') and yaml.safe_load(f"v: {written}\n") == {"v": text}
+
+
 @given(st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40))
 def test_scalars_read_back_exactly(text: str) -> None:
     assert yaml.safe_load(f"v: {exportyaml.scalar(text)}\n") == {"v": text}
