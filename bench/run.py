@@ -396,6 +396,22 @@ def isolated(fn: Callable[..., dict[str, Any]], *args: Any, isolate: bool = True
 # ------------------------------------------------------------------------------------ worlds
 
 
+def _bench_env(here: Path) -> dict[str, str]:
+    """The reconciler's environment for a run in ``here``: no credentials file (the emulator's
+    connection file signs in), and its state, locks and token cache under ``here``."""
+    return {
+        "RECONCILER_CREDENTIALS_FILE": str(here / "no-credentials.toml"),
+        "RECONCILER_STATE_DIR": str(here / "state"),
+        "RECONCILER_LOCK_DIR": str(here / "locks"),
+        "RECONCILER_TOKEN_CACHE_DIR": str(here / "tokens"),
+    }
+
+
+def _latency(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The emulator's faults: ``--latency-ms`` on every request, none when it is 0."""
+    return [{"kind": "latency", "latencyMs": args.latency_ms}] if args.latency_ms else []
+
+
 def world_run(customers: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from bench_apply import sign_in_target
 
@@ -410,13 +426,7 @@ def world_run(customers: int, args: argparse.Namespace, work: Path) -> dict[str,
     export_root.mkdir()
     for name in ("consolidation.yaml", "offers.yaml"):
         shutil.copy(manifests / name, export_root / name)
-    env = {
-        "RECONCILER_CREDENTIALS_FILE": str(here / "no-credentials.toml"),
-        "RECONCILER_STATE_DIR": str(here / "state"),
-        "RECONCILER_LOCK_DIR": str(here / "locks"),
-        "RECONCILER_TOKEN_CACHE_DIR": str(here / "tokens"),
-    }
-    latency = [{"kind": "latency", "latencyMs": args.latency_ms}] if args.latency_ms else []
+    env = _bench_env(here)
     figures: dict[str, Any] = {
         "customers": customers,
         "subscriptions": customers * args.per_customer,
@@ -428,10 +438,10 @@ def world_run(customers: int, args: argparse.Namespace, work: Path) -> dict[str,
         rate_limit_per_minute=args.limit,
         provisioning_delay_seconds=args.provisioning_s,
         clock_start=dt.datetime.now(dt.UTC),
-        faults=latency,
+        faults=_latency(args),
     ) as emu:
         conn = str(emu.connection_file)
-        sign_in_target(emu, conn, env, here / "tokens")
+        sign_in_target(emu, conn, env, Path(env["RECONCILER_TOKEN_CACHE_DIR"]))
         wanted = set(args.world_phases)
         if "plan" in wanted or "baselines" in wanted:
             print(f"  plan ... (load {_load()})", flush=True)
@@ -464,7 +474,7 @@ def world_run(customers: int, args: argparse.Namespace, work: Path) -> dict[str,
             time.sleep(0.2)
             chosen = [c["tenantId"] for c in doc["customers"][: args.apply_customers]]
             applied = isolated(
-                phase_apply, conn, str(manifests), str(here / "state"), chosen, env,
+                phase_apply, conn, str(manifests), env["RECONCILER_STATE_DIR"], chosen, env,
                 args.apply_parallelism, isolate=args.isolate,
             )  # fmt: skip
             applied["customers"] = len(chosen)
@@ -505,25 +515,20 @@ def apply_run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         args.apply_customers, args.apply_per_customer, seed=7, in_target_every=1
     )
     worldgen.manifests(doc, mdir)
-    env = {
-        "RECONCILER_CREDENTIALS_FILE": str(here / "no-credentials.toml"),
-        "RECONCILER_STATE_DIR": str(here / "state"),
-        "RECONCILER_LOCK_DIR": str(here / "locks"),
-        "RECONCILER_TOKEN_CACHE_DIR": str(here / "tokens"),
-    }
-    latency = [{"kind": "latency", "latencyMs": args.latency_ms}] if args.latency_ms else []
+    env = _bench_env(here)
     with Emulator.start(
         world=doc,
         state_dir=here / "emulator",
         rate_limit_per_minute=args.limit,
         provisioning_delay_seconds=args.provisioning_s,
         clock_start=dt.datetime.now(dt.UTC),
-        faults=latency,
+        faults=_latency(args),
     ) as emu:
-        sign_in_target(emu, str(emu.connection_file), env, here / "tokens")
+        conn = str(emu.connection_file)
+        sign_in_target(emu, conn, env, Path(env["RECONCILER_TOKEN_CACHE_DIR"]))
         load = _load()
         applied = isolated(
-            phase_apply, str(emu.connection_file), str(mdir), str(here / "state"), [], env,
+            phase_apply, conn, str(mdir), env["RECONCILER_STATE_DIR"], [], env,
             args.apply_parallelism, isolate=args.isolate,
         )  # fmt: skip
         duplicates, early = check_history(emu)
