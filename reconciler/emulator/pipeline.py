@@ -92,12 +92,12 @@ class Pipeline:
                 return early
         if req.path.startswith("/v1/"):
             outcome = self._api(req)
+            if self.engine.settings.bom_prefix:
+                _prefix_bom(outcome)
         elif oauth.matches(req.path):
             outcome = oauth.handle(self.engine, self.identity, req)
         else:
             outcome = ApiFault(404, 1000, f"No resource at {req.path}.").response()
-        if self.engine.settings.bom_prefix:
-            _prefix_bom(outcome)
         if fault is not None and fault.kind == "drop_after_commit":
             return Drop(reset=False)
         if fault is not None and fault.kind == "timeout_after_commit":
@@ -199,7 +199,9 @@ class Pipeline:
 
 def _prefix_bom(response: Response) -> None:
     """The switch ``bomPrefix`` (docs §0, "BOM"): a UTF-8 byte-order mark before the JSON body
-    of an API or token-service answer (an empty body stays empty)."""
+    of a Partner Center API answer (an empty body stays empty). The sign-in endpoints (token
+    service, OpenID configuration, keys, device codes) are Microsoft Entra ID's, which sends
+    no BOM: they are never prefixed."""
     payload = response.encode()
     if payload and not payload.startswith(_BOM):
         response.raw = _BOM + payload

@@ -23,11 +23,35 @@ Event = Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
-class LedgerCheck:
-    #: Replaced source subscriptions with a target (moved pairs), holds and keeps left out.
-    pairs: int
+class PairLedger:
+    """One moved pair in the billing ledger: a replaced source subscription and its target."""
+
+    source: str
+    target: str
+    #: Days both tenants billed the pair.
     double_billed_days: int
+    #: Days from the pair's first day in service on which neither served the customer.
     unserved_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerCheck:
+    """The ledger per moved pair (replaced source subscriptions with a target; holds and keeps
+    left out, they bill on purpose) and its totals."""
+
+    per_pair: tuple[PairLedger, ...]
+
+    @property
+    def pairs(self) -> int:
+        return len(self.per_pair)
+
+    @property
+    def double_billed_days(self) -> int:
+        return sum(p.double_billed_days for p in self.per_pair)
+
+    @property
+    def unserved_days(self) -> int:
+        return sum(p.unserved_days for p in self.per_pair)
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,7 +322,7 @@ class _Reader:
             if row["inService"]:
                 served[sid].add(row["date"])
         targets = self._targets()
-        pairs = double = unserved = 0
+        pairs: list[PairLedger] = []
         for customer in self.state.customers:
             for wanted in customer.subscriptions:
                 for r in wanted.replaces:
@@ -307,15 +331,14 @@ class _Reader:
                     held = customer.protect or wanted.protect
                     if new is None or held or r.becomes is model.SourceStrategy.KEPT:
                         continue
-                    pairs += 1
-                    double += len(billed[old] & billed[new])
-                    first = min(served[old] | served[new], default=None)
-                    unserved += sum(
-                        1
-                        for day in days
-                        if first and day >= first and day not in served[old] | served[new]
+                    either = served[old] | served[new]
+                    first = min(either, default=None)
+                    unserved = sum(
+                        1 for day in days if first and day >= first and day not in either
                     )
-        return LedgerCheck(pairs=pairs, double_billed_days=double, unserved_days=unserved)
+                    double = len(billed[old] & billed[new])
+                    pairs.append(PairLedger(old, new, double, unserved))
+        return LedgerCheck(tuple(pairs))
 
 
 def _plain(name: object) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conftest import FABRIKAM, World, sub_id
+from conftest import APP_SCOPE, FABRIKAM, Api, World, sub_id
 
 BASIC = "CFQ7TTC0LH18:0001:CFQ7TTC0K971"
 BOM = b"\xef\xbb\xbf"
@@ -31,8 +31,8 @@ def test_bodies_have_no_bom_by_default(world: World) -> None:
 
 
 def test_the_bom_switch_prefixes_every_api_body_answers_and_errors_alike(world: World) -> None:
-    api = world.api("de")  # the token first: it may not be cached in this test process yet
     world.emu.control.set_limits(bom_prefix=True)
+    api = world.api("de")
     found = api.get(f"/customers/{FABRIKAM}")
     missing = api.get(f"/customers/{FABRIKAM}/subscriptions/{sub_id('zzzz')}")
     for reply in (found, missing):
@@ -43,9 +43,27 @@ def test_the_bom_switch_prefixes_every_api_body_answers_and_errors_alike(world: 
     assert found.content.decode("utf-8").startswith("\ufeff")
 
 
+def test_with_the_bom_switch_a_fresh_client_signs_in_and_reads_customers(world: World) -> None:
+    """Only Partner Center's bodies carry the BOM: Microsoft Entra ID's sign-in endpoints do
+    not, so unmodified MSAL with an empty token cache signs in as usual."""
+    world.emu.control.set_limits(bom_prefix=True)
+    discovery = world.session.get(
+        world.authority("de") + "/v2.0/.well-known/openid-configuration", timeout=10
+    )
+    assert discovery.status_code == 200 and discovery.content[:1] == b"{"
+    signed_in = world.confidential("de").acquire_token_for_client(scopes=APP_SCOPE)
+    assert "access_token" in signed_in, signed_in
+    api = Api(world.emu.url, world.session, signed_in["access_token"])
+    listed = api.get("/customers")
+    assert listed.status_code == 200
+    assert listed.content.startswith(BOM) and listed.content[3:4] == b"{"
+    ids = [c["id"].lower() for c in json.loads(listed.content.decode("utf-8-sig"))["items"]]
+    assert FABRIKAM.lower() in ids
+
+
 def test_the_bom_switch_leaves_empty_bodies_and_the_control_surface_alone(world: World) -> None:
-    api = world.api("de")  # the token first: it may not be cached in this test process yet
     world.emu.control.set_limits(bom_prefix=True, patch_async=True)
+    api = world.api("de")
     path = f"/customers/{FABRIKAM}/subscriptions/{sub_id('d002')}"
     body = json.loads(api.get(path).content[3:])
     body["friendlyName"] = "renamed"

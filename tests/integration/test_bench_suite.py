@@ -3,10 +3,13 @@ issue asks for (the real runs are `python bench/run.py [--quick]`, never part of
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
+
+from reconciler import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,3 +75,23 @@ def test_parts_and_world_phases_choose_what_is_measured(tmp_path: Path) -> None:
     report = (tmp_path / "report.md").read_text("utf-8")
     assert "| 3 customers | plan |" in report and "`validate` of 3 customer files" in report
     assert "## Planning core" not in report and "Baselines" not in report
+
+
+def test_both_runs_keep_the_reconcilers_files_in_their_own_directory(tmp_path: Path) -> None:
+    """The worlds and apply's own world share one environment: credentials, state, locks and
+    token cache all under the run's directory (never the user's own), and one latency fault."""
+    bench = _bench()
+    env = bench._bench_env(tmp_path / "run")
+    names = (
+        settings.ENV_CREDENTIALS_FILE,
+        settings.ENV_STATE_DIR,
+        settings.ENV_LOCK_DIR,
+        settings.ENV_TOKEN_CACHE_DIR,
+    )
+    assert set(env) == set(names)
+    assert all(Path(env[name]).parent == tmp_path / "run" for name in names)
+    assert len({env[name] for name in names}) == len(names)
+    assert bench._latency(argparse.Namespace(latency_ms=80)) == [
+        {"kind": "latency", "latencyMs": 80}
+    ]
+    assert bench._latency(argparse.Namespace(latency_ms=0)) == []

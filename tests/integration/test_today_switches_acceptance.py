@@ -3,7 +3,7 @@ today's service on at once (docs/emulator.md "Switches"), plus the faults they e
 
 The demo world and the example manifests, as ``reconciler demo`` uses them; the real commands
 (plan, apply) through the real client (requests + MSAL over HTTPS). Switched on together:
-every body behind a UTF-8 BOM, a stale ETag answered 400 ``2055``, new orders listed only 15
+every API body behind a UTF-8 BOM, a stale ETag answered 400 ``2055``, new orders listed only 15
 minutes after they were placed, transfers listed as a bare JSON array, legacy purchases refused
 (2091 / 500600), availability ids reissued between plan and apply (the clock is moved), the
 Microsoft Customer Agreement required (one customer has not accepted it yet), the transfer

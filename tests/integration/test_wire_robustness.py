@@ -1,5 +1,6 @@
-"""The client against the emulator with today's wire quirks switched on: every body (token
-service and API) behind a UTF-8 byte-order mark (partner-center-api.md §0, "BOM")."""
+"""The client against the emulator with today's wire quirks switched on: every Partner Center
+API body behind a UTF-8 byte-order mark (partner-center-api.md §0, "BOM"); the sign-in
+endpoints (Microsoft Entra ID's) send none."""
 
 from __future__ import annotations
 
@@ -17,12 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 ADATUM = "3f2c6d55-0000-4000-8000-00000000c003"
 
 
-def test_sign_in_reads_and_a_patch_work_when_every_body_starts_with_a_bom(
+def test_sign_in_reads_and_a_patch_work_when_every_api_body_starts_with_a_bom(
     start_emulator: Start, base_env: dict[str, str]
 ) -> None:
     emu = start_emulator(make_world(2), switches={"bomPrefix": True})
-    de = build(emu, base_env, tenants=["de"])["de"]
-    de.sign_in()  # MSAL reads the token service's BOM-prefixed JSON through our HTTP client
+    de = build(emu, base_env, tenants=["de"])["de"]  # no token cached: its first read signs in
     customers = [c["id"].lower() for c in de.list_customers()]
     assert customer_id(0) in customers
     sid = subscription_id(0, 1)
@@ -35,10 +35,10 @@ def test_sign_in_reads_and_a_patch_work_when_every_body_starts_with_a_bom(
     assert [s["id"] for s in de.list_subscriptions(customer_id(0))]
 
 
-def test_apply_converges_when_every_body_starts_with_a_bom(
+def test_apply_converges_when_every_api_body_starts_with_a_bom(
     tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch, sign_in_user
 ) -> None:
-    """The plan/apply flow, token service included, against bodies that all carry a BOM."""
+    """The plan/apply flow against API bodies that all carry a BOM."""
     monkeypatch.chdir(ROOT)
     with Emulator.start(state_dir=tmp_path / "emu", switches={"bomPrefix": True}) as emu:
         emu.control.accept_invitation(ADATUM, "central")

@@ -151,7 +151,11 @@ def test_a_run_that_went_right_is_told_with_its_figures() -> None:
         demo.Replaced("de", "Visio Online Plan 2", "legacy", "suspended the same day"),
     )
     # Fabrikam's visio pair and Northwind's transfer: the other manifest pairs have no target.
-    assert told.ledger == demo.LedgerCheck(pairs=2, double_billed_days=0, unserved_days=0)
+    assert told.ledger == demo.LedgerCheck(
+        (demo.PairLedger(D002, "t-visio", 0, 0), demo.PairLedger(D003, "t-basic", 0, 0))
+    )
+    assert told.ledger.pairs == 2
+    assert told.ledger.double_billed_days == told.ledger.unserved_days == 0
 
 
 def test_a_run_that_went_wrong_is_told_as_it_went() -> None:
@@ -160,8 +164,12 @@ def test_a_run_that_went_wrong_is_told_as_it_went() -> None:
     assert transfer.accepted_by == "central"
     assert transfer.lines[0].landed is None and not transfer.lines[0].verified
     assert told.purchases[0].replaces[0].fate == "suspended 1 day(s) later"
-    # The legacy source billed on the day its successor was already billing.
+    # The legacy source billed on the day its successor was already billing: that pair only.
     assert told.ledger.double_billed_days == 1
+    assert told.ledger.per_pair == (
+        demo.PairLedger(D002, "t-visio", 1, 0),
+        demo.PairLedger(D003, "t-basic", 0, 0),
+    )
 
 
 def test_an_azure_plan_line_is_verified_by_the_plan_it_landed_in_not_by_seats() -> None:
