@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from reconciler import model
-from reconciler.planning import actions, azure, eligibility, matching, sources, targets
+from reconciler.planning import actions, azure, eligibility, matching, sources, strategy, targets
 from reconciler.planning.builder import Builder
 from reconciler.planning.matching import GONE
 
@@ -311,7 +311,7 @@ def plan_customer(
     target_subs = (
         tuple(sorted(tgt.subscriptions, key=lambda x: x.id)) if tgt.status is RS.OK else ()
     )
-    b = Builder(customer, consolidation, now, src, target_subs, live.invitation_url)
+    b = Builder(customer, consolidation, now, src, target_subs, live.invitation_url, _sources=names)
     b.other_sources = views
     b.transfers = tgt.transfers or () if tgt.status is RS.OK else ()
     if tgt.status is RS.OK:
@@ -333,26 +333,11 @@ def plan_customer(
         )
     if tgt.status is not RS.OK:
         _invitation(b)
-    azure.prepare(b)
-    blocked = _transfer_blocks(b, result.matches)
-    why_not = {sid: block.why for sid, block in blocked.items()}
-    for match in result.matches:
-        ds = match.desired
-        protected = customer.protect or ds.protect
-        srcs = sources.resolve_sources(b, ds, why_not)
-        for pair in srcs:
-            sources.record(b, ds, pair, protected)
-            _fallback_warning(b, pair, blocked)
-        moving = [
-            s.live
-            for s in srcs
-            if s.live is not None
-            and s.decision is not None
-            and s.decision.strategy is sources.S.TRANSFER
-        ]
-        outlook = targets.plan_target(b, match, moving, protected)
-        sources.plan_sources(b, ds, srcs, outlook, protected)
-    _transfer_warnings(b)
+    if customer.azure:  # speed: most customers hand nothing off
+        azure.prepare(b)
+    _plan_entries(b, result.matches)
+    if b.strategies:
+        _transfer_warnings(b)
     for handoff in customer.azure:
         azure.record(b, handoff)
         azure.plan_handoff(
@@ -374,25 +359,63 @@ def plan_customer(
     )
 
 
+def _plan_entries(b: Builder, matches: tuple[matching.Match, ...]) -> None:
+    """Each entry's sources (strategy, fallback warning) and target, then its sources' steps."""
+    blocked = _transfer_blocks(b, matches)
+    why_not = {sid: block.why for sid, block in blocked.items()}
+    # The blocks worth a warning, looked at per pair only when there are any (speed).
+    warned = {sid: block for sid, block in blocked.items() if block.warn}
+    transfer = sources.S.TRANSFER
+    for match in matches:
+        ds = match.desired
+        protected = b.customer.protect or ds.protect
+        srcs = sources.resolve_sources(b, ds, why_not)
+        # The sources that move by transfer instead of a create (one pass, for speed).
+        moving: list[model.LiveSubscription] = []
+        for pair in srcs:
+            sources.record(b, ds, pair, protected)
+            s, d = pair.live, pair.decision
+            if s is None or d is None:
+                continue
+            if warned and s.id in warned:
+                _fallback_warning(b, s, d, warned[s.id])
+            if d.strategy is transfer:
+                moving.append(s)
+        outlook = targets.plan_target(b, match, moving, protected)
+        sources.plan_sources(b, ds, srcs, outlook, protected)
+
+
 def _transfer_blocks(
     b: Builder, matches: tuple[matching.Match, ...]
 ) -> dict[str, eligibility.Block]:
     """Why a transfer cannot move each source subscription that would otherwise move by one
     (``becomes: transferred``, or ``auto`` for new commerce under a transfer-first policy)."""
+    c = b.customer
+    prefers = b.policy.prefers_transfer
+    auto_, transferred, nce = (
+        model.SourceStrategy.AUTO,
+        model.SourceStrategy.TRANSFERRED,
+        model.CommerceModel.NCE_LICENSE,
+    )
+    # Source tenants by name, looked up once per customer (speed).
+    tenants: dict[str, model.Tenant | None] = {}
     pairs = []
     for m in matches:
         for r in m.desired.replaces:
-            tenant = b.customer.source_of(r)
+            becomes = r.becomes
+            if becomes is not transferred and (becomes is not auto_ or not prefers):
+                continue  # never moves by transfer: nothing to check (speed)
+            tenant = c.source_of(r)
             live = b.source_subscription(r.subscription_id, tenant)
-            source = b.consolidation.source(tenant)
-            if live is None or source is None or live.status in GONE:
+            if live is None or live.status in GONE:
                 continue
-            auto = (
-                r.becomes is model.SourceStrategy.AUTO
-                and b.policy.prefers_transfer
-                and live.commerce is model.CommerceModel.NCE_LICENSE
-            )
-            if auto or r.becomes is model.SourceStrategy.TRANSFERRED:
+            if tenant in tenants:
+                source = tenants[tenant]
+            else:
+                source = tenants[tenant] = b.consolidation.source(tenant)
+            if source is None:
+                continue
+            if becomes is transferred or live.commerce is nce:
                 pairs.append(eligibility.Pair(m.desired, live, source, m.live, m.rule))
     found = eligibility.blocks(pairs, b.consolidation.target, b.families) if pairs else {}
     if not found:
@@ -411,13 +434,10 @@ def _transfer_blocks(
 
 
 def _fallback_warning(
-    b: Builder, src: sources.Source, blocked: dict[str, eligibility.Block]
+    b: Builder, s: model.LiveSubscription, d: strategy.Decision, block: eligibility.Block
 ) -> None:
-    """A pair that wanted a transfer and falls back because of an eligibility problem."""
-    s, d = src.live, src.decision
-    block = blocked.get(s.id) if s is not None else None
-    if s is None or d is None or block is None or not block.warn:
-        return
+    """A pair that wanted a transfer and falls back because of an eligibility problem
+    (``block``, one worth a warning)."""
     b.warn(
         "transfer-ineligible",
         f"{b.who()}: source {s.id} cannot move by partner-to-partner transfer: {block.why}; "
@@ -428,16 +448,23 @@ def _fallback_warning(
 def _transfer_warnings(b: Builder) -> None:
     """Per customer: source tenants whose region is not in the map, and more subscriptions
     moving from one source than one transfer request is reported to carry."""
-    moving = [
-        (p.tenant, p.subscription_id) for p in b.strategies if p.route is actions.Route.TRANSFER
-    ]
-    for tenant in sorted({t for t, _ in moving}):
+    counts: dict[str, int] = {}
+    route = actions.Route.TRANSFER
+    for p in b.strategies:
+        if p.route is route:
+            counts[p.tenant] = counts.get(p.tenant, 0) + 1
+    for tenant in sorted(counts):
         source = b.consolidation.source(tenant)
         why, certain = (
             eligibility.region_problem(source, b.consolidation.target) if source else ("", True)
         )
         if why and not certain:
             b.warn("transfer-region-unchecked", f"{b.who()}: {why}; check it before applying")
+    if not counts or max(counts.values()) <= eligibility.MAX_LINES_PER_REQUEST:
+        return  # speed: no request is crowded, so no (tenant, id) list to build
+    moving = [
+        (p.tenant, p.subscription_id) for p in b.strategies if p.route is actions.Route.TRANSFER
+    ]
     for tenant, n in eligibility.crowded_requests(moving):
         b.warn(
             "transfer-lines",

@@ -256,13 +256,17 @@ def request(
     """A new TRANSFER of source ``s`` for manifest entry ``key`` (and its acceptance or gate),
     after ``depends_on``; says so when an earlier request for it has ended. ``what`` words the
     change ("{key} arrives through ..." by default)."""
-    ended = next(
-        (
-            t
-            for t in b.transfers_from_source(address.tenant)
-            if t.status.ended and t.may_carry(s.id)
-        ),
-        None,
+    ended = (
+        next(
+            (
+                t
+                for t in b.transfers_from_source(address.tenant)
+                if t.status.ended and t.may_carry(s.id)
+            ),
+            None,
+        )
+        if b.transfers  # speed: no request read, none ended
+        else None
     )
     reason, why = R.ARRIVES_BY_TRANSFER, ""
     if ended is not None:
@@ -321,16 +325,28 @@ def _transfer(
     if protected:
         return Outlook(False, 0, (), None, "its transfer is held by a protect flag")
     gates: list[str] = []
+    quantity = 0
+    # Speed: a customer held in one source has every subscription there (``tenant_of``).
+    single = b.customer.source if len(b.sources) == 1 else None
     for s in sources:
+        quantity += s.quantity
         # A customer held in several sources: each subscription moves from its own tenant.
-        tenant = b.tenant_of(s.id)
+        tenant = single if single is not None else b.tenant_of(s.id)
         address = b.address(tenant, s.id, ds.key)
-        history = b.transfers_from_source(tenant)
-        open_ = next((t for t in history if t.is_open(b.now)), None)
-        done = next(
-            (t for t in history if t.status is model.TransferStatus.COMPLETED and t.names(s.id)),
-            None,
-        )
+        # Speed: no request read for the customer, no history to look through.
+        history = b.transfers_from_source(tenant) if b.transfers else []
+        open_: model.LiveTransfer | None = None
+        done: model.LiveTransfer | None = None
+        if history:
+            open_ = next((t for t in history if t.is_open(b.now)), None)
+            done = next(
+                (
+                    t
+                    for t in history
+                    if t.status is model.TransferStatus.COMPLETED and t.names(s.id)
+                ),
+                None,
+            )
         if done is not None:
             gates.append(
                 b.add(
@@ -353,7 +369,7 @@ def _transfer(
                 f"{b.who()}: {s.id} is not new commerce; partner-to-partner transfer of "
                 "legacy subscriptions uses the legacy transfer process",
             )
-    return Outlook(True, sum(s.quantity for s in sources), tuple(gates), b.now)
+    return Outlook(True, quantity, tuple(gates), b.now)
 
 
 def _resize(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscription) -> bool:
