@@ -11,6 +11,7 @@ unknown (a pending request must never look like "none"). Pure: values in, values
 from __future__ import annotations
 
 import dataclasses
+import operator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -19,6 +20,8 @@ from reconciler.planning import actions, azure, eligibility, matching, sources, 
 from reconciler.planning.builder import Builder
 from reconciler.planning.matching import GONE
 
+#: Sort key of live subscriptions (``operator.attrgetter``: no Python call per item).
+_BY_ID = operator.attrgetter("id")
 A = actions.Action
 R = actions.Reason
 RS = model.ReadStatus
@@ -106,6 +109,8 @@ def _may_transfer(
 def _transferred(b: Builder) -> dict[str, str]:
     """Source subscription id -> target subscription id, from completed transfers out of any
     of the customer's source tenants."""
+    if not b.transfers:  # speed: none read, none completed
+        return {}
     return {
         line.source_subscription_id: line.target_subscription_id
         for tenant in b.sources
@@ -308,9 +313,7 @@ def plan_customer(
             "customer",
         )
     # Sorted so the plan does not depend on the order Partner Center lists subscriptions in.
-    target_subs = (
-        tuple(sorted(tgt.subscriptions, key=lambda x: x.id)) if tgt.status is RS.OK else ()
-    )
+    target_subs = tuple(sorted(tgt.subscriptions, key=_BY_ID)) if tgt.status is RS.OK else ()
     b = Builder(customer, consolidation, now, src, target_subs, live.invitation_url, _sources=names)
     b.other_sources = views
     b.transfers = tgt.transfers or () if tgt.status is RS.OK else ()

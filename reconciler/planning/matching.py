@@ -42,13 +42,27 @@ GONE = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Match:
     desired: model.DesiredSubscription
     live: model.LiveSubscription | None
     #: "pin", "transfer", "marker", "offer", "product" or "none" (nothing matched: to be
     #: created).
     rule: str
+
+    def __init__(
+        self, desired: model.DesiredSubscription, live: model.LiveSubscription | None, rule: str
+    ) -> None:
+        # One Match per manifest entry: the slots are set through their descriptors, a third
+        # of the cost of the frozen dataclass's ``object.__setattr__`` (still frozen).
+        _set_desired(self, desired)
+        _set_live(self, live)
+        _set_rule(self, rule)
+
+
+_set_desired = Match.__dict__["desired"].__set__
+_set_live = Match.__dict__["live"].__set__
+_set_rule = Match.__dict__["rule"].__set__
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reconciler import model
-from reconciler.planning import actions, billing, markers
+from reconciler.planning import actions, billing, markers, products
 from reconciler.planning.builder import Builder, Outlook, subscription_fields
 from reconciler.planning.matching import GONE, Match
 from reconciler.planning.strategy import Strategy
@@ -117,7 +117,7 @@ def purchase_deps(b: Builder) -> tuple[str, ...]:
 
 
 def _create(b: Builder, ds: model.DesiredSubscription) -> Outlook:
-    held = _held(b, ds)
+    held = _held(b, ds) if b.target_subscriptions else ()  # speed: most hold nothing yet
     if held:
         why = (
             "the manifest says adopt: never"
@@ -421,11 +421,15 @@ def _until_active(
     return None
 
 
-def _adoption(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscription) -> str:
+def _adoption(
+    b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscription, other_offer: bool
+) -> str:
     """Words that explain adopting ``t`` (same product, other offer/term/cycle) for ``ds``, and
-    warnings for what can only change at renewal; ``""`` when ``t`` is exactly what is wanted."""
+    warnings for what can only change at renewal; ``""`` when ``t`` is exactly what is wanted.
+    ``other_offer``: ``t`` is another product key of ``ds``'s family
+    (``Families.is_replaced_offer``)."""
     words = ""
-    if b.families.is_replaced_offer(ds.offer_id, t.offer_id):
+    if other_offer:
         kind = "legacy offer" if t.commerce is model.CommerceModel.LEGACY_LICENSE else "offer"
         offer = b.consolidation.offers.get(ds.offer_alias or "")
         named = t.offer_name if t.offer_name.upper() != t.offer_id.upper() else ""
@@ -437,9 +441,11 @@ def _adoption(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscripti
             f"({kind} {t.offer_id}) as {t.id} in {b.target_name}; the plan adopts it instead of "
             "buying a second one (set adopt: never on the entry to buy anew)",
         )
+    if not ds.term_duration or not t.term_duration:
+        return words
     wanted = (ds.term_duration, ds.billing_cycle.lower())
     held = (t.term_duration, t.billing_cycle.lower())
-    if ds.term_duration and t.term_duration and wanted != held:
+    if wanted != held:
         words = words or f"adopted existing {t.id} ({held[0]}, {held[1]}) instead of buying; "
         b.warn(
             "adopted-other-term",
@@ -455,7 +461,10 @@ def plan_existing(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscr
     """Changes for a matched target subscription ``t``."""
     address = b.address(b.target_name, t.id, ds.key)
     before = subscription_fields(t)
-    if not b.families.same_product(t.offer_id, ds.offer_id):
+    # Product keys compared once for both questions (same product? another offer of it?).
+    held_key, wanted_key = products.product_key(t.offer_id), products.product_key(ds.offer_id)
+    other_offer = held_key != wanted_key
+    if other_offer and not b.families.same_keys(held_key, wanted_key):
         b.warn(
             "offer-mismatch",
             f"{b.who()}: target subscription {t.id} matched {ds.key} but is another product "
@@ -463,7 +472,7 @@ def plan_existing(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscr
             "nothing is planned for it",
         )
         return Outlook(False, t.quantity, (), t.creation_date, "its offer differs")
-    adopted = _adoption(b, ds, t)
+    adopted = _adoption(b, ds, t, other_offer)
     deps = _until_active(b, t, address, before)
     if deps is None:
         b.warn(
