@@ -44,16 +44,21 @@ def _error(customer: model.DesiredCustomer, code: str, message: str) -> Customer
 
 def _unknown(customer: model.DesiredCustomer, live: model.LiveState, names: list[str]) -> str:
     """Why the customer's state is not known, or "" when every tenant view is usable."""
-    who = f"{customer.name} ({customer.tenant_id})"
+    # The views are looked up in the tenants' maps directly (``LiveState.view``,
+    # ``TenantView.customer``), once per customer (speed).
+    tid = customer.tenant_id.lower()
+    tenants = live.tenants
     for name in names:
-        view = live.view(name)
-        cv = view.customer(customer.tenant_id) if view is not None else None
-        if cv is None:
-            return f"{who} was not read in tenant {name}"
-    for name in sorted(live.tenants):
-        cv = live.tenants[name].customer(customer.tenant_id)
+        view = tenants.get(name)
+        if view is None or view.customers.get(tid) is None:
+            return f"{customer.name} ({customer.tenant_id}) was not read in tenant {name}"
+    for name in sorted(tenants):
+        cv = tenants[name].customers.get(tid)
         if cv is not None and cv.status is RS.UNKNOWN:
-            return f"the state of {who} in tenant {name} is unknown ({cv.reason or 'no reason'})"
+            return (
+                f"the state of {customer.name} ({customer.tenant_id}) in tenant {name} is "
+                f"unknown ({cv.reason or 'no reason'})"
+            )
     return ""
 
 
@@ -185,10 +190,18 @@ def _missing_sources(b: Builder) -> str:
     gone"), or "" when every one is there."""
     c = b.customer
     found = []
+    # Speed: the ids held in each source tenant, gathered once per customer.
+    held: dict[str, set[str]] = {}
     for ds in c.subscriptions:
         for r in ds.replaces:
             tenant = c.source_of(r)
-            if b.source_subscription(r.subscription_id, tenant) is not None:
+            ids = held.get(tenant)
+            if ids is None:
+                view = b.source_view(tenant)
+                ids = held[tenant] = (
+                    {s.id for s in view.subscriptions} if view is not None else set()
+                )
+            if r.subscription_id.lower() in ids:
                 continue
             elsewhere = [
                 n for n in c.sources if b.source_subscription(r.subscription_id, n) is not None

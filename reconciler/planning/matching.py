@@ -100,15 +100,16 @@ def match_licenses(
     ``transferred`` maps source subscription ids to the target subscription ids completed
     transfers created for them; ``families`` says which offers are one product (the
     consolidation's Offers entries; without it only the product key relates offers)."""
-    pool = [s for s in live if s.status not in GONE and not s.commerce.is_azure]
-    by_id = {s.id: s for s in pool}
+    # Speed: most customers hold nothing in the target yet.
+    pool = [s for s in live if s.status not in GONE and not s.commerce.is_azure] if live else []
+    by_id = {s.id: s for s in pool} if pool else {}
     found: dict[str, Match] = {}
     problems: list[MatchProblem] = []
     claimed: set[str] = set()
     # The keys of pinned entries, which only rule 1 may match (computed once, for speed).
     pinned: set[str] = set()
     for ds in desired:
-        pin = _pin(ds)
+        pin = _pin(ds) if ds.target_subscription_id else None
         if pin is None:
             continue
         pinned.add(ds.key)
@@ -286,6 +287,10 @@ def match_customer(
         handoffs = [(h, source.subscription(h.source_subscription_id)) for h in customer.azure]
         azure, azure_claimed = match_azure(handoffs, target_subscriptions)
         taken = claimed | azure_claimed
-    unmanaged = tuple(s for s in target_subscriptions if s.id not in taken and s.status not in GONE)
-    matches = tuple(found[ds.key] for ds in customer.subscriptions if ds.key in found)
+    unmanaged = (
+        tuple([s for s in target_subscriptions if s.id not in taken and s.status not in GONE])
+        if target_subscriptions
+        else ()
+    )
+    matches = tuple([found[ds.key] for ds in customer.subscriptions if ds.key in found])
     return MatchResult(matches, azure, unmanaged, tuple(problems))
