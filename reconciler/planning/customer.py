@@ -263,7 +263,7 @@ def _drift(b: Builder, matched: list[model.LiveSubscription]) -> None:
     named |= {h.source_subscription_id for h in b.customer.azure}
     for tenant in b.sources:
         view = b.source_view(tenant)
-        for s in sorted(view.subscriptions if view else (), key=lambda x: x.id):
+        for s in sorted(view.subscriptions if view else (), key=_BY_ID):
             if s.id in named or s.status is not model.SubscriptionStatus.ACTIVE:
                 continue
             if since is None or s.creation_date is None or s.creation_date >= since:

@@ -8,6 +8,7 @@ only formats and parses strings.
 
 from __future__ import annotations
 
+import functools
 import re
 
 _MARKER_RE = re.compile(r"\[rc:([A-Za-z0-9][A-Za-z0-9._-]*)\]")
@@ -28,9 +29,12 @@ def parse_marker(friendly_name: str | None) -> str | None:
     return found[-1] if found else None
 
 
+@functools.lru_cache(maxsize=4096)
 def with_marker(name: str, key: str) -> str:
     """``name`` with its marker appended (an existing marker is replaced), shortened so the
-    whole stays within ``MAX_FRIENDLY_NAME`` characters while the marker survives."""
+    whole stays within ``MAX_FRIENDLY_NAME`` characters while the marker survives. Cached (a
+    pure function of its two strings): a plan names the same few products and keys again and
+    again."""
     # Speed: most names carry no marker, and a regex substitution is the dearer test.
     base = (_MARKER_RE.sub("", name) if "[rc:" in name else name).strip()
     tag = marker(key)

@@ -441,7 +441,14 @@ def _adoption(
             f"({kind} {t.offer_id}) as {t.id} in {b.target_name}; the plan adopts it instead of "
             "buying a second one (set adopt: never on the entry to buy anew)",
         )
-    if not ds.term_duration or not t.term_duration:
+    if (
+        not ds.term_duration
+        or not t.term_duration
+        or (
+            ds.term_duration == t.term_duration
+            and ds.billing_cycle.lower() == t.billing_cycle.lower()
+        )
+    ):
         return words
     wanted = (ds.term_duration, ds.billing_cycle.lower())
     held = (t.term_duration, t.billing_cycle.lower())
@@ -473,7 +480,9 @@ def plan_existing(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscr
         )
         return Outlook(False, t.quantity, (), t.creation_date, "its offer differs")
     adopted = _adoption(b, ds, t, other_offer)
-    deps = _until_active(b, t, address, before)
+    # Speed: an active target needs no step to become active (``_until_active``).
+    active = t.status is model.SubscriptionStatus.ACTIVE
+    deps = [] if active else _until_active(b, t, address, before)
     if deps is None:
         b.warn(
             "target-status",
