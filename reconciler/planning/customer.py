@@ -42,18 +42,27 @@ def _error(customer: model.DesiredCustomer, code: str, message: str) -> Customer
     return CustomerPlan(actions.CustomerStatus.SKIPPED, (), (diag,), (), False)
 
 
-def _unknown(customer: model.DesiredCustomer, live: model.LiveState, names: list[str]) -> str:
-    """Why the customer's state is not known, or "" when every tenant view is usable."""
+def _unknown(
+    customer: model.DesiredCustomer,
+    live: model.LiveState,
+    names: list[str],
+    seen: dict[str, model.CustomerView],
+) -> str:
+    """Why the customer's state is not known, or "" when every tenant view is usable; fills
+    ``seen`` with the customer's view in each tenant of ``names``."""
     # The views are looked up in the tenants' maps directly (``LiveState.view``,
-    # ``TenantView.customer``), once per customer (speed).
+    # ``TenantView.customer``), each once per customer: with many customers every look-up in
+    # those large maps is a cache miss (speed).
     tid = customer.tenant_id.lower()
     tenants = live.tenants
     for name in names:
         view = tenants.get(name)
-        if view is None or view.customers.get(tid) is None:
+        cv = view.customers.get(tid) if view is not None else None
+        if cv is None:
             return f"{customer.name} ({customer.tenant_id}) was not read in tenant {name}"
+        seen[name] = cv
     for name in sorted(tenants):
-        cv = tenants[name].customers.get(tid)
+        cv = seen[name] if name in seen else tenants[name].customers.get(tid)
         if cv is not None and cv.status is RS.UNKNOWN:
             return (
                 f"the state of {customer.name} ({customer.tenant_id}) in tenant {name} is "
@@ -190,18 +199,10 @@ def _missing_sources(b: Builder) -> str:
     gone"), or "" when every one is there."""
     c = b.customer
     found = []
-    # Speed: the ids held in each source tenant, gathered once per customer.
-    held: dict[str, set[str]] = {}
     for ds in c.subscriptions:
         for r in ds.replaces:
             tenant = c.source_of(r)
-            ids = held.get(tenant)
-            if ids is None:
-                view = b.source_view(tenant)
-                ids = held[tenant] = (
-                    {s.id for s in view.subscriptions} if view is not None else set()
-                )
-            if r.subscription_id.lower() in ids:
+            if b.source_subscription(r.subscription_id, tenant) is not None:
                 continue
             elsewhere = [
                 n for n in c.sources if b.source_subscription(r.subscription_id, n) is not None
@@ -278,6 +279,8 @@ def _drift(b: Builder, matched: list[model.LiveSubscription]) -> None:
 def _unmanaged(
     b: Builder, subs: tuple[model.LiveSubscription, ...]
 ) -> tuple[actions.Unmanaged, ...]:
+    if not subs:  # speed: most customers hold nothing unmanaged
+        return ()
     c = b.customer
     return tuple(
         actions.Unmanaged(
@@ -303,12 +306,13 @@ def plan_customer(
     """Every change, gate and warning for one customer."""
     target_name = consolidation.target.name
     names = customer.sources
-    why = _unknown(customer, live, [*names, target_name])
+    seen: dict[str, model.CustomerView] = {}
+    why = _unknown(customer, live, [*names, target_name], seen)
     if why:
         return _error(customer, "state-unknown", f"{why}; nothing is planned for this customer")
-    views = {n: live.tenants[n].customers[customer.tenant_id] for n in names}
+    views = {n: seen[n] for n in names}
     src = views.pop(customer.source)
-    tgt = live.tenants[target_name].customers[customer.tenant_id]
+    tgt = seen[target_name]
     outside = _not_a_customer(customer, src, views)
     if outside:
         return _error(customer, "not-in-source", outside)
@@ -382,14 +386,22 @@ def _plan_entries(b: Builder, matches: tuple[matching.Match, ...]) -> None:
     # The blocks worth a warning, looked at per pair only when there are any (speed).
     warned = {sid: block for sid, block in blocked.items() if block.warn}
     transfer = sources.S.TRANSFER
+    customer_protected = b.customer.protect
+    # Speed: the functions called per entry, looked up once.
+    resolve, record, plan_target, plan_sources = (
+        sources.resolve_sources,
+        sources.record,
+        targets.plan_target,
+        sources.plan_sources,
+    )
     for match in matches:
         ds = match.desired
-        protected = b.customer.protect or ds.protect
-        srcs = sources.resolve_sources(b, ds, why_not)
+        protected = customer_protected or ds.protect
+        srcs = resolve(b, ds, why_not)
         # The sources that move by transfer instead of a create (one pass, for speed).
         moving: list[model.LiveSubscription] = []
         for pair in srcs:
-            sources.record(b, ds, pair, protected)
+            record(b, ds, pair, protected)
             s, d = pair.live, pair.decision
             if s is None or d is None:
                 continue
@@ -397,8 +409,8 @@ def _plan_entries(b: Builder, matches: tuple[matching.Match, ...]) -> None:
                 _fallback_warning(b, s, d, warned[s.id])
             if d.strategy is transfer:
                 moving.append(s)
-        outlook = targets.plan_target(b, match, moving, protected)
-        sources.plan_sources(b, ds, srcs, outlook, protected)
+        outlook = plan_target(b, match, moving, protected)
+        plan_sources(b, ds, srcs, outlook, protected)
 
 
 def _transfer_blocks(

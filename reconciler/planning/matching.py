@@ -41,6 +41,9 @@ GONE = frozenset(
     }
 )
 
+#: The Azure commerce models (``CommerceModel.is_azure``), one set look-up per subscription.
+_AZURE = frozenset(c for c in model.CommerceModel if c.is_azure)
+
 
 @dataclass(frozen=True, slots=True, init=False)
 class Match:
@@ -101,7 +104,7 @@ def match_licenses(
     transfers created for them; ``families`` says which offers are one product (the
     consolidation's Offers entries; without it only the product key relates offers)."""
     # Speed: most customers hold nothing in the target yet.
-    pool = [s for s in live if s.status not in GONE and not s.commerce.is_azure] if live else []
+    pool = [s for s in live if s.status not in GONE and s.commerce not in _AZURE] if live else []
     by_id = {s.id: s for s in pool} if pool else {}
     found: dict[str, Match] = {}
     problems: list[MatchProblem] = []
