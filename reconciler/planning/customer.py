@@ -256,9 +256,9 @@ def _invitation(b: Builder) -> None:
 
 def _drift(b: Builder, matched: list[model.LiveSubscription]) -> None:
     """Source subscriptions added back after the migration started (product step 6)."""
-    started = [t.creation_date for t in matched if t.creation_date is not None]
     if not matched:
         return
+    started = [t.creation_date for t in matched if t.creation_date is not None]
     since = min(started) if started else None
     named = {r.subscription_id for ds in b.customer.subscriptions for r in ds.replaces}
     named |= {h.source_subscription_id for h in b.customer.azure}

@@ -158,7 +158,9 @@ def _accept_gate(
     *,
     depends_on: tuple[str, ...] = (),
     deadlines: tuple[actions.Deadline, ...] = (),
+    before: dict[str, actions.Scalar] | None = None,
 ) -> str:
+    """``before``: ``subscription_fields(s)`` when the caller has it already."""
     return b.add(
         A.ACCEPT_TRANSFER,
         address,
@@ -170,7 +172,7 @@ def _accept_gate(
             f"accept the transfer request in tenant {address.tenant} "
             "(Partner Center > Customers > Transfers)",
         ),
-        before=subscription_fields(s),
+        before=before if before is not None else subscription_fields(s),
         deadlines=deadlines,
     )
 
@@ -187,15 +189,17 @@ def _accept(
     *,
     transfer_id: str | None = None,
     depends_on: tuple[str, ...] = (),
+    before: dict[str, actions.Scalar] | None = None,
 ) -> str:
-    """``apply`` accepts the request on the source (``transferAcceptance: apply``)."""
+    """``apply`` accepts the request on the source (``transferAcceptance: apply``);
+    ``before``: ``subscription_fields(s)`` when the caller has it already."""
     return b.add(
         A.ACCEPT,
         address,
         R.TRANSFER_PENDING_ACCEPTANCE,
         detail,
         depends_on=depends_on,
-        before=subscription_fields(s),
+        before=before if before is not None else subscription_fields(s),
         after={"transfer_id": transfer_id} if transfer_id else None,
     )
 
@@ -274,6 +278,8 @@ def request(
         on = f" on {when.date().isoformat()}" if when else ""
         reason = R.PREVIOUS_TRANSFER_ENDED
         why = f"; the previous request {ended.id} {ended.status.value}{on}, so it is asked again"
+    # One before-image for the request and its acceptance (read-only once recorded).
+    before = subscription_fields(s)
     tid = b.add(
         A.TRANSFER,
         address,
@@ -285,7 +291,7 @@ def request(
         )
         + why,
         depends_on=b.after_invite(*depends_on),
-        before=subscription_fields(s),
+        before=before,
         after={"target_tenant": b.target_name, "quantity": s.quantity},
         strategy=Strategy.TRANSFER,
         overlap=billing.overlap(Strategy.TRANSFER, s, b.now, b.now),
@@ -299,6 +305,7 @@ def request(
             f"accept the transfer in {address.tenant} with {s.id} ({s.quantity} seats), then "
             "verify its target subscription",
             depends_on=(tid,),
+            before=before,
         )
     return _accept_gate(
         b,
@@ -306,6 +313,7 @@ def request(
         address,
         f"the source partner {address.tenant} must accept the transfer of {s.id}",
         depends_on=(tid,),
+        before=before,
     )
 
 
