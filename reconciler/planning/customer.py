@@ -428,10 +428,13 @@ def _transfer_blocks(
     # Source tenants by name, looked up once per customer (speed).
     tenants: dict[str, model.Tenant | None] = {}
     pairs = []
+    explicit_asked = False  # any ``becomes: transferred`` among the pairs checked
     for m in matches:
         for r in m.desired.replaces:
             becomes = r.becomes
-            if becomes is not transferred and (becomes is not auto_ or not prefers):
+            if becomes is transferred:
+                explicit_asked = True
+            elif becomes is not auto_ or not prefers:
                 continue  # never moves by transfer: nothing to check (speed)
             tenant = c.source_of(r)
             live = b.source_subscription(r.subscription_id, tenant)
@@ -446,8 +449,8 @@ def _transfer_blocks(
             if becomes is transferred or live.commerce is nce:
                 pairs.append(eligibility.Pair(m.desired, live, source, m.live, m.rule))
     found = eligibility.blocks(pairs, b.consolidation.target, b.families) if pairs else {}
-    if not found:
-        return found
+    if not found or not explicit_asked:
+        return found  # speed: no manifest choice to weigh against the blocks
     # An explicit ``becomes: transferred`` is the manifest's choice: only a real eligibility
     # problem (region, limits, product type) overrides it, not a fact of the pair.
     explicit = {
