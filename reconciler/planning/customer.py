@@ -11,14 +11,17 @@ unknown (a pending request must never look like "none"). Pure: values in, values
 from __future__ import annotations
 
 import dataclasses
+import operator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from reconciler import model
-from reconciler.planning import actions, azure, eligibility, matching, sources, targets
+from reconciler.planning import actions, azure, eligibility, matching, sources, strategy, targets
 from reconciler.planning.builder import Builder
 from reconciler.planning.matching import GONE
 
+#: Sort key of live subscriptions (``operator.attrgetter``: no Python call per item).
+_BY_ID = operator.attrgetter("id")
 A = actions.Action
 R = actions.Reason
 RS = model.ReadStatus
@@ -39,18 +42,32 @@ def _error(customer: model.DesiredCustomer, code: str, message: str) -> Customer
     return CustomerPlan(actions.CustomerStatus.SKIPPED, (), (diag,), (), False)
 
 
-def _unknown(customer: model.DesiredCustomer, live: model.LiveState, names: list[str]) -> str:
-    """Why the customer's state is not known, or "" when every tenant view is usable."""
-    who = f"{customer.name} ({customer.tenant_id})"
+def _unknown(
+    customer: model.DesiredCustomer,
+    live: model.LiveState,
+    names: list[str],
+    seen: dict[str, model.CustomerView],
+) -> str:
+    """Why the customer's state is not known, or "" when every tenant view is usable; fills
+    ``seen`` with the customer's view in each tenant of ``names``."""
+    # The views are looked up in the tenants' maps directly (``LiveState.view``,
+    # ``TenantView.customer``), each once per customer: with many customers every look-up in
+    # those large maps is a cache miss (speed).
+    tid = customer.tenant_id.lower()
+    tenants = live.tenants
     for name in names:
-        view = live.view(name)
-        cv = view.customer(customer.tenant_id) if view is not None else None
+        view = tenants.get(name)
+        cv = view.customers.get(tid) if view is not None else None
         if cv is None:
-            return f"{who} was not read in tenant {name}"
-    for name in sorted(live.tenants):
-        cv = live.tenants[name].customer(customer.tenant_id)
+            return f"{customer.name} ({customer.tenant_id}) was not read in tenant {name}"
+        seen[name] = cv
+    for name in sorted(tenants):
+        cv = seen[name] if name in seen else tenants[name].customers.get(tid)
         if cv is not None and cv.status is RS.UNKNOWN:
-            return f"the state of {who} in tenant {name} is unknown ({cv.reason or 'no reason'})"
+            return (
+                f"the state of {customer.name} ({customer.tenant_id}) in tenant {name} is "
+                f"unknown ({cv.reason or 'no reason'})"
+            )
     return ""
 
 
@@ -106,6 +123,8 @@ def _may_transfer(
 def _transferred(b: Builder) -> dict[str, str]:
     """Source subscription id -> target subscription id, from completed transfers out of any
     of the customer's source tenants."""
+    if not b.transfers:  # speed: none read, none completed
+        return {}
     return {
         line.source_subscription_id: line.target_subscription_id
         for tenant in b.sources
@@ -174,16 +193,19 @@ def _declared_in(customer: model.DesiredCustomer, tenant: str) -> list[model.Ori
     return found + [h.origin for h in customer.azure if customer.source_of(h) == tenant]
 
 
-def _missing_sources(b: Builder) -> str:
+def _missing_sources(b: Builder, lives: dict[int, model.LiveSubscription]) -> str:
     """Replaced subscriptions that are not in the source tenant they are declared in, named
     with the sources looked in (a typo or a wrong ``source`` must never read as "already
-    gone"), or "" when every one is there."""
+    gone"), or "" when every one is there. Fills ``lives``: ``id()`` of each replacement ->
+    its source subscription, so later steps do not look it up again (speed)."""
     c = b.customer
     found = []
     for ds in c.subscriptions:
         for r in ds.replaces:
-            tenant = c.source_of(r)
-            if b.source_subscription(r.subscription_id, tenant) is not None:
+            tenant = r.source or c.source  # ``c.source_of(r)``, inline for speed
+            live = b.source_subscription(r.subscription_id, tenant)
+            if live is not None:
+                lives[id(r)] = live
                 continue
             elsewhere = [
                 n for n in c.sources if b.source_subscription(r.subscription_id, n) is not None
@@ -237,15 +259,15 @@ def _invitation(b: Builder) -> None:
 
 def _drift(b: Builder, matched: list[model.LiveSubscription]) -> None:
     """Source subscriptions added back after the migration started (product step 6)."""
-    started = [t.creation_date for t in matched if t.creation_date is not None]
     if not matched:
         return
+    started = [t.creation_date for t in matched if t.creation_date is not None]
     since = min(started) if started else None
     named = {r.subscription_id for ds in b.customer.subscriptions for r in ds.replaces}
     named |= {h.source_subscription_id for h in b.customer.azure}
     for tenant in b.sources:
         view = b.source_view(tenant)
-        for s in sorted(view.subscriptions if view else (), key=lambda x: x.id):
+        for s in sorted(view.subscriptions if view else (), key=_BY_ID):
             if s.id in named or s.status is not model.SubscriptionStatus.ACTIVE:
                 continue
             if since is None or s.creation_date is None or s.creation_date >= since:
@@ -260,6 +282,8 @@ def _drift(b: Builder, matched: list[model.LiveSubscription]) -> None:
 def _unmanaged(
     b: Builder, subs: tuple[model.LiveSubscription, ...]
 ) -> tuple[actions.Unmanaged, ...]:
+    if not subs:  # speed: most customers hold nothing unmanaged
+        return ()
     c = b.customer
     return tuple(
         actions.Unmanaged(
@@ -285,12 +309,13 @@ def plan_customer(
     """Every change, gate and warning for one customer."""
     target_name = consolidation.target.name
     names = customer.sources
-    why = _unknown(customer, live, [*names, target_name])
+    seen: dict[str, model.CustomerView] = {}
+    why = _unknown(customer, live, [*names, target_name], seen)
     if why:
         return _error(customer, "state-unknown", f"{why}; nothing is planned for this customer")
-    views = {n: live.tenants[n].customers[customer.tenant_id] for n in names}
+    views = {n: seen[n] for n in names}
     src = views.pop(customer.source)
-    tgt = live.tenants[target_name].customers[customer.tenant_id]
+    tgt = seen[target_name]
     outside = _not_a_customer(customer, src, views)
     if outside:
         return _error(customer, "not-in-source", outside)
@@ -308,15 +333,14 @@ def plan_customer(
             "customer",
         )
     # Sorted so the plan does not depend on the order Partner Center lists subscriptions in.
-    target_subs = (
-        tuple(sorted(tgt.subscriptions, key=lambda x: x.id)) if tgt.status is RS.OK else ()
-    )
-    b = Builder(customer, consolidation, now, src, target_subs, live.invitation_url)
+    target_subs = tuple(sorted(tgt.subscriptions, key=_BY_ID)) if tgt.status is RS.OK else ()
+    b = Builder(customer, consolidation, now, src, target_subs, live.invitation_url, _sources=names)
     b.other_sources = views
     b.transfers = tgt.transfers or () if tgt.status is RS.OK else ()
     if tgt.status is RS.OK:
         b.agreement, b.agreement_reason = tgt.agreement, tgt.agreement_reason
-    missing = _missing_sources(b)
+    lives: dict[int, model.LiveSubscription] = {}
+    missing = _missing_sources(b, lives)
     if missing:
         return _error(customer, "not-in-source", f"{missing}; nothing is planned for this customer")
     result = matching.match_customer(
@@ -333,26 +357,11 @@ def plan_customer(
         )
     if tgt.status is not RS.OK:
         _invitation(b)
-    azure.prepare(b)
-    blocked = _transfer_blocks(b, result.matches)
-    why_not = {sid: block.why for sid, block in blocked.items()}
-    for match in result.matches:
-        ds = match.desired
-        protected = customer.protect or ds.protect
-        srcs = sources.resolve_sources(b, ds, why_not)
-        for pair in srcs:
-            sources.record(b, ds, pair, protected)
-            _fallback_warning(b, pair, blocked)
-        moving = [
-            s.live
-            for s in srcs
-            if s.live is not None
-            and s.decision is not None
-            and s.decision.strategy is sources.S.TRANSFER
-        ]
-        outlook = targets.plan_target(b, match, moving, protected)
-        sources.plan_sources(b, ds, srcs, outlook, protected)
-    _transfer_warnings(b)
+    if customer.azure:  # speed: most customers hand nothing off
+        azure.prepare(b)
+    _plan_entries(b, result.matches, lives)
+    if b.strategies:
+        _transfer_warnings(b)
     for handoff in customer.azure:
         azure.record(b, handoff)
         azure.plan_handoff(
@@ -374,29 +383,82 @@ def plan_customer(
     )
 
 
+def _plan_entries(
+    b: Builder, matches: tuple[matching.Match, ...], lives: dict[int, model.LiveSubscription]
+) -> None:
+    """Each entry's sources (strategy, fallback warning) and target, then its sources' steps;
+    ``lives`` as ``_missing_sources`` fills it."""
+    blocked = _transfer_blocks(b, matches, lives)
+    why_not = {sid: block.why for sid, block in blocked.items()}
+    # The blocks worth a warning, looked at per pair only when there are any (speed).
+    warned = {sid: block for sid, block in blocked.items() if block.warn}
+    transfer = sources.S.TRANSFER
+    customer_protected = b.customer.protect
+    # Speed: the functions called per entry, looked up once.
+    resolve, record, plan_target, plan_sources = (
+        sources.resolve_sources,
+        sources.record,
+        targets.plan_target,
+        sources.plan_sources,
+    )
+    for match in matches:
+        ds = match.desired
+        protected = customer_protected or ds.protect
+        srcs = resolve(b, ds, why_not)
+        # The sources that move by transfer instead of a create (one pass, for speed).
+        moving: list[model.LiveSubscription] = []
+        for pair in srcs:
+            record(b, ds, pair, protected)
+            s, d = pair.live, pair.decision
+            if s is None or d is None:
+                continue
+            if warned and s.id in warned:
+                _fallback_warning(b, s, d, warned[s.id])
+            if d.strategy is transfer:
+                moving.append(s)
+        outlook = plan_target(b, match, moving, protected)
+        plan_sources(b, ds, srcs, outlook, protected)
+
+
 def _transfer_blocks(
-    b: Builder, matches: tuple[matching.Match, ...]
+    b: Builder, matches: tuple[matching.Match, ...], lives: dict[int, model.LiveSubscription]
 ) -> dict[str, eligibility.Block]:
     """Why a transfer cannot move each source subscription that would otherwise move by one
-    (``becomes: transferred``, or ``auto`` for new commerce under a transfer-first policy)."""
+    (``becomes: transferred``, or ``auto`` for new commerce under a transfer-first policy).
+    ``lives``: each replacement's source subscription, by ``id()`` (``_missing_sources``)."""
+    c = b.customer
+    prefers = b.policy.prefers_transfer
+    auto_, transferred, nce = (
+        model.SourceStrategy.AUTO,
+        model.SourceStrategy.TRANSFERRED,
+        model.CommerceModel.NCE_LICENSE,
+    )
+    # Source tenants by name, looked up once per customer (speed).
+    tenants: dict[str, model.Tenant | None] = {}
     pairs = []
+    explicit_asked = False  # any ``becomes: transferred`` among the pairs checked
     for m in matches:
         for r in m.desired.replaces:
-            tenant = b.customer.source_of(r)
-            live = b.source_subscription(r.subscription_id, tenant)
-            source = b.consolidation.source(tenant)
-            if live is None or source is None or live.status in GONE:
+            becomes = r.becomes
+            if becomes is transferred:
+                explicit_asked = True
+            elif becomes is not auto_ or not prefers:
+                continue  # never moves by transfer: nothing to check (speed)
+            live = lives.get(id(r))
+            if live is None or live.status in GONE:
                 continue
-            auto = (
-                r.becomes is model.SourceStrategy.AUTO
-                and b.policy.prefers_transfer
-                and live.commerce is model.CommerceModel.NCE_LICENSE
-            )
-            if auto or r.becomes is model.SourceStrategy.TRANSFERRED:
+            tenant = r.source or c.source  # ``c.source_of(r)``, inline for speed
+            if tenant in tenants:
+                source = tenants[tenant]
+            else:
+                source = tenants[tenant] = b.consolidation.source(tenant)
+            if source is None:
+                continue
+            if becomes is transferred or live.commerce is nce:
                 pairs.append(eligibility.Pair(m.desired, live, source, m.live, m.rule))
     found = eligibility.blocks(pairs, b.consolidation.target, b.families) if pairs else {}
-    if not found:
-        return found
+    if not found or not explicit_asked:
+        return found  # speed: no manifest choice to weigh against the blocks
     # An explicit ``becomes: transferred`` is the manifest's choice: only a real eligibility
     # problem (region, limits, product type) overrides it, not a fact of the pair.
     explicit = {
@@ -411,13 +473,10 @@ def _transfer_blocks(
 
 
 def _fallback_warning(
-    b: Builder, src: sources.Source, blocked: dict[str, eligibility.Block]
+    b: Builder, s: model.LiveSubscription, d: strategy.Decision, block: eligibility.Block
 ) -> None:
-    """A pair that wanted a transfer and falls back because of an eligibility problem."""
-    s, d = src.live, src.decision
-    block = blocked.get(s.id) if s is not None else None
-    if s is None or d is None or block is None or not block.warn:
-        return
+    """A pair that wanted a transfer and falls back because of an eligibility problem
+    (``block``, one worth a warning)."""
     b.warn(
         "transfer-ineligible",
         f"{b.who()}: source {s.id} cannot move by partner-to-partner transfer: {block.why}; "
@@ -428,16 +487,23 @@ def _fallback_warning(
 def _transfer_warnings(b: Builder) -> None:
     """Per customer: source tenants whose region is not in the map, and more subscriptions
     moving from one source than one transfer request is reported to carry."""
-    moving = [
-        (p.tenant, p.subscription_id) for p in b.strategies if p.route is actions.Route.TRANSFER
-    ]
-    for tenant in sorted({t for t, _ in moving}):
+    counts: dict[str, int] = {}
+    route = actions.Route.TRANSFER
+    for p in b.strategies:
+        if p.route is route:
+            counts[p.tenant] = counts.get(p.tenant, 0) + 1
+    for tenant in sorted(counts):
         source = b.consolidation.source(tenant)
         why, certain = (
             eligibility.region_problem(source, b.consolidation.target) if source else ("", True)
         )
         if why and not certain:
             b.warn("transfer-region-unchecked", f"{b.who()}: {why}; check it before applying")
+    if not counts or max(counts.values()) <= eligibility.MAX_LINES_PER_REQUEST:
+        return  # speed: no request is crowded, so no (tenant, id) list to build
+    moving = [
+        (p.tenant, p.subscription_id) for p in b.strategies if p.route is actions.Route.TRANSFER
+    ]
     for tenant, n in eligibility.crowded_requests(moving):
         b.warn(
             "transfer-lines",

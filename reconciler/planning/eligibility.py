@@ -104,7 +104,7 @@ def product_block(sub: model.LiveSubscription) -> str:
     return next((_REFUSED_TYPES[p] for p in parts if p in _REFUSED_TYPES), "")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Pair:
     """A source subscription of a desired entry, with what planning knows about the entry."""
 
@@ -115,6 +115,25 @@ class Pair:
     target: model.LiveSubscription | None
     rule: str
 
+    def __init__(
+        self,
+        entry: model.DesiredSubscription,
+        source: model.LiveSubscription,
+        tenant: model.Tenant,
+        target: model.LiveSubscription | None,
+        rule: str,
+    ) -> None:
+        # One Pair per source subscription that may transfer: the slots are set through their
+        # descriptors, a third of the cost of ``object.__setattr__`` (still frozen).
+        _PAIR_SET[0](self, entry)
+        _PAIR_SET[1](self, source)
+        _PAIR_SET[2](self, tenant)
+        _PAIR_SET[3](self, target)
+        _PAIR_SET[4](self, rule)
+
+
+_PAIR_SET = tuple(Pair.__dict__[n].__set__ for n in ("entry", "source", "tenant", "target", "rule"))
+
 
 def blocks(
     pairs: Sequence[Pair], target: model.Tenant, families: products.Families
@@ -123,12 +142,16 @@ def blocks(
     The 300-subscription limit counts the pairs that could move, in (tenant, id) order."""
     found: dict[str, Block] = {}
     movable: list[Pair] = []
+    # Each source tenant's region problem, worked out once per call (speed).
+    regions: dict[str, tuple[str, bool]] = {}
     for p in pairs:
-        block = _pair_block(p, target, families)
+        block = _pair_block(p, target, families, regions)
         if block is not None:
             found[p.source.id] = block
         else:
             movable.append(p)
+    if len(movable) <= MAX_TRANSFERS_PER_CUSTOMER:
+        return found  # speed: under the limit, the order of the movable pairs does not matter
     movable.sort(key=lambda p: (p.tenant.name, p.source.id))
     for n, p in enumerate(movable[MAX_TRANSFERS_PER_CUSTOMER:], MAX_TRANSFERS_PER_CUSTOMER + 1):
         found[p.source.id] = Block(
@@ -139,7 +162,12 @@ def blocks(
     return found
 
 
-def _pair_block(p: Pair, target: model.Tenant, families: products.Families) -> Block | None:
+def _pair_block(
+    p: Pair,
+    target: model.Tenant,
+    families: products.Families,
+    regions: dict[str, tuple[str, bool]],
+) -> Block | None:
     s, ds = p.source, p.entry
     if p.target is not None and p.rule != "transfer":
         return Block(
@@ -168,7 +196,10 @@ def _pair_block(p: Pair, target: model.Tenant, families: products.Families) -> B
     refused = product_block(s)
     if refused:
         return Block(refused, True)
-    why, certain = region_problem(p.tenant, target)
+    region = regions.get(p.tenant.name)
+    if region is None:
+        region = regions[p.tenant.name] = region_problem(p.tenant, target)
+    why, certain = region
     if why and certain:
         return Block(why, True)
     return None

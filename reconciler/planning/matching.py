@@ -41,14 +41,31 @@ GONE = frozenset(
     }
 )
 
+#: The Azure commerce models (``CommerceModel.is_azure``), one set look-up per subscription.
+_AZURE = frozenset(c for c in model.CommerceModel if c.is_azure)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class Match:
     desired: model.DesiredSubscription
     live: model.LiveSubscription | None
     #: "pin", "transfer", "marker", "offer", "product" or "none" (nothing matched: to be
     #: created).
     rule: str
+
+    def __init__(
+        self, desired: model.DesiredSubscription, live: model.LiveSubscription | None, rule: str
+    ) -> None:
+        # One Match per manifest entry: the slots are set through their descriptors, a third
+        # of the cost of the frozen dataclass's ``object.__setattr__`` (still frozen).
+        _set_desired(self, desired)
+        _set_live(self, live)
+        _set_rule(self, rule)
+
+
+_set_desired = Match.__dict__["desired"].__set__
+_set_live = Match.__dict__["live"].__set__
+_set_rule = Match.__dict__["rule"].__set__
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,15 +103,19 @@ def match_licenses(
     ``transferred`` maps source subscription ids to the target subscription ids completed
     transfers created for them; ``families`` says which offers are one product (the
     consolidation's Offers entries; without it only the product key relates offers)."""
-    pool = [s for s in live if s.status not in GONE and not s.commerce.is_azure]
-    by_id = {s.id: s for s in pool}
+    # Speed: most customers hold nothing in the target yet.
+    pool = [s for s in live if s.status not in GONE and s.commerce not in _AZURE] if live else []
+    by_id = {s.id: s for s in pool} if pool else {}
     found: dict[str, Match] = {}
     problems: list[MatchProblem] = []
     claimed: set[str] = set()
+    # The keys of pinned entries, which only rule 1 may match (computed once, for speed).
+    pinned: set[str] = set()
     for ds in desired:
-        pin = _pin(ds)
+        pin = _pin(ds) if ds.target_subscription_id else None
         if pin is None:
             continue
+        pinned.add(ds.key)
         if pin in by_id and pin not in claimed:
             found[ds.key] = Match(ds, by_id[pin], "pin")
             claimed.add(pin)
@@ -110,31 +131,16 @@ def match_licenses(
             )
         else:
             problems.append(MatchProblem(ds.key, f"pinned subscription {pin} not found", ()))
-    _match_transferred(desired, by_id, transferred or {}, found, claimed)
-    by_marker: dict[str, list[model.LiveSubscription]] = defaultdict(list)
-    for s in pool:
-        key = markers.parse_marker(s.friendly_name)
-        if key is not None and s.id not in claimed:
-            by_marker[key].append(s)
+    if transferred and pool:  # speed: nothing to match without both
+        _match_transferred(desired, by_id, transferred, found, claimed, pinned)
+    if pool:  # speed: most customers hold nothing in the target yet
+        _match_markers(desired, pool, found, problems, claimed, pinned)
+    if len(claimed) < len(pool):  # speed: rule 3 needs an unclaimed live subscription
+        fam = families or products.families({})
+        _match_offers(desired, pool, found, problems, claimed, fam)
+    problem_keys = {p.key for p in problems}
     for ds in desired:
-        if ds.key in found or _pin(ds) is not None:
-            continue
-        hits = by_marker.get(ds.key, [])
-        if len(hits) == 1:
-            found[ds.key] = Match(ds, hits[0], "marker")
-            claimed.add(hits[0].id)
-        elif len(hits) > 1:
-            problems.append(
-                MatchProblem(
-                    ds.key,
-                    f"{len(hits)} target subscriptions carry the marker {markers.marker(ds.key)}",
-                    tuple(_describe(s) for s in hits),
-                )
-            )
-    fam = families or products.families({})
-    _match_offers(desired, pool, found, problems, claimed, fam)
-    for ds in desired:
-        if ds.key not in found and ds.key not in {p.key for p in problems}:
+        if ds.key not in found and ds.key not in problem_keys:
             found[ds.key] = Match(ds, None, "none")
     return found, problems, claimed
 
@@ -145,9 +151,10 @@ def _match_transferred(
     transferred: Mapping[str, str],
     found: dict[str, Match],
     claimed: set[str],
+    pinned: set[str],
 ) -> None:
     for ds in desired:
-        if ds.key in found or _pin(ds) is not None:
+        if ds.key in found or ds.key in pinned:
             continue
         for r in ds.replaces:
             tid = transferred.get(r.subscription_id.lower())
@@ -155,6 +162,40 @@ def _match_transferred(
                 found[ds.key] = Match(ds, by_id[tid], "transfer")
                 claimed.add(tid)
                 break
+
+
+def _match_markers(
+    desired: Sequence[model.DesiredSubscription],
+    pool: Sequence[model.LiveSubscription],
+    found: dict[str, Match],
+    problems: list[MatchProblem],
+    claimed: set[str],
+    pinned: set[str],
+) -> None:
+    by_marker: dict[str, list[model.LiveSubscription]] = defaultdict(list)
+    for s in pool:
+        key = markers.parse_marker(s.friendly_name)
+        if key is not None and s.id not in claimed:
+            by_marker[key].append(s)
+    if not by_marker:
+        return
+    for ds in desired:
+        if ds.key in found or ds.key in pinned:
+            continue
+        hits = by_marker.get(ds.key)
+        if not hits:
+            continue
+        if len(hits) == 1:
+            found[ds.key] = Match(ds, hits[0], "marker")
+            claimed.add(hits[0].id)
+        else:
+            problems.append(
+                MatchProblem(
+                    ds.key,
+                    f"{len(hits)} target subscriptions carry the marker {markers.marker(ds.key)}",
+                    tuple(_describe(s) for s in hits),
+                )
+            )
 
 
 def _match_offers(
@@ -243,9 +284,16 @@ def match_customer(
     found, problems, claimed = match_licenses(
         customer.subscriptions, target_subscriptions, transferred, families
     )
-    handoffs = [(h, source.subscription(h.source_subscription_id)) for h in customer.azure]
-    azure, azure_claimed = match_azure(handoffs, target_subscriptions)
-    taken = claimed | azure_claimed
-    unmanaged = tuple(s for s in target_subscriptions if s.id not in taken and s.status not in GONE)
-    matches = tuple(found[ds.key] for ds in customer.subscriptions if ds.key in found)
+    azure: dict[str, model.LiveSubscription | None] = {}
+    taken = claimed
+    if customer.azure:  # speed: most customers hand nothing off
+        handoffs = [(h, source.subscription(h.source_subscription_id)) for h in customer.azure]
+        azure, azure_claimed = match_azure(handoffs, target_subscriptions)
+        taken = claimed | azure_claimed
+    unmanaged = (
+        tuple([s for s in target_subscriptions if s.id not in taken and s.status not in GONE])
+        if target_subscriptions
+        else ()
+    )
+    matches = tuple([found[ds.key] for ds in customer.subscriptions if ds.key in found])
     return MatchResult(matches, azure, unmanaged, tuple(problems))

@@ -41,6 +41,11 @@ class Families:
     def same_product(self, a: str, b: str) -> bool:
         return self.family(a) == self.family(b)
 
+    def same_keys(self, a: str, b: str) -> bool:
+        """``same_product`` for two product keys (``product_key``) already computed."""
+        root = self._root
+        return a == b or root.get(a, a) == root.get(b, b)
+
     def is_replaced_offer(self, wanted: str, held: str) -> bool:
         """True when ``held`` is another product key of ``wanted``'s family (a legacy offer an
         Offers entry replaces, or the other way round), not merely another availability."""
@@ -49,6 +54,8 @@ class Families:
 
 def families(offers: Mapping[str, model.Offer]) -> Families:
     """The families the consolidation's Offers entries declare (``replaces``)."""
+    if not offers:  # speed: asked once per customer, and most consolidations name none
+        return _families(())
     return _families(tuple(sorted((o.offer_id, tuple(o.replaces)) for o in offers.values())))
 
 

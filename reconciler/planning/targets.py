@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reconciler import model
-from reconciler.planning import actions, billing, markers
+from reconciler.planning import actions, billing, markers, products
 from reconciler.planning.builder import Builder, Outlook, subscription_fields
 from reconciler.planning.matching import GONE, Match
 from reconciler.planning.strategy import Strategy
@@ -117,7 +117,7 @@ def purchase_deps(b: Builder) -> tuple[str, ...]:
 
 
 def _create(b: Builder, ds: model.DesiredSubscription) -> Outlook:
-    held = _held(b, ds)
+    held = _held(b, ds) if b.target_subscriptions else ()  # speed: most hold nothing yet
     if held:
         why = (
             "the manifest says adopt: never"
@@ -158,7 +158,9 @@ def _accept_gate(
     *,
     depends_on: tuple[str, ...] = (),
     deadlines: tuple[actions.Deadline, ...] = (),
+    before: dict[str, actions.Scalar] | None = None,
 ) -> str:
+    """``before``: ``subscription_fields(s)`` when the caller has it already."""
     return b.add(
         A.ACCEPT_TRANSFER,
         address,
@@ -170,7 +172,7 @@ def _accept_gate(
             f"accept the transfer request in tenant {address.tenant} "
             "(Partner Center > Customers > Transfers)",
         ),
-        before=subscription_fields(s),
+        before=before if before is not None else subscription_fields(s),
         deadlines=deadlines,
     )
 
@@ -187,15 +189,17 @@ def _accept(
     *,
     transfer_id: str | None = None,
     depends_on: tuple[str, ...] = (),
+    before: dict[str, actions.Scalar] | None = None,
 ) -> str:
-    """``apply`` accepts the request on the source (``transferAcceptance: apply``)."""
+    """``apply`` accepts the request on the source (``transferAcceptance: apply``);
+    ``before``: ``subscription_fields(s)`` when the caller has it already."""
     return b.add(
         A.ACCEPT,
         address,
         R.TRANSFER_PENDING_ACCEPTANCE,
         detail,
         depends_on=depends_on,
-        before=subscription_fields(s),
+        before=before if before is not None else subscription_fields(s),
         after={"transfer_id": transfer_id} if transfer_id else None,
     )
 
@@ -256,13 +260,17 @@ def request(
     """A new TRANSFER of source ``s`` for manifest entry ``key`` (and its acceptance or gate),
     after ``depends_on``; says so when an earlier request for it has ended. ``what`` words the
     change ("{key} arrives through ..." by default)."""
-    ended = next(
-        (
-            t
-            for t in b.transfers_from_source(address.tenant)
-            if t.status.ended and t.may_carry(s.id)
-        ),
-        None,
+    ended = (
+        next(
+            (
+                t
+                for t in b.transfers_from_source(address.tenant)
+                if t.status.ended and t.may_carry(s.id)
+            ),
+            None,
+        )
+        if b.transfers  # speed: no request read, none ended
+        else None
     )
     reason, why = R.ARRIVES_BY_TRANSFER, ""
     if ended is not None:
@@ -270,6 +278,8 @@ def request(
         on = f" on {when.date().isoformat()}" if when else ""
         reason = R.PREVIOUS_TRANSFER_ENDED
         why = f"; the previous request {ended.id} {ended.status.value}{on}, so it is asked again"
+    # One before-image for the request and its acceptance (read-only once recorded).
+    before = subscription_fields(s)
     tid = b.add(
         A.TRANSFER,
         address,
@@ -281,7 +291,7 @@ def request(
         )
         + why,
         depends_on=b.after_invite(*depends_on),
-        before=subscription_fields(s),
+        before=before,
         after={"target_tenant": b.target_name, "quantity": s.quantity},
         strategy=Strategy.TRANSFER,
         overlap=billing.overlap(Strategy.TRANSFER, s, b.now, b.now),
@@ -295,6 +305,7 @@ def request(
             f"accept the transfer in {address.tenant} with {s.id} ({s.quantity} seats), then "
             "verify its target subscription",
             depends_on=(tid,),
+            before=before,
         )
     return _accept_gate(
         b,
@@ -302,6 +313,7 @@ def request(
         address,
         f"the source partner {address.tenant} must accept the transfer of {s.id}",
         depends_on=(tid,),
+        before=before,
     )
 
 
@@ -321,16 +333,28 @@ def _transfer(
     if protected:
         return Outlook(False, 0, (), None, "its transfer is held by a protect flag")
     gates: list[str] = []
+    quantity = 0
+    # Speed: a customer held in one source has every subscription there (``tenant_of``).
+    single = b.customer.source if len(b.sources) == 1 else None
     for s in sources:
+        quantity += s.quantity
         # A customer held in several sources: each subscription moves from its own tenant.
-        tenant = b.tenant_of(s.id)
+        tenant = single if single is not None else b.tenant_of(s.id)
         address = b.address(tenant, s.id, ds.key)
-        history = b.transfers_from_source(tenant)
-        open_ = next((t for t in history if t.is_open(b.now)), None)
-        done = next(
-            (t for t in history if t.status is model.TransferStatus.COMPLETED and t.names(s.id)),
-            None,
-        )
+        # Speed: no request read for the customer, no history to look through.
+        history = b.transfers_from_source(tenant) if b.transfers else []
+        open_: model.LiveTransfer | None = None
+        done: model.LiveTransfer | None = None
+        if history:
+            open_ = next((t for t in history if t.is_open(b.now)), None)
+            done = next(
+                (
+                    t
+                    for t in history
+                    if t.status is model.TransferStatus.COMPLETED and t.names(s.id)
+                ),
+                None,
+            )
         if done is not None:
             gates.append(
                 b.add(
@@ -353,7 +377,7 @@ def _transfer(
                 f"{b.who()}: {s.id} is not new commerce; partner-to-partner transfer of "
                 "legacy subscriptions uses the legacy transfer process",
             )
-    return Outlook(True, sum(s.quantity for s in sources), tuple(gates), b.now)
+    return Outlook(True, quantity, tuple(gates), b.now)
 
 
 def _resize(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscription) -> bool:
@@ -405,11 +429,15 @@ def _until_active(
     return None
 
 
-def _adoption(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscription) -> str:
+def _adoption(
+    b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscription, other_offer: bool
+) -> str:
     """Words that explain adopting ``t`` (same product, other offer/term/cycle) for ``ds``, and
-    warnings for what can only change at renewal; ``""`` when ``t`` is exactly what is wanted."""
+    warnings for what can only change at renewal; ``""`` when ``t`` is exactly what is wanted.
+    ``other_offer``: ``t`` is another product key of ``ds``'s family
+    (``Families.is_replaced_offer``)."""
     words = ""
-    if b.families.is_replaced_offer(ds.offer_id, t.offer_id):
+    if other_offer:
         kind = "legacy offer" if t.commerce is model.CommerceModel.LEGACY_LICENSE else "offer"
         offer = b.consolidation.offers.get(ds.offer_alias or "")
         named = t.offer_name if t.offer_name.upper() != t.offer_id.upper() else ""
@@ -421,9 +449,18 @@ def _adoption(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscripti
             f"({kind} {t.offer_id}) as {t.id} in {b.target_name}; the plan adopts it instead of "
             "buying a second one (set adopt: never on the entry to buy anew)",
         )
+    if (
+        not ds.term_duration
+        or not t.term_duration
+        or (
+            ds.term_duration == t.term_duration
+            and ds.billing_cycle.lower() == t.billing_cycle.lower()
+        )
+    ):
+        return words
     wanted = (ds.term_duration, ds.billing_cycle.lower())
     held = (t.term_duration, t.billing_cycle.lower())
-    if ds.term_duration and t.term_duration and wanted != held:
+    if wanted != held:
         words = words or f"adopted existing {t.id} ({held[0]}, {held[1]}) instead of buying; "
         b.warn(
             "adopted-other-term",
@@ -439,7 +476,10 @@ def plan_existing(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscr
     """Changes for a matched target subscription ``t``."""
     address = b.address(b.target_name, t.id, ds.key)
     before = subscription_fields(t)
-    if not b.families.same_product(t.offer_id, ds.offer_id):
+    # Product keys compared once for both questions (same product? another offer of it?).
+    held_key, wanted_key = products.product_key(t.offer_id), products.product_key(ds.offer_id)
+    other_offer = held_key != wanted_key
+    if other_offer and not b.families.same_keys(held_key, wanted_key):
         b.warn(
             "offer-mismatch",
             f"{b.who()}: target subscription {t.id} matched {ds.key} but is another product "
@@ -447,8 +487,10 @@ def plan_existing(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscr
             "nothing is planned for it",
         )
         return Outlook(False, t.quantity, (), t.creation_date, "its offer differs")
-    adopted = _adoption(b, ds, t)
-    deps = _until_active(b, t, address, before)
+    adopted = _adoption(b, ds, t, other_offer)
+    # Speed: an active target needs no step to become active (``_until_active``).
+    active = t.status is model.SubscriptionStatus.ACTIVE
+    deps = [] if active else _until_active(b, t, address, before)
     if deps is None:
         b.warn(
             "target-status",
