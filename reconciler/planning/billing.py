@@ -8,7 +8,9 @@ stops (0 = the same day, which is the procedure's goal). "If applied today" mean
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from reconciler import model
 from reconciler.planning import actions
@@ -30,11 +32,6 @@ def _term_end(sub: model.LiveSubscription) -> datetime | None:
 MONTHLY = "monthly"
 
 
-def _monthly(sub: model.LiveSubscription) -> bool:
-    """A one-month commitment (``P1M``); a monthly *billing cycle* can carry a yearly term."""
-    return (sub.term_duration or "").upper() == "P1M"
-
-
 def _days(start: datetime | None, end: datetime | None) -> int | None:
     if start is None or end is None:
         return None
@@ -54,18 +51,26 @@ def overlap(
     today are past and are only mentioned in the note. ``strategy`` None means the source is
     held (protect flag) and keeps billing.
     """
-    start = max(target_from or now, now)
-    past = _days(target_from, now) if target_from is not None and target_from < now else 0
-    end = _term_end(source)
-    nce = source.commerce is model.CommerceModel.NCE_LICENSE
+    # Written for speed (once per pair): ``max(target_from or now, now)`` and ``_days``
+    # inlined, ``_past`` called only when there are past days, the past days and the term end
+    # worked out only where they are used.
+    start = now if target_from is None or now > target_from else target_from
     if strategy is Strategy.TRANSFER:
         return actions.Overlap(0, start, start, "billing moves with the transfer: no overlap")
+    past = (
+        max((now.date() - target_from.date()).days, 0)
+        if target_from is not None and target_from < now
+        else 0
+    )
     if strategy is Strategy.CANCEL:
         note = "cancelled inside the window: prorated refund"
-        return actions.Overlap(_days(start, now), start, now, _past(note, past))
+        days = 0 if start is now else max((now.date() - start.date()).days, 0)
+        return actions.Overlap(days, start, now, _past(note, past) if past else note)
+    nce = source.commerce is model.CommerceModel.NCE_LICENSE
     if strategy is Strategy.SUSPEND and not nce:
         note = "legacy suspension stops billing the same day"
-        return actions.Overlap(_days(start, now), start, now, _past(note, past))
+        days = 0 if start is now else max((now.date() - start.date()).days, 0)
+        return actions.Overlap(days, start, now, _past(note, past) if past else note)
     if strategy is Strategy.SUSPEND:
         note = "new-commerce suspension keeps billing until the term ends"
     elif strategy is Strategy.EXPIRE:
@@ -74,6 +79,7 @@ def overlap(
         note = "kept by the manifest: the source keeps billing"
     else:
         note = "held by a protect flag: the source keeps billing"
+    end = _term_end(source)
     if end is not None and end <= now:
         when = end.date().isoformat()
         return actions.Overlap(
@@ -84,10 +90,32 @@ def overlap(
     return actions.Overlap(_days(start, end), start, end, _past(note, past))
 
 
+@functools.lru_cache(maxsize=256)
 def _past(note: str, days: int | None) -> str:
+    """``note``, and the days both tenants billed before today when there were any.
+
+    Memoised: a pure function of a few notes and day counts (most pairs of a customer, and
+    of a plan, share them), so equal notes are formatted, and held in memory, once."""
     if not days:
         return note
     return f"{note}; both tenants already billed {days} day{'s' if days != 1 else ''} before today"
+
+
+#: Deadlines sort by date (``deadlines``).
+_AT = attrgetter("at")
+
+
+def _term_notes(term: str) -> tuple[str, str, str]:
+    """A term-end note when the change stops the renewal, when the term renews, when it ends."""
+    return f"{term} ends; this change stops its renewal", f"{term} renews", f"{term} ends"
+
+
+#: The term-end notes (``_term_notes``) of a one-month term (True) and of any other: made once,
+#: shared by every deadline. A one-month commitment is a ``P1M`` term duration (a monthly
+#: *billing cycle* can carry a yearly term).
+_TERM_NOTES = {True: _term_notes(f"the {MONTHLY} term"), False: _term_notes("the term")}
+#: The strategies that stop a subscription's renewal (``deadlines``).
+_STOPS_RENEWAL = frozenset({Strategy.SUSPEND, Strategy.CANCEL, Strategy.EXPIRE})
 
 
 def deadlines(
@@ -98,15 +126,16 @@ def deadlines(
     until = source.cancellation_allowed_until
     if until is not None and until > now:
         found.append(actions.Deadline("cancellation-window", until, "last moment to cancel"))
-    end = _term_end(source)
-    if end is not None and end > now:  # a recorded end in the past is no deadline
-        term = f"the {MONTHLY} term" if _monthly(source) else "the term"
-        if strategy in (Strategy.SUSPEND, Strategy.CANCEL, Strategy.EXPIRE) and source.auto_renew:
+    end = source.commitment_end_date  # ``_term_end``, inlined (once per pair)
+    if end is not None and end.year < _NO_END_YEAR and end > now:
+        # A recorded end in the past is no deadline.
+        stops, renews, ends = _TERM_NOTES[(source.term_duration or "").upper() == "P1M"]
+        if strategy in _STOPS_RENEWAL and source.auto_renew:
             # Suspending (new commerce) and auto-renew off stop the renewal; a legacy
             # subscription still suspended at its term end is deleted.
-            note = f"{term} ends; this change stops its renewal"
+            note = stops
         else:
-            note = f"{term} {'renews' if source.auto_renew else 'ends'}"
+            note = renews if source.auto_renew else ends
         found.append(actions.Deadline("term-end", end, note))
     if strategy is Strategy.TRANSFER:
         found.append(
@@ -114,4 +143,4 @@ def deadlines(
                 "transfer-expiry", now + TRANSFER_EXPIRY, "a request made today expires"
             )
         )
-    return tuple(sorted(found, key=lambda d: d.at)) if len(found) > 1 else tuple(found)
+    return tuple(sorted(found, key=_AT)) if len(found) > 1 else tuple(found)

@@ -9,7 +9,7 @@ it replaces. Pure: adds changes and warnings to the Builder, decides nothing abo
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from reconciler import model
 from reconciler.planning import actions, billing, strategy, verbs
@@ -20,10 +20,21 @@ A = actions.Action
 R = actions.Reason
 S = strategy.Strategy
 
+#: The actions that write (``Action.writes``, a property), looked up once per change.
+_WRITES = frozenset(a for a in A if a.writes)
+#: The commerce models ``resolve_sources`` decides a strategy for (``is_license``).
+_LICENSE = frozenset(c for c in model.CommerceModel if c.is_license)
+#: A source in one of these no longer serves users (``_short_after_the_move``).
+_STOPPED = frozenset({model.SubscriptionStatus.SUSPENDED, *GONE})
+#: No transfer blocks (``resolve_sources`` without ``blocked``); only read.
+_NO_BLOCKS: Mapping[str, str] = {}
 
-@dataclass(frozen=True, slots=True)
-class Source:
-    """A replaced source subscription as read (None when absent) and its decided fate."""
+
+class Source(NamedTuple):
+    """A replaced source subscription as read (None when absent) and its decided fate.
+
+    A named tuple, not a frozen dataclass: one is made per pair, and a tuple is made in a
+    third of the time."""
 
     replacement: model.Replacement
     live: model.LiveSubscription | None
@@ -39,13 +50,13 @@ def resolve_sources(
     (None when nothing can be decided: absent, already gone, or not a license subscription).
     ``blocked``: source subscription id -> why a transfer cannot move it."""
     found: list[Source] = []
+    why_not = blocked or _NO_BLOCKS
     for r in ds.replaces:
-        tenant = b.customer.source_of(r)
+        tenant = r.source or b.customer.source  # ``customer.source_of``, inlined (per pair)
         live = b.source_subscription(r.subscription_id, tenant)
         decision = None
-        if live is not None and live.status not in GONE and live.commerce.is_license:
-            why_not = (blocked or {}).get(live.id)
-            decision = strategy.resolve(r.becomes, live, b.policy, b.now, why_not)
+        if live is not None and live.status not in GONE and live.commerce in _LICENSE:
+            decision = strategy.resolve(r.becomes, live, b.policy, b.now, why_not.get(live.id))
         found.append(Source(r, live, decision, tenant))
     return found
 
@@ -63,12 +74,14 @@ def record(b: Builder, ds: model.DesiredSubscription, src: Source, protected: bo
         )
         b.record(src.tenant, s, ds.key, actions.Route.NONE, why)
         return
-    action: actions.Strategy | None = None if d.strategy is S.TRANSFER else d.strategy
-    why = d.why
-    if protected and d.strategy is not S.KEEP:
-        action = S.HOLD
-        why += "; held by a protect flag: nothing is done while it is set"
-    b.record(src.tenant, s, ds.key, d.route, why, action, d.rejected)
+    chosen = d.strategy
+    route = strategy.ROUTE.get(chosen, actions.Route.REPROVISION)  # ``d.route``, per pair
+    if protected and chosen is not S.KEEP:
+        why = d.why + "; held by a protect flag: nothing is done while it is set"
+        b.record(src.tenant, s, ds.key, route, why, S.HOLD, d.rejected)
+    else:
+        action = None if chosen is S.TRANSFER else chosen
+        b.record(src.tenant, s, ds.key, route, d.why, action, d.rejected)
 
 
 def seats_to_cover(sources: Iterable[tuple[int, actions.Strategy | None]]) -> int:
@@ -76,7 +89,12 @@ def seats_to_cover(sources: Iterable[tuple[int, actions.Strategy | None]]) -> in
     seats of every one whose strategy stops it serving (``verbs.STOPS_SERVING``). Rule 1's
     arithmetic, here only: the planner and apply's re-check right before a write both call it
     with (seats, strategy) pairs."""
-    return sum(seats for seats, chosen in sources if chosen in verbs.STOPS_SERVING)
+    # A loop, not sum() over a generator: called once per desired entry.
+    total = 0
+    for seats, chosen in sources:
+        if chosen in verbs.STOPS_SERVING:
+            total += seats
+    return total
 
 
 def _already_done(s: model.LiveSubscription, chosen: strategy.Strategy) -> str | None:
@@ -95,11 +113,13 @@ def _one(
     required: int,
     protected: bool,
 ) -> None:
-    r, s, decision = src.replacement, src.live, src.decision
-    address = b.address(src.tenant, r.subscription_id, ds.key)
+    """Plan one source: already gone, not a license, moving by transfer, or decided (one
+    function, not two: it runs once per pair)."""
+    s, decision = src.live, src.decision
     if s is None:
         return  # never reached: planning.customer refuses a customer with a missing source
     if s.status in GONE:
+        address = b.address(src.tenant, src.replacement.subscription_id, ds.key)
         before = subscription_fields(s)
         b.add(A.NOOP, address, R.ALREADY_DONE, f"{s.id} is {s.status.value}", before=before)
         return
@@ -110,10 +130,52 @@ def _one(
             "a license subscription; declare Azure subscriptions under azure:",
         )
         return
-    if decision.strategy is S.TRANSFER and not protected:
+    chosen = decision.strategy
+    if chosen is S.TRANSFER and not protected:
         _transfer_left(b, ds, s)
         return
-    _decided(b, ds, s, decision, address, outlook, required, protected)
+    # A live license source whose strategy is decided: held, kept, already done, or its
+    # action once the target is ready (rule 1). The branches pick the change; its common
+    # fields (address, before-image, overlap, deadlines) are computed once below, and only
+    # when a change is made.
+    plan_strategy: actions.Strategy | None = chosen
+    shown = chosen
+    warn_overlap = True
+    if protected and chosen is not S.KEEP:
+        action, reason = A.HOLD, R.PROTECTED
+        detail = f"protected by the manifest: {s.id} is left as it is (otherwise: {decision.why})"
+        plan_strategy, shown = None, S.HOLD
+    elif chosen is S.KEEP:
+        action, reason, detail = A.NOOP, R.KEPT_BY_MANIFEST, decision.why
+    else:
+        done = _already_done(s, chosen)
+        if done:
+            action, reason, detail = A.NOOP, R.ALREADY_DONE, f"{done} ({decision.why})"
+            warn_overlap = False
+        elif not _target_ready(b, ds, s, outlook, required):
+            return
+        else:
+            action, reason = strategy.ACTION_FOR[chosen], R.REPLACED
+            detail = f"{s.id} ({s.quantity} seats) is replaced by {ds.key}; {decision.why}"
+    now = b.now
+    overlap = billing.overlap(plan_strategy, s, outlook.billing_from, now)
+    writes = action in _WRITES
+    b.add(
+        action,
+        b.address(src.tenant, src.replacement.subscription_id, ds.key),
+        reason,
+        detail,
+        before=subscription_fields(s),
+        overlap=overlap,
+        deadlines=billing.deadlines(s, plan_strategy, now),
+        strategy=shown,
+        depends_on=outlook.deps if writes else (),
+        after=_after(chosen) if writes else None,
+    )
+    if warn_overlap:
+        tolerance = b.policy.billing_overlap_tolerance_days
+        if overlap.days is None or overlap.days > tolerance:  # checked here: once per pair
+            _overlap_warning(b, s, overlap, tolerance)
 
 
 def _transfer_left(b: Builder, ds: model.DesiredSubscription, s: model.LiveSubscription) -> None:
@@ -126,65 +188,6 @@ def _transfer_left(b: Builder, ds: model.DesiredSubscription, s: model.LiveSubsc
         f"{b.who()}: {ds.key} already exists in the target, yet source {s.id} is still "
         f"{s.status.value}; no transfer is requested, check it by hand",
     )
-
-
-def _decided(
-    b: Builder,
-    ds: model.DesiredSubscription,
-    s: model.LiveSubscription,
-    decision: strategy.Decision,
-    address: actions.Address,
-    outlook: Outlook,
-    required: int,
-    protected: bool,
-) -> None:
-    """Plan a live license source whose strategy is decided: held, kept, already done, or its
-    action once the target is ready (rule 1)."""
-    chosen = decision.strategy
-    before = subscription_fields(s)
-    held = protected and chosen is not S.KEEP
-    plan_strategy = None if held else chosen
-    overlap = billing.overlap(plan_strategy, s, outlook.billing_from, b.now)
-    deadlines = billing.deadlines(s, plan_strategy, b.now)
-
-    def emit(action: actions.Action, reason: actions.Reason, detail: str) -> None:
-        b.add(
-            action,
-            address,
-            reason,
-            detail,
-            before=before,
-            overlap=overlap,
-            deadlines=deadlines,
-            strategy=S.HOLD if held else chosen,
-            depends_on=outlook.deps if action.writes else (),
-            after=_after(chosen) if action.writes else None,
-        )
-
-    if held:
-        emit(
-            A.HOLD,
-            R.PROTECTED,
-            f"protected by the manifest: {s.id} is left as it is (otherwise: {decision.why})",
-        )
-        _overlap_warning(b, s, overlap)
-        return
-    if chosen is S.KEEP:
-        emit(A.NOOP, R.KEPT_BY_MANIFEST, decision.why)
-        _overlap_warning(b, s, overlap)
-        return
-    done = _already_done(s, chosen)
-    if done:
-        emit(A.NOOP, R.ALREADY_DONE, f"{done} ({decision.why})")
-        return
-    if not _target_ready(b, ds, s, outlook, required):
-        return
-    emit(
-        strategy.ACTION_FOR[chosen],
-        R.REPLACED,
-        f"{s.id} ({s.quantity} seats) is replaced by {ds.key}; {decision.why}",
-    )
-    _overlap_warning(b, s, overlap)
 
 
 def _after(chosen: strategy.Strategy) -> dict[str, actions.Scalar]:
@@ -225,10 +228,10 @@ def _target_ready(
     return True
 
 
-def _overlap_warning(b: Builder, s: model.LiveSubscription, overlap: actions.Overlap) -> None:
-    tolerance = b.policy.billing_overlap_tolerance_days
-    if overlap.days is not None and overlap.days <= tolerance:
-        return
+def _overlap_warning(
+    b: Builder, s: model.LiveSubscription, overlap: actions.Overlap, tolerance: int
+) -> None:
+    """Both tenants bill longer than the policy's tolerance (open-ended, or more days)."""
     span = "open-ended" if overlap.days is None else f"{overlap.days} days"
     b.warn(
         "billing-overlap",
@@ -245,12 +248,19 @@ def plan_sources(
     protected: bool,
 ) -> None:
     """Plan the fate of every source subscription ``ds`` replaces."""
-    required = seats_to_cover(
-        (s.live.quantity, s.decision.strategy)
-        for s in sources
-        if s.live is not None and s.decision is not None
-    )
-    _short_after_the_move(b, ds, sources, outlook, required)
+    # One pass (once per desired entry) collects rule 1's (seats, strategy) pairs and the
+    # sources that already stopped serving users.
+    pairs: list[tuple[int, actions.Strategy | None]] = []
+    stopped: list[model.LiveSubscription] = []
+    for src in sources:
+        s, d = src.live, src.decision
+        if s is not None and d is not None:
+            pairs.append((s.quantity, d.strategy))
+            if s.status in _STOPPED and d.strategy in verbs.STOPS_SERVING:
+                stopped.append(s)
+    required = seats_to_cover(pairs)
+    if stopped:
+        _short_after_the_move(b, ds, stopped, outlook, required)
     for src in sources:
         _one(b, ds, src, outlook, required, protected)
 
@@ -258,22 +268,15 @@ def plan_sources(
 def _short_after_the_move(
     b: Builder,
     ds: model.DesiredSubscription,
-    sources: Sequence[Source],
+    stopped: Sequence[model.LiveSubscription],
     outlook: Outlook,
     required: int,
 ) -> None:
-    """Sources already suspended or cancelled no longer serve users: if the target has (or
-    will be resized to) fewer seats than they had, the customer is short of licences now.
-    The per-source check only guards sources still to be written; this one says it."""
-    stopped = [
-        s.live
-        for s in sources
-        if s.live is not None
-        and s.live.status in (model.SubscriptionStatus.SUSPENDED, *GONE)
-        and s.decision is not None
-        and s.decision.strategy in verbs.STOPS_SERVING
-    ]
-    if stopped and outlook.usable and outlook.quantity < required:
+    """Sources already suspended or cancelled (``stopped``: their strategy stops them
+    serving) no longer serve users: if the target has (or will be resized to) fewer seats than
+    they had, the customer is short of licences now. The per-source check only guards sources
+    still to be written; this one says it."""
+    if outlook.usable and outlook.quantity < required:
         ids = ", ".join(s.id for s in stopped)
         b.warn(
             "seats-below-sources",

@@ -26,6 +26,8 @@ Rejected = actions.Rejected
 
 #: The action that carries out a strategy (from the actions' facts; KEEP and HOLD have none).
 ACTION_FOR = {f.strategy: a for a, f in verbs.FACTS.items() if f.strategy is not None}
+#: The route of the strategies that are not a re-provisioning (``Decision.route``).
+ROUTE = {Strategy.TRANSFER: Route.TRANSFER, Strategy.KEEP: Route.KEEP}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +41,7 @@ class Decision:
     def route(self) -> Route:
         """How the pair moves: a transfer, kept, or re-provisioned (bought in the target, then
         the source stopped by this strategy)."""
-        if self.strategy is Strategy.TRANSFER:
-            return Route.TRANSFER
-        if self.strategy is Strategy.KEEP:
-            return Route.KEEP
-        return Route.REPROVISION
+        return ROUTE.get(self.strategy, Route.REPROVISION)
 
 
 #: Why re-buying was rejected for a pair that can transfer.
@@ -105,6 +103,10 @@ def _nce(strategy: model.NceStrategy, sub: model.LiveSubscription, now: datetime
     )
 
 
+#: The new-commerce picks that leave the source billing (``_alternatives``).
+_LEAVES_BILLING = frozenset({Strategy.SUSPEND, Strategy.EXPIRE})
+
+
 def _alternatives(decision: Decision, sub: model.LiveSubscription, now: datetime) -> Decision:
     """Rule 4: when a new-commerce pick leaves the source billing (suspend, auto-renew off),
     say what would not: a transfer always, a cancellation while the window is open."""
@@ -131,8 +133,12 @@ def resolve(
     """The concrete strategy for a license source subscription and why it was picked; for
     new commerce, where suspension keeps billing, with the alternatives that would not.
     ``blocked`` says why a transfer cannot move it (``planning.eligibility``), None if it can."""
-    decision = _resolve(becomes, sub, policy, now, blocked)
-    if sub.commerce is model.CommerceModel.NCE_LICENSE:
+    # ``becomes: auto`` (the default) first: _resolve's match would test every other value.
+    if becomes is model.SourceStrategy.AUTO:
+        decision = _auto(sub, policy, now, blocked)
+    else:
+        decision = _resolve(becomes, sub, policy, now, blocked)
+    if sub.commerce is model.CommerceModel.NCE_LICENSE and decision.strategy in _LEAVES_BILLING:
         return _alternatives(decision, sub, now)
     return decision
 
@@ -145,7 +151,7 @@ def _fallback(
         nce = policy.nce_strategy
         chosen = _nce(model.NceStrategy.CANCEL_OR_EXPIRE if nce is nce.TRANSFER else nce, sub, now)
     else:
-        chosen = _legacy()
+        chosen = _LEGACY
     return Decision(
         chosen.strategy,
         f"{asked}, but a transfer cannot move it: {blocked}; so it is re-provisioned "
@@ -154,32 +160,40 @@ def _fallback(
     )
 
 
-def _legacy() -> Decision:
-    return Decision(
-        Strategy.SUSPEND,
-        "legacy license: its new-commerce successor is bought in the target and this one is "
-        "suspended the same day (suspension stops legacy billing)",
-        (LEGACY_NO_TRANSFER,),
+#: A legacy license's decision: the same for every one, so made once (``Decision`` is frozen).
+_LEGACY = Decision(
+    Strategy.SUSPEND,
+    "legacy license: its new-commerce successor is bought in the target and this one is "
+    "suspended the same day (suspension stops legacy billing)",
+    (LEGACY_NO_TRANSFER,),
+)
+
+
+#: A new-commerce pair moving by transfer under ``becomes: auto``, per policy ``moveBy``:
+#: made once (the decision depends on nothing else).
+_TRANSFER_FIRST = {
+    m: Decision(
+        Strategy.TRANSFER,
+        f"new commerce under policy moveBy: {m.value}: a partner-to-partner transfer moves the "
+        "subscription and its billing to the target; nothing is bought and nothing is suspended",
+        (REBUY_REJECTED,),
     )
+    for m in model.MoveBy
+}
 
 
 def _auto(
     sub: model.LiveSubscription, policy: model.Policy, now: datetime, blocked: str | None
 ) -> Decision:
     if sub.commerce is not model.CommerceModel.NCE_LICENSE:
-        return _legacy()
+        return _LEGACY
     if not policy.prefers_transfer:
         d = _nce(policy.nce_strategy, sub, now)
         return Decision(d.strategy, d.why, (_REPROVISION_POLICY,))
-    asked = f"new commerce under policy moveBy: {policy.move_by.value}"
     if blocked is not None:
+        asked = f"new commerce under policy moveBy: {policy.move_by.value}"
         return _fallback(sub, policy, now, blocked, asked)
-    return Decision(
-        Strategy.TRANSFER,
-        f"{asked}: a partner-to-partner transfer moves the subscription and its billing to "
-        "the target; nothing is bought and nothing is suspended",
-        (REBUY_REJECTED,),
-    )
+    return _TRANSFER_FIRST[policy.move_by]
 
 
 def _resolve(
