@@ -5,8 +5,11 @@ It maps wire payloads to ``writes.Sub``, carts and orders to ``writes.Ordered``,
 port's failure kinds (in ``reconciler.errors``): ``UnknownOutcome`` (and a 409 "order in
 progress") become ``OutcomeUnknown``; 4xx business refusals become ``WriteRejected``; 404 on a
 read is ``NotFound``. The port's values live in the bottom layer, so this module never imports
-``reconciler.applying``; it satisfies the ``Writer`` Protocol structurally. It must NOT decide
-anything (the executor does) nor retry beyond what the client and the executor already do.
+``reconciler.applying``; it satisfies the ``Writer`` Protocol structurally. It keeps the
+subscription documents it read until the next write to their customer in their tenant
+(``Documents``), so that a PATCH is built from the document the executor's re-check has just
+read. It must NOT decide anything (the executor does) nor retry beyond what the client and
+the executor already do.
 """
 
 from __future__ import annotations
