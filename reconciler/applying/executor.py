@@ -145,6 +145,9 @@ class Executor(TransferSteps):
         #: (customer, tenant) -> the customer's view of the tenant (touched only by the
         #: worker that has the customer).
         self._views: dict[tuple[str, str], _View] = {}
+        #: The shortest time this run has seen a new order of ours take from its answer to
+        #: a read showing its subscription active (``_await_active``); None before the first.
+        self._provisioning: timedelta | None = None
         self.ids = {c.id for c in plan.changes}
         self.targets: dict[tuple[str, str], str] = {
             (c.address.customer_id, c.address.key): c.address.subscription_id
@@ -410,6 +413,7 @@ class Executor(TransferSteps):
         sent_at = self.now()
         try:
             ordered = self._send_order(a.customer_id, spec, rid)
+            placed_at = self.now()
         except errors.OutcomeUnknown as exc:
             if isinstance(exc, errors.OrderInProgress):  # it exists: wait for it, never resend
                 found = self._look(a.customer_id, key, spec.friendly_name, orders=True)
@@ -422,7 +426,7 @@ class Executor(TransferSteps):
             if isinstance(exc, errors.OrderInProgress):
                 return self._in_progress(c, exc)
             raise lag.not_resent(spec.friendly_name, a.customer_id, sent_at, self._lag) from exc
-        return self._activated(c, ordered, "ordered", request_id=rid)
+        return self._activated(c, ordered, "ordered", request_id=rid, placed_at=placed_at)
 
     @property
     def _lag(self) -> timedelta:
@@ -489,7 +493,12 @@ class Executor(TransferSteps):
         return None
 
     def _activated(
-        self, c: actions.Change, ordered: ports.Ordered, what: str, request_id: str = ""
+        self,
+        c: actions.Change,
+        ordered: ports.Ordered,
+        what: str,
+        request_id: str = "",
+        placed_at: datetime | None = None,
     ) -> StepResult:
         result: dict[str, actions.Scalar] = {
             "order_id": ordered.order_id,
@@ -504,7 +513,7 @@ class Executor(TransferSteps):
             reason=what,
         )
         self.pending.pop((c.address.customer_id, c.address.key or ""), None)
-        sub = self._await_active(c, ordered.subscription_id)
+        sub = self._await_active(c, ordered.subscription_id, placed_at)
         if sub is None or sub.status is not Status.ACTIVE:
             minutes = int(self.options.activation_timeout.total_seconds() // 60)
             sid = sub.id if sub else ordered.subscription_id
@@ -519,10 +528,25 @@ class Executor(TransferSteps):
         self.targets[(c.address.customer_id, c.address.key or "")] = sub.id
         return StepResult(c, Outcome.SUCCEEDED, f"{what}; {sub.id} is active", sub.id)
 
-    def _await_active(self, c: actions.Change, sid: str | None) -> ports.Sub | None:
+    def _await_active(
+        self, c: actions.Change, sid: str | None, placed_at: datetime | None = None
+    ) -> ports.Sub | None:
+        """Read the ordered subscription until it is active (or gone, or the activation
+        timeout passed) and return the last read, with back-off between reads.
+
+        ``placed_at``: when the answer to our own order of it arrived. Then the first read
+        waits until the earliest moment this run has seen one of its orders read active
+        (``_provisioning``), instead of reading a subscription certainly still provisioning;
+        the activation is still confirmed by a read, whatever the wait."""
         deadline = self.now() + self.options.activation_timeout
         delay = self.options.poll_first
         cid, key = c.address.customer_id, c.address.key or ""
+        with self._lock:
+            estimate = self._provisioning
+        if placed_at is not None and estimate is not None:
+            wait = min(placed_at + estimate, deadline) - self.now()
+            if wait > timedelta(0):
+                self._pause(wait.total_seconds())
         while True:
             sub: ports.Sub | None
             try:
@@ -534,11 +558,24 @@ class Executor(TransferSteps):
             except errors.NotFound:
                 sub = None  # ordered but not listed yet: keep polling until the deadline
             if sub is not None and (sub.status is Status.ACTIVE or sub.status in ports.GONE):
+                if placed_at is not None and sub.status is Status.ACTIVE:
+                    self._provisioned(self.now() - placed_at)
                 return sub
             if self.now() >= deadline:
                 return sub
             self._pause(delay)
             delay = min(delay * 2, self.options.poll_max)
+
+    def _provisioned(self, took: timedelta) -> None:
+        """An order of ours was read active ``took`` after its answer arrived: the shortest
+        such time is how long later orders' first read waits. It bounds the provisioning
+        time from above, give or take a request's latency (the read was answered after the
+        subscription turned active; the order's answer came right after it was placed), so
+        a later order that provisions as fast is read once. Only the number of reads
+        depends on it: an order still provisioning then is read again after back-off."""
+        with self._lock:
+            if self._provisioning is None or took < self._provisioning:
+                self._provisioning = took
 
     def _target_update(self, c: actions.Change) -> StepResult:
         a, after = c.address, c.after or {}

@@ -269,6 +269,12 @@ class Control:
                 names=self._engine.names(),
             )
 
+    def requests(self, *, after: int = 0) -> list[dict[str, Any]]:
+        """API requests served (reads too) with ``seq`` greater than ``after``, oldest first:
+        ``seq``, ``time``, ``partnerTenantId``, ``method``, ``path``, ``query``, ``status``."""
+        with self._engine.lock:
+            return self._engine.requests.after(after)
+
     def history(self, *, after: int = 0) -> list[dict[str, Any]]:
         """Write events with ``seq`` greater than ``after``."""
         with self._engine.lock:

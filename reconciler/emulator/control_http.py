@@ -157,6 +157,11 @@ def _ledger(c: Control, req: Request, body: dict[str, Any], p: dict[str, str]) -
     return {"rows": rows}
 
 
+@_route("GET", "/requests")
+def _requests(c: Control, req: Request, body: dict[str, Any], p: dict[str, str]) -> Any:
+    return {"requests": c.requests(after=int(req.query.get("after", "0") or 0))}
+
+
 @_route("GET", "/history")
 def _history(c: Control, req: Request, body: dict[str, Any], p: dict[str, str]) -> Any:
     return {"events": c.history(after=int(req.query.get("after", "0") or 0))}

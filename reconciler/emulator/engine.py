@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.emulator.clock import Clock
-from reconciler.emulator.ledger import History, Ledger
+from reconciler.emulator.ledger import History, Ledger, Requests
 from reconciler.emulator.protocol import ApiFault, Principal
 from reconciler.emulator.seeds import load_world
 from reconciler.emulator.world import Customer, Subscription, World
@@ -92,6 +92,8 @@ class Engine:
         self.world: World
         self.ledger: Ledger
         self.history: History
+        #: Every API request served, reads included (``control.requests``).
+        self.requests = Requests()
         self.reset()
 
     def reset(self, seed: dict[str, Any] | World | None = None) -> None:
@@ -108,6 +110,7 @@ class Engine:
             self.catalog_epoch = now
             self.ledger = Ledger(since=now)
             self.history = History()
+            self.requests = Requests()
             self._jobs.clear()
             for sub in self.world.subscriptions.values():
                 self.ledger.observe(sub, now)

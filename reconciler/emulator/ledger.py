@@ -10,6 +10,7 @@ is allowed; the routes do.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -165,3 +166,43 @@ class History:
                 "changes": changes or {},
             }
         )
+
+
+class Requests:
+    """The API requests served (reads too), newest last, for tests and benchmarks that count
+    what a client sent: ``seq``, ``time`` (emulator clock), ``partnerTenantId`` (empty when
+    the caller was not signed in as a partner), ``method``, ``path`` (as sent, ``/v1/...``),
+    ``query`` (lower-cased keys) and ``status``. Bounded: the oldest are dropped past
+    ``limit`` (``seq`` keeps counting)."""
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self.events: collections.deque[dict[str, Any]] = collections.deque(maxlen=limit)
+        self._count = 0
+
+    def record(
+        self,
+        now: dt.datetime,
+        *,
+        partner_id: str,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        status: int,
+    ) -> None:
+        """Append one served request."""
+        self._count += 1
+        self.events.append(
+            {
+                "seq": self._count,
+                "time": iso(now),
+                "partnerTenantId": partner_id,
+                "method": method,
+                "path": path,
+                "query": dict(query),
+                "status": status,
+            }
+        )
+
+    def after(self, seq: int) -> list[dict[str, Any]]:
+        """Copies of the requests with ``seq`` greater than ``seq``."""
+        return [dict(e) for e in self.events if e["seq"] > seq]

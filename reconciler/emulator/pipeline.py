@@ -125,6 +125,7 @@ class Pipeline:
             return fault.response()
 
     def _api(self, req: Request) -> Response:
+        sent_path = req.path
         req.path = req.path[3:]  # routes are written without /v1, like the API's own links
         req.request_id = req.header("MS-RequestId") or str(uuid.uuid4())
         echo = {
@@ -135,6 +136,15 @@ class Pipeline:
         }
         response = self._guard(lambda: self._authorized(req))
         response.headers = {**echo, **response.headers}
+        with self.engine.lock:
+            self.engine.requests.record(
+                self.engine.clock.now(),
+                partner_id=req.principal.tenant_id if req.principal else "",
+                method=req.method,
+                path=sent_path,
+                query=req.query,
+                status=response.status,
+            )
         return response
 
     def _authorized(self, req: Request) -> Response:

@@ -2,12 +2,12 @@
 
 Reads return wire TypedDicts; writes take the caller's ``request_id`` (kept across retries and
 journalled by apply) and raise ``UnknownOutcome`` when their result stays unknown. The
-subscription PATCH is full-resource (GET, change, PATCH) and follows 202 + Location by polling
-(partner-center-api.md §3.5). It sends no ``If-Match``, as Microsoft's .NET SDK does not
-(``SubscriptionOperations.PatchAsync``): what keeps a PATCH safe is the fresh read right before
-it (here and in apply's re-checks), never an ETag. A stale-ETag answer (400/412 code 2055) or a
-409 is a conflict: the subscription is read again and the change counts as done only if it is
-visible.
+subscription PATCH is full-resource (the resource as just read, changed, PATCHed back) and
+follows 202 + Location by polling (partner-center-api.md §3.5). It sends no ``If-Match``, as
+Microsoft's .NET SDK does not (``SubscriptionOperations.PatchAsync``): what keeps a PATCH safe
+is the fresh read right before it (apply's re-checks, or here), never an ETag. A stale-ETag
+answer (400/412 code 2055) or a 409 is a conflict: the subscription is read again and the
+change counts as done only if it is visible.
 
 This module must NOT retry on its own beyond what is documented here (``http`` retries), nor
 return ``requests`` objects, nor decide what to change (planning/apply do).
@@ -187,19 +187,28 @@ class PartnerCenterClient:
         return list(wire.collection_items(reply.body))
 
     def update_subscription(
-        self, customer_id: str, subscription_id: str, changes: Mapping[str, Any], *, request_id: str
+        self,
+        customer_id: str,
+        subscription_id: str,
+        changes: Mapping[str, Any],
+        *,
+        request_id: str,
+        current: Mapping[str, Any] | None = None,
     ) -> wire.Subscription:
         """Change fields of a subscription (status, quantity, friendlyName, autoRenewEnabled).
 
-        GETs the full resource, applies ``changes`` and PATCHes it back (omitting fields
-        would silently reset auto-renew), without ``If-Match`` like Microsoft's SDK. A 202 is
+        Applies ``changes`` to the full resource and PATCHes it back (omitting fields would
+        silently reset auto-renew), without ``If-Match`` like Microsoft's SDK. The resource
+        is ``current`` when the caller has just read it (the document its own safety checks
+        judged: no second read of the same state), else it is read now (GET). A 202 is
         followed by polling its Location until the change is visible. After an ambiguous
         failure or a conflict (409, 412, code 2055 at any status) the subscription is re-read:
         if the change is visible it succeeded, otherwise the error stands.
         """
-        current: dict[str, Any] = dict(self.get_subscription(customer_id, subscription_id))
+        if current is None or not _same(current.get("id"), subscription_id):
+            current = self.get_subscription(customer_id, subscription_id)
         if changes_visible(current, changes):
-            return cast(wire.Subscription, current)
+            return cast(wire.Subscription, dict(current))
         body = {**current, **changes}
         body.pop("links", None)
         link = f"/customers/{_seg(customer_id)}/subscriptions/{_seg(subscription_id)}"

@@ -5,13 +5,19 @@ It maps wire payloads to ``writes.Sub``, carts and orders to ``writes.Ordered``,
 port's failure kinds (in ``reconciler.errors``): ``UnknownOutcome`` (and a 409 "order in
 progress") become ``OutcomeUnknown``; 4xx business refusals become ``WriteRejected``; 404 on a
 read is ``NotFound``. The port's values live in the bottom layer, so this module never imports
-``reconciler.applying``; it satisfies the ``Writer`` Protocol structurally. It must NOT decide
-anything (the executor does) nor retry beyond what the client and the executor already do.
+``reconciler.applying``; it satisfies the ``Writer`` Protocol structurally. It keeps the
+subscription documents it read until the next write to their customer in their tenant
+(``Documents``), so that a PATCH is built from the document the executor's re-check has just
+read. It must NOT decide anything (the executor does) nor retry beyond what the client and
+the executor already do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+import contextlib
+import threading
+from collections import OrderedDict
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from reconciler import errors, model, writes
@@ -57,8 +63,79 @@ def patch_fields(patch: writes.SubscriptionPatch) -> dict[str, object]:
     return fields
 
 
+class Documents:
+    """The subscription documents a writer read (single GETs and list reads), per tenant and
+    customer, each kept until the next write of this run to that customer in that tenant.
+
+    A PATCH is built from the document its caller's re-check has just read instead of
+    reading the same state a second time. A document is never reused once a write of ours to
+    its customer there was sent after it was read (a status change moves add-ons, an order
+    adds a subscription), nor when it was read while such a write was in flight: every
+    write moves the customer's epoch on when it starts and when it ends, and a read counts
+    only if the epoch did not move while it was under way. Bounded: past ``limit`` customers
+    the least recently read are forgotten (a forgotten document costs a GET, nothing else).
+    """
+
+    def __init__(self, limit: int = 1024) -> None:
+        self._lock = threading.Lock()
+        self._limit = limit
+        #: (tenant, customer) -> writes started or ended for it so far (only those written).
+        self._epochs: dict[tuple[str, str], int] = {}
+        #: (tenant, customer) -> (epoch when read, subscription id -> document).
+        self._docs: OrderedDict[tuple[str, str], tuple[int, dict[str, Any]]] = OrderedDict()
+
+    def epoch(self, tenant: str, customer_id: str) -> int:
+        """The customer's epoch in ``tenant``: take it before a read, give it to ``keep``."""
+        with self._lock:
+            return self._epochs.get((tenant, customer_id.lower()), 0)
+
+    def keep(self, tenant: str, customer_id: str, epoch: int, docs: Iterable[Any]) -> None:
+        """Keep ``docs``, read since ``epoch``, unless a write moved the epoch meanwhile."""
+        key = (tenant, customer_id.lower())
+        with self._lock:
+            if self._epochs.get(key, 0) != epoch:
+                return
+            held = self._docs.get(key)
+            found = held[1] if held is not None and held[0] == epoch else {}
+            for doc in docs:
+                if isinstance(doc, Mapping) and isinstance(doc.get("id"), str):
+                    found[doc["id"].lower()] = doc
+            self._docs[key] = (epoch, found)
+            self._docs.move_to_end(key)
+            while len(self._docs) > self._limit:
+                self._docs.popitem(last=False)
+
+    def take(self, tenant: str, customer_id: str, subscription_id: str) -> Any | None:
+        """The subscription's document read since the customer's last write there, or None."""
+        key = (tenant, customer_id.lower())
+        with self._lock:
+            held = self._docs.get(key)
+            if held is None or held[0] != self._epochs.get(key, 0):
+                return None
+            return held[1].get(subscription_id.lower())
+
+    @contextlib.contextmanager
+    def writing(self, tenant: str, customer_id: str) -> Iterator[None]:
+        """Around a write to the customer in ``tenant``: what was read before it, or while it
+        was under way, is forgotten."""
+        self._moved(tenant, customer_id)
+        try:
+            yield
+        finally:
+            self._moved(tenant, customer_id)
+
+    def _moved(self, tenant: str, customer_id: str) -> None:
+        key = (tenant, customer_id.lower())
+        with self._lock:
+            self._epochs[key] = self._epochs.get(key, 0) + 1
+            self._docs.pop(key, None)
+
+
 class ClientWriter:
-    """``applying.ports.Writer`` over one client per partner tenant (by short name)."""
+    """``applying.ports.Writer`` over one client per partner tenant (by short name).
+
+    Subscription documents it reads are kept (``Documents``) so that a PATCH is built from
+    the document the executor's re-check has just read rather than from a second GET."""
 
     def __init__(
         self, clients: Mapping[str, pc_client.PartnerCenterClient], tenants: Sequence[model.Tenant]
@@ -69,15 +146,25 @@ class ClientWriter:
         #: Availabilities read during this apply, by (tenant, customer, product, sku): one
         #: read each, unless a cart line says the id went stale (10001).
         self._availabilities: dict[tuple[str, str, str, str], list[wire.Availability]] = {}
+        #: Subscription documents read since their customer's last write (for PATCH bodies).
+        self.documents = Documents()
 
     def get_subscription(self, tenant: str, customer_id: str, subscription_id: str) -> writes.Sub:
+        epoch = self.documents.epoch(tenant, customer_id)
         try:
-            return to_sub(self.clients[tenant].get_subscription(customer_id, subscription_id))
+            doc = self.clients[tenant].get_subscription(customer_id, subscription_id)
         except api_errors.ApiNotFound as exc:
             raise errors.NotFound(str(exc)) from exc
+        sub = to_sub(doc)
+        self.documents.keep(tenant, customer_id, epoch, [doc])
+        return sub
 
     def list_subscriptions(self, tenant: str, customer_id: str) -> Sequence[writes.Sub]:
-        return [to_sub(d) for d in self.clients[tenant].list_subscriptions(customer_id)]
+        epoch = self.documents.epoch(tenant, customer_id)
+        docs = self.clients[tenant].list_subscriptions(customer_id)
+        subs = [to_sub(d) for d in docs]
+        self.documents.keep(tenant, customer_id, epoch, docs)
+        return subs
 
     def find_order_by_name(
         self, tenant: str, customer_id: str, friendly_name: str
@@ -89,6 +176,12 @@ class ClientWriter:
         return None
 
     def order(
+        self, tenant: str, customer_id: str, spec: writes.OrderSpec, *, request_id: str
+    ) -> writes.Ordered:
+        with self.documents.writing(tenant, customer_id):
+            return self._order(tenant, customer_id, spec, request_id=request_id)
+
+    def _order(
         self, tenant: str, customer_id: str, spec: writes.OrderSpec, *, request_id: str
     ) -> writes.Ordered:
         client = self.clients[tenant]
@@ -230,10 +323,18 @@ class ClientWriter:
         *,
         request_id: str,
     ) -> writes.Sub:
+        # The document the caller's re-check has just read (none read since our last write to
+        # the customer there: the client reads it).
+        current = self.documents.take(tenant, customer_id, subscription_id)
         try:
-            doc = self.clients[tenant].update_subscription(
-                customer_id, subscription_id, patch_fields(patch), request_id=request_id
-            )
+            with self.documents.writing(tenant, customer_id):
+                doc = self.clients[tenant].update_subscription(
+                    customer_id,
+                    subscription_id,
+                    patch_fields(patch),
+                    request_id=request_id,
+                    current=current,
+                )
         except api_errors.UnknownOutcome as exc:
             raise errors.OutcomeUnknown(str(exc)) from exc
         except api_errors.ApiConflict as exc:
@@ -263,7 +364,8 @@ class ClientWriter:
             "targetProductTypes": product_types(kinds),
         }
         try:
-            doc = client.create_transfer(customer_id, body, request_id=request_id)
+            with self.documents.writing(tenant, customer_id):
+                doc = client.create_transfer(customer_id, body, request_id=request_id)
         except api_errors.UnknownOutcome as exc:
             raise errors.OutcomeUnknown(str(exc)) from exc
         except api_errors.ApiBusinessError as exc:
@@ -317,9 +419,10 @@ class ClientWriter:
     ) -> model.LiveTransfer:
         items = [transfer_line(n, sub) for n, sub in enumerate(lines)]
         try:
-            doc = self.clients[tenant].accept_transfer(
-                customer_id, transfer_id, items, request_id=request_id
-            )
+            with self.documents.writing(tenant, customer_id):
+                doc = self.clients[tenant].accept_transfer(
+                    customer_id, transfer_id, items, request_id=request_id
+                )
         except api_errors.UnknownOutcome as exc:
             raise errors.OutcomeUnknown(str(exc)) from exc
         except api_errors.ApiBusinessError as exc:
@@ -347,8 +450,11 @@ class ClientWriter:
     def subscriptions_of_order(
         self, tenant: str, customer_id: str, order_id: str
     ) -> Sequence[writes.Sub]:
+        epoch = self.documents.epoch(tenant, customer_id)
         docs = self.clients[tenant].list_subscriptions(customer_id, order_id=order_id)
-        return [to_sub(d) for d in docs]
+        subs = [to_sub(d) for d in docs]
+        self.documents.keep(tenant, customer_id, epoch, docs)
+        return subs
 
     def agreement_confirmed(self, tenant: str, customer_id: str) -> bool:
         client = self.clients[tenant]
@@ -375,7 +481,8 @@ class ClientWriter:
         try:
             template = _template_id(client.list_agreement_templates())
             body = agreement_body(agreement, template)
-            client.create_agreement(customer_id, body, request_id=request_id)
+            with self.documents.writing(tenant, customer_id):
+                client.create_agreement(customer_id, body, request_id=request_id)
         except api_errors.ApiNeedsUser as exc:
             raise errors.WriteRejected(_needs_user(client.name, customer_id, exc)) from exc
         except api_errors.UnknownOutcome as exc:

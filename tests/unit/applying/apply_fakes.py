@@ -47,6 +47,8 @@ class FakeSub:
     history: list[tuple[datetime, str]] = field(default_factory=list)
     #: Not in the subscription list before this moment (found by id at once).
     listed_from: datetime | None = None
+    #: A pending subscription turns active on the first read at or after this moment.
+    ready_at: datetime | None = None
 
     def view(self) -> ports.Sub:
         return ports.Sub(
@@ -72,6 +74,9 @@ class FakeWriter:
         self.writes: list[tuple[str, str, str, str]] = []  # (op, tenant, id, request_id)
         self.ids = (f"s{n:04d}" for n in itertools.count(1))
         self.new_activation_polls: int | None = 0
+        #: When set, a new order's subscription turns active this long after the order
+        #: (instead of after ``new_activation_polls`` reads).
+        self.provisioning: timedelta | None = None
         self.transfers: dict[tuple[str, str], list[model.LiveTransfer]] = {}
         #: What each transfer request was asked to move (``request_transfer``'s ``kinds``).
         self.kinds: list[frozenset[model.CommerceModel]] = []
@@ -106,6 +111,11 @@ class FakeWriter:
         return sub.view()
 
     def _tick(self, sub: FakeSub) -> None:
+        if sub.status == "pending" and sub.ready_at is not None:
+            if self.clock.now() >= sub.ready_at:
+                sub.status = "active"
+                sub.history.append((self.clock.now(), "active"))
+            return
         if sub.status == "pending" and sub.activates_after is not None:
             if sub.activates_after <= 0:
                 sub.status = "active"
@@ -153,6 +163,7 @@ class FakeWriter:
                 activates_after=self.new_activation_polls,
                 history=[(self.clock.now(), "pending")],
                 listed_from=self.clock.now() + self.subscription_list_lag,
+                ready_at=self.clock.now() + self.provisioning if self.provisioning else None,
             ),
             customer_id,
         )

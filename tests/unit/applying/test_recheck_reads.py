@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from apply_fakes import (
+    CUST,
     FakeClock,
     FakeSub,
     FakeWriter,
@@ -136,3 +139,72 @@ def test_a_source_is_judged_on_state_read_after_the_previous_suspension(tmp_path
     # after src1's suspension.
     assert writer.reads[("list", "target")] == 1 and writer.reads[("get", "target")] == 0
     assert writer.reads[("get", "de")] == 2
+
+
+def test_later_orders_are_first_read_when_this_runs_orders_were_seen_active(
+    tmp_path: Path,
+) -> None:
+    """The first order is read right after its answer, then with back-off (0, 2 and 6 s):
+    active at the third read. Later orders of the run wait those 6 s before their first read,
+    so an order provisioning as fast costs one read, and each is still confirmed active by a
+    read before its source is touched."""
+    clock = FakeClock()
+    writer = CountingWriter(clock)
+    writer.provisioning = timedelta(seconds=5)
+    writer.add("de", FakeSub("src1", "91FD106F", "Office E3", 4, "active"))
+    writer.add("de", FakeSub("src2", "91FD106F", "Visio", 2, "active"))
+    plan = plan_of(
+        create("c1", key="e3", quantity=4),
+        create("c2", key="visio", quantity=2),
+        source_change("c3", A.SUSPEND, "src1", 4, ("c1",)),
+        replace_key(source_change("c4", A.SUSPEND, "src2", 2, ("c2",)), "visio"),
+    )
+    report = run(plan, writer, clock, tmp_path)
+    assert report.clean, [s.message for s in report.steps]
+    assert clock.slept == [2, 4, 6]
+    assert writer.reads[("get", "target")] == 4  # three for the first order, one for the next
+    activated = _times(writer, "target", "active")
+    stopped = _times(writer, "de", "suspended")
+    assert len(activated) == 2 and len(stopped) == 2
+    assert max(activated) <= min(stopped)
+
+
+def test_an_order_slower_than_the_runs_first_is_still_awaited(tmp_path: Path) -> None:
+    """The wait learnt from the first order only sets when the next is first read: one that
+    takes longer is read again with back-off until active, and its source waits for it."""
+    clock = FakeClock()
+    writer = CountingWriter(clock)
+    writer.provisioning = timedelta(seconds=5)
+    writer.add("de", FakeSub("src2", "91FD106F", "Visio", 2, "active"))
+    real_order = writer.order
+
+    def slower_second(*args: object, **kwargs: object) -> ports.Ordered:
+        if writer.orders:
+            writer.provisioning = timedelta(seconds=11)
+        return real_order(*args, **kwargs)  # type: ignore[arg-type]
+
+    writer.order = slower_second  # type: ignore[method-assign]
+    plan = plan_of(
+        create("c1", key="e3", quantity=4),
+        create("c2", key="visio", quantity=2),
+        replace_key(source_change("c4", A.SUSPEND, "src2", 2, ("c2",)), "visio"),
+    )
+    report = run(plan, writer, clock, tmp_path)
+    assert report.clean, [s.message for s in report.steps]
+    # First order: reads at 0, 2 and 6 s. Second: first read 6 s after it (pending), then
+    # 2 and 4 s later (pending at 8, active at 12).
+    assert clock.slept == [2, 4, 6, 2, 4]
+    second = writer.subs[("target", plan.customers[0].tenant_id)]["s0002"]
+    suspended = [t for t, status in writer.sub("de", "src2").history if status == "suspended"]
+    assert second.history[-1][1] == "active" and suspended
+    assert second.history[-1][0] <= suspended[0]
+
+
+def _times(writer: FakeWriter, tenant: str, status: str) -> list[datetime]:
+    """When each of the customer's subscriptions in ``tenant`` turned ``status``."""
+    subs = writer.subs[(tenant, CUST)].values()
+    return [t for s in subs for t, seen in s.history if seen == status]
+
+
+def replace_key(change: actions.Change, key: str) -> actions.Change:
+    return replace(change, address=replace(change.address, key=key))

@@ -97,6 +97,63 @@ def test_update_that_is_already_done_sends_nothing(
     assert [c.request.method for c in mocked.calls] == ["GET"]
 
 
+def test_update_with_the_current_document_sends_only_the_patch(
+    mocked: responses.RequestsMock, make_client: Make
+) -> None:
+    """The document the caller's re-check has just read is the PATCH body's base: no GET of
+    the same state again, and still nothing of it dropped."""
+    mocked.patch(SUB, json=_sub(status="suspended", autoRenewEnabled=False))
+    current = _sub(quantity=7)
+    result = make_client().update_subscription(
+        "c1", "s1", {"status": "suspended"}, request_id="rid-s", current=current
+    )
+    assert result["status"] == "suspended"
+    assert [c.request.method for c in mocked.calls] == ["PATCH"]
+    body = json.loads(mocked.calls[0].request.body)
+    assert body["status"] == "suspended" and body["quantity"] == 7
+    assert body["autoRenewEnabled"] is True and "links" not in body
+    assert current["status"] == "active"  # the caller's document is left as it was
+
+
+def test_update_with_a_current_document_already_showing_the_change_sends_nothing(
+    mocked: responses.RequestsMock, make_client: Make
+) -> None:
+    make_client().update_subscription(
+        "c1", "s1", {"status": "suspended"}, request_id="r", current=_sub(status="suspended")
+    )
+    assert len(mocked.calls) == 0
+
+
+def test_update_with_another_subscriptions_document_reads_its_own(
+    mocked: responses.RequestsMock, make_client: Make
+) -> None:
+    mocked.get(SUB, json=_sub(quantity=10))
+    mocked.patch(SUB, json=_sub(quantity=12))
+    make_client().update_subscription(
+        "c1", "s1", {"quantity": 12}, request_id="r", current=_sub(id="s2", quantity=3)
+    )
+    assert [c.request.method for c in mocked.calls] == ["GET", "PATCH"]
+    assert json.loads(mocked.calls[1].request.body)["quantity"] == 12
+
+
+def test_conflict_after_a_patch_from_the_current_document_is_read_again(
+    mocked: responses.RequestsMock, make_client: Make
+) -> None:
+    """Someone changed the subscription after the caller read it: Partner Center answers
+    2055; the client reads it again, the change is not there, and the conflict stands."""
+    mocked.patch(
+        SUB,
+        status=400,
+        json={"code": 2055, "description": "Etag is no longer valid; read it again."},
+    )
+    mocked.get(SUB, json=_sub(quantity=30))
+    with pytest.raises(api_errors.ApiConflict):
+        make_client().update_subscription(
+            "c1", "s1", {"status": "suspended"}, request_id="r", current=_sub()
+        )
+    assert [c.request.method for c in mocked.calls] == ["PATCH", "GET"]
+
+
 def test_accepted_update_is_polled_until_visible(
     mocked: responses.RequestsMock, make_client: Make, fake_time: FakeTime
 ) -> None:

@@ -84,7 +84,7 @@ class FakeClient:
     def list_orders(self, customer_id: str) -> list[dict[str, Any]]:
         return self.orders
 
-    def update_subscription(self, *args: Any, request_id: str) -> Any:
+    def update_subscription(self, *args: Any, request_id: str, current: Any = None) -> Any:
         raise self.checkout
 
     def get_subscription(self, customer_id: str, sid: str) -> Any:
