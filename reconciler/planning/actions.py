@@ -22,12 +22,13 @@ the plan's verbs (``verbs.py``: every action with its facts, the reasons, the st
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from reconciler.planning import verbs
 
@@ -43,6 +44,56 @@ Action = verbs.Action
 Reason = verbs.Reason
 Strategy = verbs.Strategy
 Route = verbs.Route
+
+
+_R = TypeVar("_R")
+
+
+def fast_init(cls: type[_R]) -> type[_R]:
+    """Give a frozen, slotted dataclass a faster ``__init__`` (put it above ``@dataclass``).
+
+    Written for speed: the planner makes a record or two per subscription, and a frozen
+    dataclass's own ``__init__`` sets each field through ``object.__setattr__`` (about 1.5 us for
+    ``Change``'s 13 fields). This one calls each slot's ``__set__`` directly (about 0.7 us):
+    the same parameters, defaults and field order, the same values stored. Everything else is
+    the dataclass's own and unchanged: the class is still frozen (assignment raises
+    ``FrozenInstanceError``), and eq, hash, repr, ``dataclasses.replace`` and ``fields`` are
+    as before. A class it cannot copy faithfully (not frozen or not slotted, a
+    ``default_factory``, an ``init=False`` or keyword-only field, a ``__post_init__``) is
+    refused with ``TypeError`` when the module is imported.
+    """
+    params = getattr(cls, "__dataclass_params__", None)
+    if params is None or not params.frozen or "__slots__" not in cls.__dict__:
+        raise TypeError(f"fast_init: {cls.__qualname__} is not a frozen, slotted dataclass")
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"fast_init: {cls.__qualname__} has a __post_init__")
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    args: list[str] = []
+    body: list[str] = []
+    namespace: dict[str, Any] = {}
+    for f in fields:
+        if not f.init or f.kw_only or f.default_factory is not dataclasses.MISSING:
+            raise TypeError(f"fast_init: {cls.__qualname__}.{f.name} cannot be copied")
+        if f.default is dataclasses.MISSING:
+            args.append(f.name)
+        else:
+            namespace[f"_default_{f.name}"] = f.default
+            args.append(f"{f.name}=_default_{f.name}")
+        body.append(f"        _set_{f.name}(self, {f.name})\n")
+    setters = ", ".join(f"_set_{f.name}" for f in fields)
+    source = (
+        f"def _make({setters}):\n"
+        f"    def __init__(self, {', '.join(args)}):\n{''.join(body)}"
+        "    return __init__\n"
+    )
+    exec(source, namespace)  # noqa: S102 - built from the field names only, as dataclasses does
+    init = namespace["_make"](*(cls.__dict__[f.name].__set__ for f in fields))
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__ = cls.__module__
+    init.__doc__ = cls.__init__.__doc__
+    init.__annotations__ = dict(cls.__init__.__annotations__)
+    setattr(cls, "__init__", init)  # noqa: B010 - mypy refuses assigning to a method
+    return cls
 
 
 class PlanOutcome(enum.StrEnum):
@@ -73,6 +124,7 @@ class CustomerStatus(enum.StrEnum):
     SKIPPED = "skipped"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Address:
     """Where a change applies: ``<tenant>/<customer tenant id>/<subscription id or key>``.
@@ -93,6 +145,7 @@ class Address:
         return f"{self.tenant}/{self.customer_id}" + (f"/{leaf}" if leaf else "")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Gate:
     """Work that waits on someone else, with what they need to do it."""
@@ -107,6 +160,7 @@ class Gate:
     message: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Overlap:
     """Days on which both the source and the target bill for the same seats.
@@ -121,6 +175,7 @@ class Overlap:
     note: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Deadline:
     """A date that matters for a change: "cancellation-window", "term-end", "transfer-expiry"."""
@@ -130,6 +185,7 @@ class Deadline:
     note: str = ""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Change:
     """One planned step. ``id`` is stable across re-plans of the same situation."""
@@ -157,6 +213,7 @@ class Change:
         return self.action.writes and not self.blocked_by
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Rejected:
     """A route the planner did not take for a pair, and why."""
@@ -165,6 +222,7 @@ class Rejected:
     why: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PairStrategy:
     """How one source subscription of a customer moves to the target, why, and what was
@@ -188,6 +246,7 @@ class PairStrategy:
     rejected: tuple[Rejected, ...] = ()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     """A problem (error: nothing planned for that customer) or warning in the plan."""
@@ -198,6 +257,7 @@ class Diagnostic:
     customer_id: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Unmanaged:
     """A target subscription of a managed customer that the manifests don't name: left alone."""
@@ -212,6 +272,7 @@ class Unmanaged:
     status: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CustomerEntry:
     """One customer of the plan, with the fingerprint of the live state it was planned on."""

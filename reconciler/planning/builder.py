@@ -23,14 +23,20 @@ COMMERCE = {c: c.value for c in model.CommerceModel}
 def change_id(action: actions.Action, address: actions.Address) -> str:
     """Stable id: the same action on the same address gets the same id in every plan."""
     a = address
-    raw = f"{action}|{a.tenant}|{a.customer_id}|{a.subscription_id or ''}|{a.key or ''}"
-    return "c" + hashlib.sha256(raw.encode()).hexdigest()[:15]
+    # _VALUE[action] is ``action.value``: formatting the enum member itself is slower.
+    raw = f"{_VALUE[action]}|{a.tenant}|{a.customer_id}|{a.subscription_id or ''}|{a.key or ''}"
+    return "c" + _sha256(raw.encode()).hexdigest()[:15]
+
+
+_VALUE = {a: a.value for a in actions.Action}
+_sha256 = hashlib.sha256
 
 
 #: The actions that are gates (``Action.is_gate``), looked up once per change.
 _GATES = frozenset(a for a in actions.Action if a.is_gate)
 
 
+@actions.fast_init
 @dataclass(frozen=True, slots=True)
 class Outlook:
     """What the target subscription of a desired entry will be once earlier steps are done."""
@@ -69,6 +75,14 @@ class Builder:
     _sources: tuple[str, ...] | None = None
     #: (action, subscription id) of every change recorded, for ``planned``.
     _planned: set[tuple[actions.Action, str | None]] = field(default_factory=set)
+    #: ``consolidation.policy`` and the target's name: plain attributes, not properties,
+    #: written for speed (read several times per subscription).
+    policy: model.Policy = field(init=False)
+    target_name: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.policy = self.consolidation.policy
+        self.target_name = self.consolidation.target.name
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -88,9 +102,9 @@ class Builder:
     ) -> model.LiveSubscription | None:
         """The subscription with this id in source ``tenant`` (default: the customer's own
         source), indexed once per tenant."""
-        name = tenant or self.customer.source
-        index = self._source_index.get(name)
+        index = self._source_index.get(tenant or self.customer.source)
         if index is None:
+            name = tenant or self.customer.source
             view = self.source_view(name)
             index = {s.id: s for s in view.subscriptions} if view is not None else {}
             self._source_index[name] = index
@@ -98,10 +112,11 @@ class Builder:
 
     def tenant_of(self, subscription_id: str) -> str:
         """The source tenant holding ``subscription_id`` (the customer's own when none)."""
-        return next(
-            (n for n in self.sources if self.source_subscription(subscription_id, n)),
-            self.customer.source,
-        )
+        # A loop, not next() over a generator: written for speed (read per subscription).
+        for n in self.sources:
+            if self.source_subscription(subscription_id, n):
+                return n
+        return self.customer.source
 
     diagnostics: list[actions.Diagnostic] = field(default_factory=list)
     azure_ready: bool = False
@@ -141,14 +156,6 @@ class Builder:
             self._families = products.families(self.consolidation.offers)
         return self._families
 
-    @property
-    def policy(self) -> model.Policy:
-        return self.consolidation.policy
-
-    @property
-    def target_name(self) -> str:
-        return self.consolidation.target.name
-
     def address(
         self, tenant: str, subscription_id: str | None = None, key: str | None = None
     ) -> actions.Address:
@@ -173,13 +180,24 @@ class Builder:
         """Record a change and return its id (for later ``depends_on``). The same action on
         the same address is one change: a second one (two sources of an entry waiting on the
         one transfer that carries both) returns the first one's id."""
-        cid = change_id(action, address)
+        # change_id(action, address), written out here: once per change.
+        a = address
+        raw = f"{_VALUE[action]}|{a.tenant}|{a.customer_id}|{a.subscription_id or ''}|{a.key or ''}"
+        cid = "c" + _sha256(raw.encode()).hexdigest()[:15]
         if cid in self.blockers:
             return cid
         deps: tuple[str, ...] = ()
         blocked_by: tuple[str, ...] = ()
-        if depends_on:
-            deps = tuple(dict.fromkeys(depends_on)) if len(depends_on) > 1 else depends_on
+        if len(depends_on) == 1:
+            # The usual case, written out for speed: the gates its one dependency waits for
+            # (``blockers`` holds no repeats), then that dependency when it is a gate.
+            deps = depends_on
+            d = depends_on[0]
+            blocked_by = self.blockers.get(d, ())
+            if d in self.gate_ids and d not in blocked_by:
+                blocked_by = (*blocked_by, d)
+        elif depends_on:
+            deps = tuple(dict.fromkeys(depends_on))
             blocked: dict[str, None] = {}
             for d in deps:
                 blocked.update(dict.fromkeys(self.blockers.get(d, ())))

@@ -59,10 +59,14 @@ def soon(
     seen: set[tuple[str, str, str]] = set()
     found: list[tuple[datetime, str, actions.Diagnostic]] = []
     for c in changes:
+        if not c.deadlines:
+            continue
         a = c.address
         for d in c.deadlines:
+            if not now < d.at <= horizon:
+                continue
             key = (a.customer_id, a.subscription_id or a.key or "", d.kind)
-            if not now < d.at <= horizon or key in seen or _routine(d):
+            if key in seen or _routine(d):
                 continue
             seen.add(key)
             left = (d.at.date() - now.date()).days
