@@ -26,6 +26,7 @@ _WRITES = frozenset(a for a in A if a.writes)
 _LICENSE = frozenset(c for c in model.CommerceModel if c.is_license)
 #: A source in one of these no longer serves users (``_short_after_the_move``).
 _STOPPED = frozenset({model.SubscriptionStatus.SUSPENDED, *GONE})
+_ACTIVE, _SUSPENDED = model.SubscriptionStatus.ACTIVE, model.SubscriptionStatus.SUSPENDED
 #: No transfer blocks (``resolve_sources`` without ``blocked``); only read.
 _NO_BLOCKS: Mapping[str, str] = {}
 
@@ -43,6 +44,9 @@ class Source(NamedTuple):
     tenant: str
 
 
+_new_source = tuple.__new__
+
+
 def resolve_sources(
     b: Builder, ds: model.DesiredSubscription, blocked: Mapping[str, str] | None = None
 ) -> list[Source]:
@@ -51,13 +55,16 @@ def resolve_sources(
     ``blocked``: source subscription id -> why a transfer cannot move it."""
     found: list[Source] = []
     why_not = blocked or _NO_BLOCKS
+    own = b.customer.source
     for r in ds.replaces:
-        tenant = r.source or b.customer.source  # ``customer.source_of``, inlined (per pair)
+        tenant = r.source or own  # ``customer.source_of``, inlined (per pair)
         live = b.source_subscription(r.subscription_id, tenant)
         decision = None
         if live is not None and live.status not in GONE and live.commerce in _LICENSE:
             decision = strategy.resolve(r.becomes, live, b.policy, b.now, why_not.get(live.id))
-        found.append(Source(r, live, decision, tenant))
+        # tuple.__new__, not Source(...): the named tuple's __new__ is a Python function
+        # (speed, once per pair).
+        found.append(_new_source(Source, (r, live, decision, tenant)))
     return found
 
 
@@ -141,28 +148,37 @@ def _one(
     plan_strategy: actions.Strategy | None = chosen
     shown = chosen
     warn_overlap = True
+    status = s.status
     if protected and chosen is not S.KEEP:
         action, reason = A.HOLD, R.PROTECTED
         detail = f"protected by the manifest: {s.id} is left as it is (otherwise: {decision.why})"
         plan_strategy, shown = None, S.HOLD
     elif chosen is S.KEEP:
         action, reason, detail = A.NOOP, R.KEPT_BY_MANIFEST, decision.why
+    elif chosen is S.SUSPEND and status is _SUSPENDED or chosen is S.EXPIRE and not s.auto_renew:
+        # ``_already_done``'s two tests, inlined (once per pair); it words the note.
+        action, reason = A.NOOP, R.ALREADY_DONE
+        detail = f"{_already_done(s, chosen)} ({decision.why})"
+        warn_overlap = False
+    elif not (
+        # ``_target_ready``'s tests, inlined (once per pair); it is called, to say why, only
+        # when one fails.
+        outlook.usable
+        and outlook.quantity >= required
+        and (status is _ACTIVE or status is _SUSPENDED)
+    ) and not _target_ready(b, ds, s, outlook, required):
+        return
     else:
-        done = _already_done(s, chosen)
-        if done:
-            action, reason, detail = A.NOOP, R.ALREADY_DONE, f"{done} ({decision.why})"
-            warn_overlap = False
-        elif not _target_ready(b, ds, s, outlook, required):
-            return
-        else:
-            action, reason = strategy.ACTION_FOR[chosen], R.REPLACED
-            detail = f"{s.id} ({s.quantity} seats) is replaced by {ds.key}; {decision.why}"
+        action, reason = strategy.ACTION_FOR[chosen], R.REPLACED
+        detail = f"{s.id} ({s.quantity} seats) is replaced by {ds.key}; {decision.why}"
     now = b.now
     overlap = billing.overlap(plan_strategy, s, outlook.billing_from, now)
     writes = action in _WRITES
+    c = b.customer
     b.add(
         action,
-        b.address(src.tenant, src.replacement.subscription_id, ds.key),
+        # ``b.address``, inlined (once per pair).
+        actions.Address(src.tenant, c.tenant_id, c.name, src.replacement.subscription_id, ds.key),
         reason,
         detail,
         before=subscription_fields(s),
@@ -170,7 +186,8 @@ def _one(
         deadlines=billing.deadlines(s, plan_strategy, now),
         strategy=shown,
         depends_on=outlook.deps if writes else (),
-        after=_after(chosen) if writes else None,
+        # Shared, never mutated: readers copy it (``planfile``, ``applying``).
+        after=_AFTER.get(chosen, _AUTO_RENEW_OFF) if writes else None,
     )
     if warn_overlap:
         tolerance = b.policy.billing_overlap_tolerance_days
@@ -190,12 +207,13 @@ def _transfer_left(b: Builder, ds: model.DesiredSubscription, s: model.LiveSubsc
     )
 
 
-def _after(chosen: strategy.Strategy) -> dict[str, actions.Scalar]:
-    if chosen is S.SUSPEND:
-        return {"status": "suspended"}
-    if chosen is S.CANCEL:
-        return {"status": "deleted"}
-    return {"auto_renew": False}
+#: The after-image of a source's write, per strategy (``_AUTO_RENEW_OFF`` for the others):
+#: made once and shared by every change, as nothing mutates a change's ``after``.
+_AFTER: dict[strategy.Strategy, dict[str, actions.Scalar]] = {
+    S.SUSPEND: {"status": "suspended"},
+    S.CANCEL: {"status": "deleted"},
+}
+_AUTO_RENEW_OFF: dict[str, actions.Scalar] = {"auto_renew": False}
 
 
 def _target_ready(
