@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from reconciler import model
 from reconciler.planning import actions, billing, strategy, verbs
-from reconciler.planning.builder import Builder, Outlook, subscription_fields
+from reconciler.planning.builder import COMMERCE, Builder, Outlook, subscription_fields
 from reconciler.planning.matching import GONE
 
 A = actions.Action
@@ -85,10 +85,25 @@ def record(b: Builder, ds: model.DesiredSubscription, src: Source, protected: bo
     route = strategy.ROUTE.get(chosen, actions.Route.REPROVISION)  # ``d.route``, per pair
     if protected and chosen is not S.KEEP:
         why = d.why + "; held by a protect flag: nothing is done while it is set"
-        b.record(src.tenant, s, ds.key, route, why, S.HOLD, d.rejected)
+        action: actions.Strategy | None = S.HOLD
     else:
-        action = None if chosen is S.TRANSFER else chosen
-        b.record(src.tenant, s, ds.key, route, d.why, action, d.rejected)
+        why, action = d.why, None if chosen is S.TRANSFER else chosen
+    # ``b.record``, inlined (once per pair).
+    c = b.customer
+    b.strategies.append(
+        actions.PairStrategy(
+            src.tenant,
+            c.tenant_id,
+            c.name,
+            s.id,
+            ds.key,
+            COMMERCE[s.commerce],
+            route,
+            why,
+            action,
+            d.rejected,
+        )
+    )
 
 
 def seats_to_cover(sources: Iterable[tuple[int, actions.Strategy | None]]) -> int:
