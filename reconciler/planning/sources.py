@@ -170,7 +170,9 @@ def _one(
         plan_strategy, shown = None, S.HOLD
     elif chosen is S.KEEP:
         action, reason, detail = A.NOOP, R.KEPT_BY_MANIFEST, decision.why
-    elif chosen is S.SUSPEND and status is _SUSPENDED or chosen is S.EXPIRE and not s.auto_renew:
+    elif (chosen is S.SUSPEND and status is _SUSPENDED) or (
+        chosen is S.EXPIRE and not s.auto_renew
+    ):
         # ``_already_done``'s two tests, inlined (once per pair); it words the note.
         action, reason = A.NOOP, R.ALREADY_DONE
         detail = f"{_already_done(s, chosen)} ({decision.why})"
