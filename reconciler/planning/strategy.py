@@ -30,6 +30,7 @@ ACTION_FOR = {f.strategy: a for a, f in verbs.FACTS.items() if f.strategy is not
 ROUTE = {Strategy.TRANSFER: Route.TRANSFER, Strategy.KEEP: Route.KEEP}
 
 
+@actions.fast_init  # speed: up to three are made for a pair that falls back
 @dataclass(frozen=True, slots=True)
 class Decision:
     strategy: Strategy
