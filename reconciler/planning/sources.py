@@ -70,7 +70,7 @@ def resolve_sources(
 
 def record(b: Builder, ds: model.DesiredSubscription, src: Source, protected: bool) -> None:
     """The pair's strategy in the plan: how the source moves, why, what was rejected."""
-    s, d = src.live, src.decision
+    _, s, d, tenant = src  # one unpacking, not three attribute reads (speed)
     if s is None:
         return
     if d is None:
@@ -79,7 +79,7 @@ def record(b: Builder, ds: model.DesiredSubscription, src: Source, protected: bo
             if s.status in GONE
             else f"{s.commerce.value} is not a license subscription; declare Azure under azure:"
         )
-        b.record(src.tenant, s, ds.key, actions.Route.NONE, why)
+        b.record(tenant, s, ds.key, actions.Route.NONE, why)
         return
     chosen = d.strategy
     route = strategy.ROUTE.get(chosen, actions.Route.REPROVISION)  # ``d.route``, per pair
@@ -92,7 +92,7 @@ def record(b: Builder, ds: model.DesiredSubscription, src: Source, protected: bo
     c = b.customer
     b.strategies.append(
         actions.PairStrategy(
-            src.tenant,
+            tenant,
             c.tenant_id,
             c.name,
             s.id,
@@ -137,11 +137,11 @@ def _one(
 ) -> None:
     """Plan one source: already gone, not a license, moving by transfer, or decided (one
     function, not two: it runs once per pair)."""
-    s, decision = src.live, src.decision
+    replacement, s, decision, tenant = src  # one unpacking, not four attribute reads (speed)
     if s is None:
         return  # never reached: planning.customer refuses a customer with a missing source
     if s.status in GONE:
-        address = b.address(src.tenant, src.replacement.subscription_id, ds.key)
+        address = b.address(tenant, replacement.subscription_id, ds.key)
         before = subscription_fields(s)
         b.add(A.NOOP, address, R.ALREADY_DONE, f"{s.id} is {s.status.value}", before=before)
         return
@@ -195,7 +195,7 @@ def _one(
     b.add(
         action,
         # ``b.address``, inlined (once per pair).
-        actions.Address(src.tenant, c.tenant_id, c.name, src.replacement.subscription_id, ds.key),
+        actions.Address(tenant, c.tenant_id, c.name, replacement.subscription_id, ds.key),
         reason,
         detail,
         before=subscription_fields(s),
@@ -287,8 +287,7 @@ def plan_sources(
     # sources that already stopped serving users.
     pairs: list[tuple[int, actions.Strategy | None]] = []
     stopped: list[model.LiveSubscription] = []
-    for src in sources:
-        s, d = src.live, src.decision
+    for _, s, d, _ in sources:  # a Source, unpacked (speed: once per pair)
         if s is not None and d is not None:
             pairs.append((s.quantity, d.strategy))
             if s.status in _STOPPED and d.strategy in verbs.STOPS_SERVING:
