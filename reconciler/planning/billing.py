@@ -159,4 +159,7 @@ def deadlines(
                 "transfer-expiry", now + TRANSFER_EXPIRY, "a request made today expires"
             )
         )
+    if len(found) == 2:  # a transfer's term end and expiry: sorted (stably) by hand, speed
+        first, second = found
+        return (second, first) if second.at < first.at else (first, second)
     return tuple(sorted(found, key=_AT)) if len(found) > 1 else tuple(found)
