@@ -26,6 +26,7 @@ _WRITES = frozenset(a for a in A if a.writes)
 _LICENSE = frozenset(c for c in model.CommerceModel if c.is_license)
 #: A source in one of these no longer serves users (``_short_after_the_move``).
 _STOPPED = frozenset({model.SubscriptionStatus.SUSPENDED, *GONE})
+#: The statuses a source may be written in (``_target_ready``), looked up once.
 _ACTIVE, _SUSPENDED = model.SubscriptionStatus.ACTIVE, model.SubscriptionStatus.SUSPENDED
 #: No transfer blocks (``resolve_sources`` without ``blocked``); only read.
 _NO_BLOCKS: Mapping[str, str] = {}
@@ -44,6 +45,7 @@ class Source(NamedTuple):
     tenant: str
 
 
+#: Makes a ``Source`` from a 4-tuple without the named tuple's Python-level ``__new__``.
 _new_source = tuple.__new__
 
 
