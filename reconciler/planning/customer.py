@@ -392,15 +392,11 @@ def _plan_entries(
     why_not = {sid: block.why for sid, block in blocked.items()}
     # The blocks worth a warning, looked at per pair only when there are any (speed).
     warned = {sid: block for sid, block in blocked.items() if block.warn}
-    transfer = sources.S.TRANSFER
+    by_transfer = sources.S.TRANSFER
     customer_protected = b.customer.protect
     # Speed: the functions called per entry, looked up once.
-    resolve, record, plan_target, plan_sources = (
-        sources.resolve_sources,
-        sources.record,
-        targets.plan_target,
-        sources.plan_sources,
-    )
+    resolve, record, plan_sources = sources.resolve_sources, sources.record, sources.plan_sources
+    plan_existing, transfer, create = targets.plan_existing, targets.transfer, targets.create
     for match in matches:
         ds = match.desired
         protected = customer_protected or ds.protect
@@ -414,9 +410,16 @@ def _plan_entries(
                 continue
             if warned and s.id in warned:
                 _fallback_warning(b, s, d, warned[s.id])
-            if d.strategy is transfer:
+            if d.strategy is by_transfer:
                 moving.append(s)
-        outlook = plan_target(b, match, moving, protected)
+        # ``targets.plan_target(b, match, moving, protected)``, dispatched here (speed).
+        live = match.live
+        if live is not None:
+            outlook = plan_existing(b, ds, live)
+        elif moving:
+            outlook = transfer(b, ds, moving, protected)
+        else:
+            outlook = create(b, ds)
         plan_sources(b, ds, srcs, outlook, protected)
 
 
