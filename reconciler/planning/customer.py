@@ -200,10 +200,18 @@ def _missing_sources(b: Builder, lives: dict[int, model.LiveSubscription]) -> st
     its source subscription, so later steps do not look it up again (speed)."""
     c = b.customer
     found = []
+    # Speed: each source tenant's subscriptions by id, indexed here once per customer, so a
+    # look-up per replacement is a dict look-up (``b.source_subscription``, without the call).
+    indexes: dict[str, dict[str, model.LiveSubscription]] = {}
     for ds in c.subscriptions:
         for r in ds.replaces:
             tenant = r.source or c.source  # ``c.source_of(r)``, inline for speed
-            live = b.source_subscription(r.subscription_id, tenant)
+            index = indexes.get(tenant)
+            if index is None:
+                view = b.source_view(tenant)
+                index = {s.id: s for s in view.subscriptions} if view is not None else {}
+                indexes[tenant] = index
+            live = index.get(r.subscription_id.lower())
             if live is not None:
                 lives[id(r)] = live
                 continue
@@ -450,14 +458,14 @@ def _transfer_blocks(
             live = lives.get(id(r))
             if live is None or live.status in GONE:
                 continue
+            if becomes is not transferred and live.commerce is not nce:
+                continue  # ``auto`` moves only new commerce by transfer: no tenant look-up
             tenant = r.source or c.source  # ``c.source_of(r)``, inline for speed
             if tenant in tenants:
                 source = tenants[tenant]
             else:
                 source = tenants[tenant] = b.consolidation.source(tenant)
-            if source is None:
-                continue
-            if becomes is transferred or live.commerce is nce:
+            if source is not None:
                 pairs.append(eligibility.Pair(m.desired, live, source, m.live, m.rule))
     found = eligibility.blocks(pairs, b.consolidation.target, b.families) if pairs else {}
     if not found or not explicit_asked:
