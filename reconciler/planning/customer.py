@@ -25,6 +25,12 @@ _BY_ID = operator.attrgetter("id")
 A = actions.Action
 R = actions.Reason
 RS = model.ReadStatus
+# Enum members read once or more per customer, as module globals: reading a member off its
+# class costs about 80 ns on Python 3.11, a global about 5 ns (speed).
+_OK, _UNKNOWN = RS.OK, RS.UNKNOWN
+_AUTO, _TRANSFERRED = model.SourceStrategy.AUTO, model.SourceStrategy.TRANSFERRED
+_NCE = model.CommerceModel.NCE_LICENSE
+_ROUTE_TRANSFER = actions.Route.TRANSFER
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +69,7 @@ def _unknown(
         seen[name] = cv
     for name in sorted(tenants):
         cv = seen[name] if name in seen else tenants[name].customers.get(tid)
-        if cv is not None and cv.status is RS.UNKNOWN:
+        if cv is not None and cv.status is _UNKNOWN:
             return (
                 f"the state of {customer.name} ({customer.tenant_id}) in tenant {name} is "
                 f"unknown ({cv.reason or 'no reason'})"
@@ -327,8 +333,9 @@ def plan_customer(
     outside = _not_a_customer(customer, src, views)
     if outside:
         return _error(customer, "not-in-source", outside)
+    target_ok = tgt.status is _OK
     if (
-        tgt.status is RS.OK
+        target_ok
         and tgt.transfers is None
         and _may_transfer(customer, consolidation.policy, {customer.source: src, **views})
     ):
@@ -341,11 +348,11 @@ def plan_customer(
             "customer",
         )
     # Sorted so the plan does not depend on the order Partner Center lists subscriptions in.
-    target_subs = tuple(sorted(tgt.subscriptions, key=_BY_ID)) if tgt.status is RS.OK else ()
+    target_subs = tuple(sorted(tgt.subscriptions, key=_BY_ID)) if target_ok else ()
     b = Builder(customer, consolidation, now, src, target_subs, live.invitation_url, _sources=names)
     b.other_sources = views
-    b.transfers = tgt.transfers or () if tgt.status is RS.OK else ()
-    if tgt.status is RS.OK:
+    b.transfers = tgt.transfers or () if target_ok else ()
+    if target_ok:
         b.agreement, b.agreement_reason = tgt.agreement, tgt.agreement_reason
     lives: dict[int, model.LiveSubscription] = {}
     missing = _missing_sources(b, lives)
@@ -363,7 +370,7 @@ def plan_customer(
         return _error(
             customer, "ambiguous-match", f"{b.who()}: {text}; nothing is planned for this customer"
         )
-    if tgt.status is not RS.OK:
+    if not target_ok:
         _invitation(b)
     if customer.azure:  # speed: most customers hand nothing off
         azure.prepare(b)
@@ -439,11 +446,7 @@ def _transfer_blocks(
     ``lives``: each replacement's source subscription, by ``id()`` (``_missing_sources``)."""
     c = b.customer
     prefers = b.policy.prefers_transfer
-    auto_, transferred, nce = (
-        model.SourceStrategy.AUTO,
-        model.SourceStrategy.TRANSFERRED,
-        model.CommerceModel.NCE_LICENSE,
-    )
+    auto_, transferred, nce = _AUTO, _TRANSFERRED, _NCE
     # Source tenants by name, looked up once per customer (speed).
     tenants: dict[str, model.Tenant | None] = {}
     pairs = []
@@ -499,7 +502,7 @@ def _transfer_warnings(b: Builder) -> None:
     """Per customer: source tenants whose region is not in the map, and more subscriptions
     moving from one source than one transfer request is reported to carry."""
     counts: dict[str, int] = {}
-    route = actions.Route.TRANSFER
+    route = _ROUTE_TRANSFER
     for p in b.strategies:
         if p.route is route:
             counts[p.tenant] = counts.get(p.tenant, 0) + 1

@@ -18,6 +18,25 @@ from reconciler.planning.strategy import Strategy
 
 A = actions.Action
 R = actions.Reason
+# The enum members used once or more per subscription, as module globals: reading a member off
+# its class (``A.CREATE``) costs about 80 ns on Python 3.11, a global about 5 ns (speed).
+_CREATE, _TRANSFER, _ACCEPT, _ACCEPT_TRANSFER, _NOOP = (
+    A.CREATE,
+    A.TRANSFER,
+    A.ACCEPT,
+    A.ACCEPT_TRANSFER,
+    A.NOOP,
+)
+_NOT_IN_TARGET, _ARRIVES_BY_TRANSFER, _PENDING_ACCEPTANCE, _IN_SYNC = (
+    R.NOT_IN_TARGET,
+    R.ARRIVES_BY_TRANSFER,
+    R.TRANSFER_PENDING_ACCEPTANCE,
+    R.IN_SYNC,
+)
+_NCE = model.CommerceModel.NCE_LICENSE
+_ACTIVE = model.SubscriptionStatus.ACTIVE
+_BY_APPLY = model.TransferAcceptance.APPLY
+_BY_TRANSFER = Strategy.TRANSFER
 
 
 def _friendly(ds: model.DesiredSubscription, b: Builder) -> str:
@@ -142,15 +161,15 @@ def _create(b: Builder, ds: model.DesiredSubscription) -> Outlook:
     offer = b.consolidation.offers.get(alias) if alias else None
     name = ds.friendly_name or (offer.name if offer else "") or ds.key
     origin = ds.origin
-    if ds.commerce is model.CommerceModel.NCE_LICENSE:
+    if ds.commerce is _NCE:
         channel, through = "cart", "a cart"
     else:
         channel, through = "order", "an order"
     cid = b.add(
-        A.CREATE,
+        _CREATE,
         # ``b.address(b.target_name, key=ds.key)``, built directly (speed).
         actions.Address(b.target_name, c.tenant_id, c.name, None, ds.key),
-        R.NOT_IN_TARGET,
+        _NOT_IN_TARGET,
         # ``{origin.file}:{origin.line}`` is ``str(origin)`` without the call (speed).
         f"no target subscription matches {ds.key} ({origin.file}:{origin.line}); order "
         f"{ds.quantity} seats of {ds.offer_id} through {through}",
@@ -179,9 +198,9 @@ def _accept_gate(
 ) -> str:
     """``before``: ``subscription_fields(s)`` when the caller has it already."""
     return b.add(
-        A.ACCEPT_TRANSFER,
+        _ACCEPT_TRANSFER,
         address,
-        R.TRANSFER_PENDING_ACCEPTANCE,
+        _PENDING_ACCEPTANCE,
         detail,
         depends_on=depends_on,
         gate=actions.Gate(
@@ -195,7 +214,7 @@ def _accept_gate(
 
 
 def _by_apply(b: Builder) -> bool:
-    return b.consolidation.policy.transfer_acceptance is model.TransferAcceptance.APPLY
+    return b.consolidation.policy.transfer_acceptance is _BY_APPLY
 
 
 def _accept(
@@ -211,9 +230,9 @@ def _accept(
     """``apply`` accepts the request on the source (``transferAcceptance: apply``);
     ``before``: ``subscription_fields(s)`` when the caller has it already."""
     return b.add(
-        A.ACCEPT,
+        _ACCEPT,
         address,
-        R.TRANSFER_PENDING_ACCEPTANCE,
+        _PENDING_ACCEPTANCE,
         detail,
         depends_on=depends_on,
         before=before if before is not None else subscription_fields(s),
@@ -289,7 +308,7 @@ def request(
         if b.transfers  # speed: no request read, none ended
         else None
     )
-    reason, why = R.ARRIVES_BY_TRANSFER, ""
+    reason, why = _ARRIVES_BY_TRANSFER, ""
     if ended is not None:
         when = ended.expires_at if ended.status is model.TransferStatus.EXPIRED else None
         on = f" on {when.date().isoformat()}" if when else ""
@@ -298,7 +317,7 @@ def request(
     # One before-image for the request and its acceptance (read-only once recorded).
     before = subscription_fields(s)
     tid = b.add(
-        A.TRANSFER,
+        _TRANSFER,
         address,
         reason,
         (
@@ -311,12 +330,12 @@ def request(
         depends_on=(b.invite_id, *depends_on) if b.invite_id else depends_on,
         before=before,
         after={"target_tenant": b.target_name, "quantity": s.quantity},
-        strategy=Strategy.TRANSFER,
-        overlap=billing.overlap(Strategy.TRANSFER, s, b.now, b.now),
-        deadlines=billing.deadlines(s, Strategy.TRANSFER, b.now),
+        strategy=_BY_TRANSFER,
+        overlap=billing.overlap(_BY_TRANSFER, s, b.now, b.now),
+        deadlines=billing.deadlines(s, _BY_TRANSFER, b.now),
     )
     # ``_by_apply(b)``, inline for speed (once per request).
-    if b.policy.transfer_acceptance is model.TransferAcceptance.APPLY:
+    if b.policy.transfer_acceptance is _BY_APPLY:
         return _accept(
             b,
             s,
@@ -392,7 +411,7 @@ def _transfer(
             gates.append(pending(b, s, address, open_))
         else:
             gates.append(request(b, ds.key, s, address, depends_on=b.transfer_deps.get(tenant, ())))
-        if s.commerce is not model.CommerceModel.NCE_LICENSE:
+        if s.commerce is not _NCE:
             b.warn(
                 "transfer-legacy",
                 f"{b.who()}: {s.id} is not new commerce; partner-to-partner transfer of "
@@ -520,7 +539,7 @@ def plan_existing(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscr
     else:
         adopted = ""
     # Speed: an active target needs no step to become active (``_until_active``).
-    active = t.status is model.SubscriptionStatus.ACTIVE
+    active = t.status is _ACTIVE
     deps = [] if active else _until_active(b, t, address, before)
     if deps is None:
         b.warn(
@@ -551,7 +570,7 @@ def plan_existing(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscr
             quantity = ds.quantity
     if not deps:
         b.add(
-            A.NOOP, address, R.IN_SYNC, f"{adopted}{ds.key} is as the manifest wants", before=before
+            _NOOP, address, _IN_SYNC, f"{adopted}{ds.key} is as the manifest wants", before=before
         )
     return Outlook(True, quantity, tuple(deps), t.creation_date or b.now)
 
