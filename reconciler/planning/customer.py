@@ -416,8 +416,9 @@ def _plan_entries(
         ds = match.desired
         protected = customer_protected or ds.protect
         srcs = resolve(b, ds, why_not)
-        # The sources that move by transfer instead of a create (one pass, for speed).
-        moving: list[model.LiveSubscription] = []
+        # The sources that move by transfer instead of a create (one pass, for speed; a list
+        # only when one does).
+        moving: list[model.LiveSubscription] | None = None
         for pair in srcs:
             record(b, ds, pair, protected)
             s, d = pair.live, pair.decision
@@ -426,7 +427,10 @@ def _plan_entries(
             if warned and s.id in warned:
                 _fallback_warning(b, s, d, warned[s.id])
             if d.strategy is by_transfer:
-                moving.append(s)
+                if moving is None:
+                    moving = [s]
+                else:
+                    moving.append(s)
         # ``targets.plan_target(b, match, moving, protected)``, dispatched here (speed).
         live = match.live
         if live is not None:

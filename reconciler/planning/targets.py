@@ -334,23 +334,29 @@ def request(
         overlap=billing.overlap(_BY_TRANSFER, s, b.now, b.now),
         deadlines=billing.deadlines(s, _BY_TRANSFER, b.now),
     )
-    # ``_by_apply(b)``, inline for speed (once per request).
+    # ``_by_apply(b)``, then ``_accept`` or ``_accept_gate``, inline for speed (once per
+    # request; keep the three in step).
     if b.policy.transfer_acceptance is _BY_APPLY:
-        return _accept(
-            b,
-            s,
+        return b.add(
+            _ACCEPT,
             address,
+            _PENDING_ACCEPTANCE,
             f"accept the transfer in {address.tenant} with {s.id} ({s.quantity} seats), then "
             "verify its target subscription",
             depends_on=(tid,),
             before=before,
         )
-    return _accept_gate(
-        b,
-        s,
+    return b.add(
+        _ACCEPT_TRANSFER,
         address,
+        _PENDING_ACCEPTANCE,
         f"the source partner {address.tenant} must accept the transfer of {s.id}",
         depends_on=(tid,),
+        gate=actions.Gate(
+            "source-partner",
+            f"accept the transfer request in tenant {address.tenant} "
+            "(Partner Center > Customers > Transfers)",
+        ),
         before=before,
     )
 
