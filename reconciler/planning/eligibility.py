@@ -192,7 +192,8 @@ def _pair_block(
             "moves each as a subscription of its own",
             False,
         )
-    if not families.same_product(s.offer_id, ds.offer_id):
+    # ``families.same_product``, with the product keys (cached) read directly (speed).
+    if not families.same_keys(products.product_key(s.offer_id), products.product_key(ds.offer_id)):
         return Block(
             f"{ds.key} wants {ds.offer_id} and the source is {s.offer_id}; a transfer moves "
             "the subscription as it is",

@@ -539,7 +539,11 @@ def plan_existing(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscr
     if (
         other_offer
         or ds.term_duration != t.term_duration
-        or (ds.term_duration and ds.billing_cycle.lower() != t.billing_cycle.lower())
+        or (
+            ds.term_duration
+            and ds.billing_cycle != t.billing_cycle
+            and ds.billing_cycle.lower() != t.billing_cycle.lower()
+        )
     ):
         adopted = _adoption(b, ds, t, other_offer)
     else:
