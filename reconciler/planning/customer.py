@@ -25,8 +25,15 @@ _BY_ID = operator.attrgetter("id")
 A = actions.Action
 R = actions.Reason
 RS = model.ReadStatus
+# Enum members read once or more per customer, as module globals: reading a member off its
+# class costs about 80 ns on Python 3.11, a global about 5 ns (speed).
+_OK, _UNKNOWN = RS.OK, RS.UNKNOWN
+_AUTO, _TRANSFERRED = model.SourceStrategy.AUTO, model.SourceStrategy.TRANSFERRED
+_NCE = model.CommerceModel.NCE_LICENSE
+_ROUTE_TRANSFER = actions.Route.TRANSFER
 
 
+@actions.fast_init  # speed: one per customer
 @dataclass(frozen=True, slots=True)
 class CustomerPlan:
     status: actions.CustomerStatus
@@ -63,7 +70,7 @@ def _unknown(
         seen[name] = cv
     for name in sorted(tenants):
         cv = seen[name] if name in seen else tenants[name].customers.get(tid)
-        if cv is not None and cv.status is RS.UNKNOWN:
+        if cv is not None and cv.status is _UNKNOWN:
             return (
                 f"the state of {customer.name} ({customer.tenant_id}) in tenant {name} is "
                 f"unknown ({cv.reason or 'no reason'})"
@@ -200,10 +207,18 @@ def _missing_sources(b: Builder, lives: dict[int, model.LiveSubscription]) -> st
     its source subscription, so later steps do not look it up again (speed)."""
     c = b.customer
     found = []
+    # Speed: each source tenant's subscriptions by id, indexed here once per customer, so a
+    # look-up per replacement is a dict look-up (``b.source_subscription``, without the call).
+    indexes: dict[str, dict[str, model.LiveSubscription]] = {}
     for ds in c.subscriptions:
         for r in ds.replaces:
             tenant = r.source or c.source  # ``c.source_of(r)``, inline for speed
-            live = b.source_subscription(r.subscription_id, tenant)
+            index = indexes.get(tenant)
+            if index is None:
+                view = b.source_view(tenant)
+                index = {s.id: s for s in view.subscriptions} if view is not None else {}
+                indexes[tenant] = index
+            live = index.get(r.subscription_id.lower())
             if live is not None:
                 lives[id(r)] = live
                 continue
@@ -313,14 +328,18 @@ def plan_customer(
     why = _unknown(customer, live, [*names, target_name], seen)
     if why:
         return _error(customer, "state-unknown", f"{why}; nothing is planned for this customer")
-    views = {n: seen[n] for n in names}
-    src = views.pop(customer.source)
+    if len(names) == 1:  # speed: most customers are held in one source (``names[0]``)
+        src, views = seen[names[0]], {}
+    else:
+        views = {n: seen[n] for n in names}
+        src = views.pop(customer.source)
     tgt = seen[target_name]
     outside = _not_a_customer(customer, src, views)
     if outside:
         return _error(customer, "not-in-source", outside)
+    target_ok = tgt.status is _OK
     if (
-        tgt.status is RS.OK
+        target_ok
         and tgt.transfers is None
         and _may_transfer(customer, consolidation.policy, {customer.source: src, **views})
     ):
@@ -333,11 +352,11 @@ def plan_customer(
             "customer",
         )
     # Sorted so the plan does not depend on the order Partner Center lists subscriptions in.
-    target_subs = tuple(sorted(tgt.subscriptions, key=_BY_ID)) if tgt.status is RS.OK else ()
+    target_subs = tuple(sorted(tgt.subscriptions, key=_BY_ID)) if target_ok else ()
     b = Builder(customer, consolidation, now, src, target_subs, live.invitation_url, _sources=names)
     b.other_sources = views
-    b.transfers = tgt.transfers or () if tgt.status is RS.OK else ()
-    if tgt.status is RS.OK:
+    b.transfers = tgt.transfers or () if target_ok else ()
+    if target_ok:
         b.agreement, b.agreement_reason = tgt.agreement, tgt.agreement_reason
     lives: dict[int, model.LiveSubscription] = {}
     missing = _missing_sources(b, lives)
@@ -355,7 +374,7 @@ def plan_customer(
         return _error(
             customer, "ambiguous-match", f"{b.who()}: {text}; nothing is planned for this customer"
         )
-    if tgt.status is not RS.OK:
+    if not target_ok:
         _invitation(b)
     if customer.azure:  # speed: most customers hand nothing off
         azure.prepare(b)
@@ -367,9 +386,11 @@ def plan_customer(
         azure.plan_handoff(
             b, handoff, result.azure.get(handoff.key), customer.protect or handoff.protect
         )
-    matched = [m.live for m in result.matches if m.live is not None]
-    matched += [t for t in result.azure.values() if t is not None]
-    _drift(b, matched)
+    # Speed: a customer with nothing in the target matched nothing (most of a large plan).
+    if target_subs:
+        matched = [m.live for m in result.matches if m.live is not None]
+        matched += [t for t in result.azure.values() if t is not None]
+        _drift(b, matched)
     status = (
         actions.CustomerStatus.INVITATION_PENDING if b.invite_id else actions.CustomerStatus.PLANNED
     )
@@ -392,21 +413,18 @@ def _plan_entries(
     why_not = {sid: block.why for sid, block in blocked.items()}
     # The blocks worth a warning, looked at per pair only when there are any (speed).
     warned = {sid: block for sid, block in blocked.items() if block.warn}
-    transfer = sources.S.TRANSFER
+    by_transfer = sources.S.TRANSFER
     customer_protected = b.customer.protect
     # Speed: the functions called per entry, looked up once.
-    resolve, record, plan_target, plan_sources = (
-        sources.resolve_sources,
-        sources.record,
-        targets.plan_target,
-        sources.plan_sources,
-    )
+    resolve, record, plan_sources = sources.resolve_sources, sources.record, sources.plan_sources
+    plan_existing, transfer, create = targets.plan_existing, targets.transfer, targets.create
     for match in matches:
         ds = match.desired
         protected = customer_protected or ds.protect
         srcs = resolve(b, ds, why_not)
-        # The sources that move by transfer instead of a create (one pass, for speed).
-        moving: list[model.LiveSubscription] = []
+        # The sources that move by transfer instead of a create (one pass, for speed; a list
+        # only when one does).
+        moving: list[model.LiveSubscription] | None = None
         for pair in srcs:
             record(b, ds, pair, protected)
             s, d = pair.live, pair.decision
@@ -414,9 +432,19 @@ def _plan_entries(
                 continue
             if warned and s.id in warned:
                 _fallback_warning(b, s, d, warned[s.id])
-            if d.strategy is transfer:
-                moving.append(s)
-        outlook = plan_target(b, match, moving, protected)
+            if d.strategy is by_transfer:
+                if moving is None:
+                    moving = [s]
+                else:
+                    moving.append(s)
+        # ``targets.plan_target(b, match, moving, protected)``, dispatched here (speed).
+        live = match.live
+        if live is not None:
+            outlook = plan_existing(b, ds, live)
+        elif moving:
+            outlook = transfer(b, ds, moving, protected)
+        else:
+            outlook = create(b, ds)
         plan_sources(b, ds, srcs, outlook, protected)
 
 
@@ -428,11 +456,7 @@ def _transfer_blocks(
     ``lives``: each replacement's source subscription, by ``id()`` (``_missing_sources``)."""
     c = b.customer
     prefers = b.policy.prefers_transfer
-    auto_, transferred, nce = (
-        model.SourceStrategy.AUTO,
-        model.SourceStrategy.TRANSFERRED,
-        model.CommerceModel.NCE_LICENSE,
-    )
+    auto_, transferred, nce = _AUTO, _TRANSFERRED, _NCE
     # Source tenants by name, looked up once per customer (speed).
     tenants: dict[str, model.Tenant | None] = {}
     pairs = []
@@ -447,14 +471,14 @@ def _transfer_blocks(
             live = lives.get(id(r))
             if live is None or live.status in GONE:
                 continue
+            if becomes is not transferred and live.commerce is not nce:
+                continue  # ``auto`` moves only new commerce by transfer: no tenant look-up
             tenant = r.source or c.source  # ``c.source_of(r)``, inline for speed
             if tenant in tenants:
                 source = tenants[tenant]
             else:
                 source = tenants[tenant] = b.consolidation.source(tenant)
-            if source is None:
-                continue
-            if becomes is transferred or live.commerce is nce:
+            if source is not None:
                 pairs.append(eligibility.Pair(m.desired, live, source, m.live, m.rule))
     found = eligibility.blocks(pairs, b.consolidation.target, b.families) if pairs else {}
     if not found or not explicit_asked:
@@ -488,7 +512,7 @@ def _transfer_warnings(b: Builder) -> None:
     """Per customer: source tenants whose region is not in the map, and more subscriptions
     moving from one source than one transfer request is reported to carry."""
     counts: dict[str, int] = {}
-    route = actions.Route.TRANSFER
+    route = _ROUTE_TRANSFER
     for p in b.strategies:
         if p.route is route:
             counts[p.tenant] = counts.get(p.tenant, 0) + 1

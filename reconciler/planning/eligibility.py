@@ -162,6 +162,11 @@ def blocks(
     return found
 
 
+#: ``CommerceModel.NCE_LICENSE`` as a module global, read once per pair (speed: a member read
+#: off its class costs about 80 ns on Python 3.11).
+_NCE = model.CommerceModel.NCE_LICENSE
+
+
 def _pair_block(
     p: Pair,
     target: model.Tenant,
@@ -175,7 +180,7 @@ def _pair_block(
             "second subscription",
             False,
         )
-    if ds.commerce is not model.CommerceModel.NCE_LICENSE:
+    if ds.commerce is not _NCE:
         return Block(
             f"{ds.key} buys {ds.offer_id}, which is not a new-commerce license; a transfer "
             "moves the new-commerce subscription as it is",
@@ -187,7 +192,8 @@ def _pair_block(
             "moves each as a subscription of its own",
             False,
         )
-    if not families.same_product(s.offer_id, ds.offer_id):
+    # ``families.same_product``, with the product keys (cached) read directly (speed).
+    if not families.same_keys(products.product_key(s.offer_id), products.product_key(ds.offer_id)):
         return Block(
             f"{ds.key} wants {ds.offer_id} and the source is {s.offer_id}; a transfer moves "
             "the subscription as it is",

@@ -18,6 +18,25 @@ from reconciler.planning.strategy import Strategy
 
 A = actions.Action
 R = actions.Reason
+# The enum members used once or more per subscription, as module globals: reading a member off
+# its class (``A.CREATE``) costs about 80 ns on Python 3.11, a global about 5 ns (speed).
+_CREATE, _TRANSFER, _ACCEPT, _ACCEPT_TRANSFER, _NOOP = (
+    A.CREATE,
+    A.TRANSFER,
+    A.ACCEPT,
+    A.ACCEPT_TRANSFER,
+    A.NOOP,
+)
+_NOT_IN_TARGET, _ARRIVES_BY_TRANSFER, _PENDING_ACCEPTANCE, _IN_SYNC = (
+    R.NOT_IN_TARGET,
+    R.ARRIVES_BY_TRANSFER,
+    R.TRANSFER_PENDING_ACCEPTANCE,
+    R.IN_SYNC,
+)
+_NCE = model.CommerceModel.NCE_LICENSE
+_ACTIVE = model.SubscriptionStatus.ACTIVE
+_BY_APPLY = model.TransferAcceptance.APPLY
+_BY_TRANSFER = Strategy.TRANSFER
 
 
 def _friendly(ds: model.DesiredSubscription, b: Builder) -> str:
@@ -129,23 +148,40 @@ def _create(b: Builder, ds: model.DesiredSubscription) -> Outlook:
             f"{b.who()}: the plan buys {ds.offer_id} for {ds.key} although the customer already "
             f"holds that product in {b.target_name} ({', '.join(s.id for s in held)}): {why}",
         )
-    channel = "cart" if ds.commerce is model.CommerceModel.NCE_LICENSE else "order"
-    after: dict[str, actions.Scalar] = {
-        "offer_id": ds.offer_id,
-        "quantity": ds.quantity,
-        "billing_cycle": ds.billing_cycle,
-        "term_duration": ds.term_duration,
-        "friendly_name": _friendly(ds, b),
-        "channel": channel,
-    }
+    c = b.customer
+    # Speed (once per create): ``purchase_deps(b)`` without its calls when no agreement gate
+    # is planned or to be planned (confirmed, or not read at all).
+    agreement = b.agreement
+    if agreement is True or (agreement is None and not b.agreement_reason):
+        deps: tuple[str, ...] = (b.invite_id,) if b.invite_id else ()
+    else:
+        deps = purchase_deps(b)
+    # ``_friendly(ds, b)``, inline for speed.
+    alias = ds.offer_alias
+    offer = b.consolidation.offers.get(alias) if alias else None
+    name = ds.friendly_name or (offer.name if offer else "") or ds.key
+    origin = ds.origin
+    if ds.commerce is _NCE:
+        channel, through = "cart", "a cart"
+    else:
+        channel, through = "order", "an order"
     cid = b.add(
-        A.CREATE,
-        b.address(b.target_name, key=ds.key),
-        R.NOT_IN_TARGET,
-        f"no target subscription matches {ds.key} ({ds.origin}); order {ds.quantity} "
-        f"seats of {ds.offer_id} through {'a cart' if channel == 'cart' else 'an order'}",
-        depends_on=purchase_deps(b),
-        after=after,
+        _CREATE,
+        # ``b.address(b.target_name, key=ds.key)``, built directly (speed).
+        actions.Address(b.target_name, c.tenant_id, c.name, None, ds.key),
+        _NOT_IN_TARGET,
+        # ``{origin.file}:{origin.line}`` is ``str(origin)`` without the call (speed).
+        f"no target subscription matches {ds.key} ({origin.file}:{origin.line}); order "
+        f"{ds.quantity} seats of {ds.offer_id} through {through}",
+        depends_on=deps,
+        after={
+            "offer_id": ds.offer_id,
+            "quantity": ds.quantity,
+            "billing_cycle": ds.billing_cycle,
+            "term_duration": ds.term_duration,
+            "friendly_name": markers.with_marker(name, ds.key),
+            "channel": channel,
+        },
     )
     return Outlook(True, ds.quantity, (cid,), b.now)
 
@@ -162,9 +198,9 @@ def _accept_gate(
 ) -> str:
     """``before``: ``subscription_fields(s)`` when the caller has it already."""
     return b.add(
-        A.ACCEPT_TRANSFER,
+        _ACCEPT_TRANSFER,
         address,
-        R.TRANSFER_PENDING_ACCEPTANCE,
+        _PENDING_ACCEPTANCE,
         detail,
         depends_on=depends_on,
         gate=actions.Gate(
@@ -178,7 +214,7 @@ def _accept_gate(
 
 
 def _by_apply(b: Builder) -> bool:
-    return b.consolidation.policy.transfer_acceptance is model.TransferAcceptance.APPLY
+    return b.consolidation.policy.transfer_acceptance is _BY_APPLY
 
 
 def _accept(
@@ -194,9 +230,9 @@ def _accept(
     """``apply`` accepts the request on the source (``transferAcceptance: apply``);
     ``before``: ``subscription_fields(s)`` when the caller has it already."""
     return b.add(
-        A.ACCEPT,
+        _ACCEPT,
         address,
-        R.TRANSFER_PENDING_ACCEPTANCE,
+        _PENDING_ACCEPTANCE,
         detail,
         depends_on=depends_on,
         before=before if before is not None else subscription_fields(s),
@@ -272,7 +308,7 @@ def request(
         if b.transfers  # speed: no request read, none ended
         else None
     )
-    reason, why = R.ARRIVES_BY_TRANSFER, ""
+    reason, why = _ARRIVES_BY_TRANSFER, ""
     if ended is not None:
         when = ended.expires_at if ended.status is model.TransferStatus.EXPIRED else None
         on = f" on {when.date().isoformat()}" if when else ""
@@ -281,7 +317,7 @@ def request(
     # One before-image for the request and its acceptance (read-only once recorded).
     before = subscription_fields(s)
     tid = b.add(
-        A.TRANSFER,
+        _TRANSFER,
         address,
         reason,
         (
@@ -290,29 +326,37 @@ def request(
             f"({s.quantity} seats) from {address.tenant}, requested by {b.target_name}"
         )
         + why,
-        depends_on=b.after_invite(*depends_on),
+        # ``b.after_invite(*depends_on)``, inline for speed (once per request).
+        depends_on=(b.invite_id, *depends_on) if b.invite_id else depends_on,
         before=before,
         after={"target_tenant": b.target_name, "quantity": s.quantity},
-        strategy=Strategy.TRANSFER,
-        overlap=billing.overlap(Strategy.TRANSFER, s, b.now, b.now),
-        deadlines=billing.deadlines(s, Strategy.TRANSFER, b.now),
+        strategy=_BY_TRANSFER,
+        overlap=billing.overlap(_BY_TRANSFER, s, b.now, b.now),
+        deadlines=billing.deadlines(s, _BY_TRANSFER, b.now),
     )
-    if _by_apply(b):
-        return _accept(
-            b,
-            s,
+    # ``_by_apply(b)``, then ``_accept`` or ``_accept_gate``, inline for speed (once per
+    # request; keep the three in step).
+    if b.policy.transfer_acceptance is _BY_APPLY:
+        return b.add(
+            _ACCEPT,
             address,
+            _PENDING_ACCEPTANCE,
             f"accept the transfer in {address.tenant} with {s.id} ({s.quantity} seats), then "
             "verify its target subscription",
             depends_on=(tid,),
             before=before,
         )
-    return _accept_gate(
-        b,
-        s,
+    return b.add(
+        _ACCEPT_TRANSFER,
         address,
+        _PENDING_ACCEPTANCE,
         f"the source partner {address.tenant} must accept the transfer of {s.id}",
         depends_on=(tid,),
+        gate=actions.Gate(
+            "source-partner",
+            f"accept the transfer request in tenant {address.tenant} "
+            "(Partner Center > Customers > Transfers)",
+        ),
         before=before,
     )
 
@@ -335,12 +379,14 @@ def _transfer(
     gates: list[str] = []
     quantity = 0
     # Speed: a customer held in one source has every subscription there (``tenant_of``).
-    single = b.customer.source if len(b.sources) == 1 else None
+    c = b.customer
+    single = c.source if len(b.sources) == 1 else None
     for s in sources:
         quantity += s.quantity
         # A customer held in several sources: each subscription moves from its own tenant.
         tenant = single if single is not None else b.tenant_of(s.id)
-        address = b.address(tenant, s.id, ds.key)
+        # ``b.address(tenant, s.id, ds.key)``, built directly (speed).
+        address = actions.Address(tenant, c.tenant_id, c.name, s.id, ds.key)
         # Speed: no request read for the customer, no history to look through.
         history = b.transfers_from_source(tenant) if b.transfers else []
         open_: model.LiveTransfer | None = None
@@ -371,7 +417,7 @@ def _transfer(
             gates.append(pending(b, s, address, open_))
         else:
             gates.append(request(b, ds.key, s, address, depends_on=b.transfer_deps.get(tenant, ())))
-        if s.commerce is not model.CommerceModel.NCE_LICENSE:
+        if s.commerce is not _NCE:
             b.warn(
                 "transfer-legacy",
                 f"{b.who()}: {s.id} is not new commerce; partner-to-partner transfer of "
@@ -474,7 +520,9 @@ def _adoption(
 
 def plan_existing(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscription) -> Outlook:
     """Changes for a matched target subscription ``t``."""
-    address = b.address(b.target_name, t.id, ds.key)
+    c = b.customer
+    # ``b.address(b.target_name, t.id, ds.key)``, built directly (speed).
+    address = actions.Address(b.target_name, c.tenant_id, c.name, t.id, ds.key)
     before = subscription_fields(t)
     # Product keys compared once for both questions (same product? another offer of it?).
     held_key, wanted_key = products.product_key(t.offer_id), products.product_key(ds.offer_id)
@@ -487,9 +535,21 @@ def plan_existing(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscr
             "nothing is planned for it",
         )
         return Outlook(False, t.quantity, (), t.creation_date, "its offer differs")
-    adopted = _adoption(b, ds, t, other_offer)
+    # Speed: the same offer on the same term and cycle (the usual case) needs no words.
+    if (
+        other_offer
+        or ds.term_duration != t.term_duration
+        or (
+            ds.term_duration
+            and ds.billing_cycle != t.billing_cycle
+            and ds.billing_cycle.lower() != t.billing_cycle.lower()
+        )
+    ):
+        adopted = _adoption(b, ds, t, other_offer)
+    else:
+        adopted = ""
     # Speed: an active target needs no step to become active (``_until_active``).
-    active = t.status is model.SubscriptionStatus.ACTIVE
+    active = t.status is _ACTIVE
     deps = [] if active else _until_active(b, t, address, before)
     if deps is None:
         b.warn(
@@ -520,7 +580,7 @@ def plan_existing(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscr
             quantity = ds.quantity
     if not deps:
         b.add(
-            A.NOOP, address, R.IN_SYNC, f"{adopted}{ds.key} is as the manifest wants", before=before
+            _NOOP, address, _IN_SYNC, f"{adopted}{ds.key} is as the manifest wants", before=before
         )
     return Outlook(True, quantity, tuple(deps), t.creation_date or b.now)
 
@@ -539,3 +599,8 @@ def plan_target(
     if transfers:
         return _transfer(b, ds, transfers, protected)
     return _create(b, ds)
+
+
+#: ``plan_target``'s three cases by name, for planning.customer, which dispatches each entry
+#: itself (one call less per entry: speed).
+create, transfer = _create, _transfer
