@@ -30,6 +30,9 @@ def change_id(action: actions.Action, address: actions.Address) -> str:
 
 _VALUE = {a: a.value for a in actions.Action}
 _sha256 = hashlib.sha256
+_new_change = actions.new_change
+_new_address = actions.new_address
+_new_pair_strategy = actions.new_pair_strategy
 
 
 #: The actions that are gates (``Action.is_gate``), looked up once per change.
@@ -160,7 +163,8 @@ class Builder:
         self, tenant: str, subscription_id: str | None = None, key: str | None = None
     ) -> actions.Address:
         c = self.customer
-        return actions.Address(tenant, c.tenant_id, c.name, subscription_id, key)
+        # ``actions.Address(...)``: ``fast_new``'s faster constructor (once per change).
+        return _new_address(tenant, c.tenant_id, c.name, subscription_id, key)
 
     def add(
         self,
@@ -208,8 +212,8 @@ class Builder:
         self._planned.add((action, address.subscription_id))
         if action in _GATES:
             self.gate_ids.add(cid)
-        # In field order, positionally: a third cheaper than keywords, once per change.
-        change = actions.Change(
+        # ``actions.Change(...)``, all fields in order: ``fast_new``'s faster constructor.
+        change = _new_change(
             cid,  # id
             action,
             address,
@@ -243,8 +247,9 @@ class Builder:
     ) -> None:
         """Record how ``source`` (in source ``tenant``, for manifest entry ``key``) moves."""
         c = self.customer
+        # ``actions.PairStrategy(...)``: ``fast_new``'s faster constructor (once per pair).
         self.strategies.append(
-            actions.PairStrategy(
+            _new_pair_strategy(
                 tenant,
                 c.tenant_id,
                 c.name,
