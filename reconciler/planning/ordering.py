@@ -8,7 +8,7 @@ Pure: sequences of changes in, sequences of changes out.
 from __future__ import annotations
 
 import graphlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from reconciler import errors, model
 from reconciler.planning import actions, verbs
@@ -24,9 +24,36 @@ def order(changes: Sequence[actions.Change], rank: Mapping[str, int]) -> list[ac
     placed right after its last dependency (Kahn's algorithm seeded by the sort, linear after
     the sort). A cycle is a bug in the planner: ``graphlib`` names it in the error.
     """
-    # Each action's rank, read from the facts on every call (an action without facts cannot be
-    # ordered: ``ranks[c.action]`` raises KeyError).
-    ranks = {action: facts.rank for action, facts in verbs.FACTS.items()}
+    return _order(changes, rank, _ranks())
+
+
+def order_by_customer(
+    groups: Iterable[Sequence[actions.Change]], rank: Mapping[str, int]
+) -> list[actions.Change]:
+    """``order`` of all the changes of ``groups``, where each group is one customer's changes
+    (the planner's: one builder per customer), the groups in customer order (``rank``).
+
+    The same order as ``order`` over them all at once: the sort key puts customers first, and
+    a customer's changes depend only on its own (its builder made every id they name), so no
+    change waits across customers. Ordered per customer for speed: the sets and dicts stay
+    small, and the sort sorts short lists.
+    """
+    ranks = _ranks()
+    result: list[actions.Change] = []
+    for group in groups:
+        result.extend(_order(group, rank, ranks))
+    return result
+
+
+def _ranks() -> dict[actions.Action, int]:
+    """Each action's rank, read from the facts on every call (an action without facts cannot
+    be ordered: ``ranks[c.action]`` raises KeyError)."""
+    return {action: facts.rank for action, facts in verbs.FACTS.items()}
+
+
+def _order(
+    changes: Sequence[actions.Change], rank: Mapping[str, int], ranks: Mapping[actions.Action, int]
+) -> list[actions.Change]:
     unranked = len(rank)
     rank_of = rank.get
     # The sort key of each change: customer, the action's rank, manifest key, subscription id,

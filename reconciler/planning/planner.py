@@ -8,7 +8,7 @@ the policy caps, and wrapped with the fingerprints ``apply`` uses to refuse a st
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from types import MappingProxyType
 
@@ -110,7 +110,8 @@ def _build(
     consolidation = desired.consolidation
     chosen = select_customers(desired, include=include, exclude=exclude, source=source)
     rank = {c.tenant_id: i for i, c in enumerate(chosen)}
-    changes: list[actions.Change] = []
+    #: Each customer's changes, in customer order (``ordering.order_by_customer``).
+    changes: list[Sequence[actions.Change]] = []
     diagnostics: list[actions.Diagnostic] = []
     unmanaged: list[actions.Unmanaged] = []
     entries: list[actions.CustomerEntry] = []
@@ -119,7 +120,7 @@ def _build(
     target = consolidation.target.name
     for c in chosen:
         result = customer.plan_customer(c, live, consolidation, now)
-        changes.extend(result.changes)
+        changes.append(result.changes)
         diagnostics.extend(result.diagnostics)
         unmanaged.extend(result.unmanaged)
         strategies.extend(result.strategies)
@@ -138,7 +139,7 @@ def _build(
                 sources=sources if len(sources) > 1 else (),
             )
         )
-    ordered = ordering.order(changes, rank)
+    ordered = ordering.order_by_customer(changes, rank)
     kept, deferred, summary = ordering.apply_caps(ordered, consolidation.policy)
     if summary:
         diagnostics.append(

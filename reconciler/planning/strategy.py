@@ -30,6 +30,7 @@ ACTION_FOR = {f.strategy: a for a, f in verbs.FACTS.items() if f.strategy is not
 ROUTE = {Strategy.TRANSFER: Route.TRANSFER, Strategy.KEEP: Route.KEEP}
 
 
+@actions.fast_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     strategy: Strategy
