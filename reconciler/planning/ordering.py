@@ -57,8 +57,8 @@ def _order(
     unranked = len(rank)
     rank_of = rank.get
     # The sort key of each change: customer, the action's rank, manifest key, subscription id,
-    # action, id. Built in one pass and sorted by index: written for speed (no key function
-    # called per change).
+    # action, id, then its index in ``changes`` (never reached: ids are unique). Built in one
+    # pass and sorted as they are: written for speed (no key function called per change).
     keys = [
         (
             rank_of((a := c.address).customer_id, unranked),
@@ -67,12 +67,14 @@ def _order(
             a.subscription_id or "",
             c.action,
             c.id,
+            i,
         )
-        for c in changes
+        for i, c in enumerate(changes)
     ]
+    keys.sort()
     # In key order; from here on a change is named by its position in that order, so the
     # changes released together are put back in key order by sorting positions.
-    ordered = [changes[i] for i in sorted(range(len(changes)), key=keys.__getitem__)]
+    ordered = [changes[k[6]] for k in keys]
     #: The ids of ``changes``, made only when a dependency is not placed yet (a dependency on
     #: an id outside ``changes`` is ignored).
     ids: set[str] | None = None
