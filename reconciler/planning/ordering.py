@@ -151,11 +151,16 @@ def apply_caps(
     customers: set[str] = set()
     counts: dict[actions.Action, int] = {}
     hit: dict[str, int] = {}
-    # ``Change.applicable`` and each action's cap, read from the facts once per call (an
-    # action without facts raises KeyError): written for speed, once per change below.
+    # ``Change.applicable``, and each capped action's limit with the reason a change beyond
+    # it is deferred for, read from the facts once per call (an action without facts raises
+    # KeyError): written for speed, once per change below.
     writes = {action: facts.kind is verbs.Kind.WRITE for action, facts in verbs.FACTS.items()}
-    caps = {action: facts.cap for action, facts in verbs.FACTS.items()}
+    limits: dict[actions.Action, tuple[int, str] | None] = {}
+    for action, facts in verbs.FACTS.items():
+        cap = facts.cap
+        limits[action] = (cap.limit(policy), f"{cap.setting}={cap.limit(policy)}") if cap else None
     max_customers = policy.max_customers_per_apply
+    too_many_customers = f"maxCustomersPerApply={max_customers}"
     for c in ordered:
         why = ""
         action = c.action
@@ -165,9 +170,9 @@ def apply_caps(
         elif applicable:
             cust = c.address.customer_id
             if cust not in customers and len(customers) >= max_customers:
-                why = f"maxCustomersPerApply={max_customers}"
-            elif (cap := caps[action]) and counts.get(action, 0) >= cap.limit(policy):
-                why = f"{cap.setting}={cap.limit(policy)}"
+                why = too_many_customers
+            elif (limit := limits[action]) and counts.get(action, 0) >= limit[0]:
+                why = limit[1]
         if why:
             deferred.append(c)
             deferred_ids.add(c.id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from itertools import chain
 from types import MappingProxyType
 
 from reconciler import __version__, errors, model
@@ -151,7 +152,7 @@ def _build(
             )
         )
     diagnostics.extend(
-        deadlines.soon((*kept, *deferred), now, consolidation.policy.deadline_warning_days)
+        deadlines.soon(chain(kept, deferred), now, consolidation.policy.deadline_warning_days)
     )
     if where := consolidation.policy.nce_strategy_without_move_by:
         diagnostics.append(
