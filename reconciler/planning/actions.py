@@ -97,7 +97,7 @@ def fast_init(cls: type[_R]) -> type[_R]:
 
 
 def fast_new(cls: type[_R]) -> Callable[..., _R]:
-    """A positional constructor for a ``fast_init`` record, about twice as fast as calling it.
+    """A positional constructor for a ``fast_init`` record, two to three times as fast as the class.
 
     Written for speed, for the records the planner makes once per change (``Change``,
     ``Address``, ``PairStrategy``): even ``fast_init``'s ``__init__`` stores each field through
@@ -113,19 +113,21 @@ def fast_new(cls: type[_R]) -> Callable[..., _R]:
         raise TypeError(f"fast_new: {cls.__qualname__} is not a fast_init class")
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     twin = type(f"_{cls.__name__}Twin", (), {"__slots__": cls.__dict__["__slots__"]})
-    stores = "".join(f"        o.{n} = {n}\n" for n in names)
+    if {"_fast_new_obj", "_twin", "_cls"} & set(names):
+        raise TypeError(f"fast_new: {cls.__qualname__} has a field named as a local of new()")
+    stores = "".join(f"        _fast_new_obj.{n} = {n}\n" for n in names)
     source = (
-        "def _make_new(_new, _twin, _cls, _setattr):\n"
+        "def _make_new(_twin, _cls):\n"
         f"    def new({', '.join(names)}):\n"
-        "        o = _new(_twin)\n"
+        "        _fast_new_obj = _twin()\n"
         f"{stores}"
-        "        _setattr(o, '__class__', _cls)\n"
-        "        return o\n"
+        "        _fast_new_obj.__class__ = _cls\n"
+        "        return _fast_new_obj\n"
         "    return new\n"
     )
     namespace: dict[str, Any] = {}
     exec(source, namespace)  # noqa: S102 - built from the field names only, as dataclasses does
-    new: Callable[..., _R] = namespace["_make_new"](object.__new__, twin, cls, object.__setattr__)
+    new: Callable[..., _R] = namespace["_make_new"](twin, cls)
     new.__qualname__ = f"{cls.__qualname__}.new"
     new.__module__ = cls.__module__
     return new
