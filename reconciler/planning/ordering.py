@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import graphlib
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from reconciler import errors, model
 from reconciler.planning import actions, verbs
@@ -27,21 +28,20 @@ def order(changes: Sequence[actions.Change], rank: Mapping[str, int]) -> list[ac
     return _order(changes, rank, _ranks())
 
 
-def order_by_customer(
-    groups: Iterable[Sequence[actions.Change]], rank: Mapping[str, int]
-) -> list[actions.Change]:
+def order_by_customer(groups: Iterable[Sequence[actions.Change]]) -> list[actions.Change]:
     """``order`` of all the changes of ``groups``, where each group is one customer's changes
-    (the planner's: one builder per customer), the groups in customer order (``rank``).
+    (the planner's: one builder per customer) and the groups come in the plan's customer order
+    (``rank`` of ``order``: the planner plans its customers in that order).
 
     The same order as ``order`` over them all at once: the sort key puts customers first, and
     a customer's changes depend only on its own (its builder made every id they name), so no
     change waits across customers. Ordered per customer for speed: the sets and dicts stay
-    small, and the sort sorts short lists.
+    small, the sort sorts short lists, and the key leaves out the customer (the same for all).
     """
     ranks = _ranks()
     result: list[actions.Change] = []
     for group in groups:
-        result.extend(_order(group, rank, ranks))
+        result.extend(_order(group, None, ranks))
     return result
 
 
@@ -52,29 +52,46 @@ def _ranks() -> dict[actions.Action, int]:
 
 
 def _order(
-    changes: Sequence[actions.Change], rank: Mapping[str, int], ranks: Mapping[actions.Action, int]
+    changes: Sequence[actions.Change],
+    rank: Mapping[str, int] | None,
+    ranks: Mapping[actions.Action, int],
 ) -> list[actions.Change]:
-    unranked = len(rank)
-    rank_of = rank.get
+    """``order``; ``rank`` None: ``changes`` are one customer's (``order_by_customer``)."""
     # The sort key of each change: customer, the action's rank, manifest key, subscription id,
     # action, id, then its index in ``changes`` (never reached: ids are unique). Built in one
     # pass and sorted as they are: written for speed (no key function called per change).
-    keys = [
-        (
-            rank_of((a := c.address).customer_id, unranked),
-            ranks[c.action],
-            a.key or "",
-            a.subscription_id or "",
-            c.action,
-            c.id,
-            i,
-        )
-        for i, c in enumerate(changes)
-    ]
+    if rank is None:
+        # One customer: the customer part of the key is the same for every change, left out.
+        keys: list[tuple[Any, ...]] = [
+            (
+                ranks[c.action],
+                (a := c.address).key or "",
+                a.subscription_id or "",
+                c.action,
+                c.id,
+                i,
+            )
+            for i, c in enumerate(changes)
+        ]
+    else:
+        unranked = len(rank)
+        rank_of = rank.get
+        keys = [
+            (
+                rank_of((a := c.address).customer_id, unranked),
+                ranks[c.action],
+                a.key or "",
+                a.subscription_id or "",
+                c.action,
+                c.id,
+                i,
+            )
+            for i, c in enumerate(changes)
+        ]
     keys.sort()
     # In key order; from here on a change is named by its position in that order, so the
     # changes released together are put back in key order by sorting positions.
-    ordered = [changes[k[6]] for k in keys]
+    ordered = [changes[k[-1]] for k in keys]
     #: The ids of ``changes``, made only when a dependency is not placed yet (a dependency on
     #: an id outside ``changes`` is ignored).
     ids: set[str] | None = None

@@ -150,7 +150,7 @@ def _build(
                 sources=sources if len(sources) > 1 else (),
             )
         )
-    ordered = ordering.order_by_customer(changes, rank)
+    ordered = ordering.order_by_customer(changes)
     kept, deferred, summary = ordering.apply_caps(ordered, consolidation.policy)
     if summary:
         diagnostics.append(

@@ -30,7 +30,7 @@ def test_ordering_per_customer_gives_the_same_order_as_all_at_once() -> None:
     rank = {"c2": 0, "c1": 1, "c3": 2}
     flat = [c for g in groups for c in g]
     expected = ordering.order(flat, rank)
-    assert ordering.order_by_customer(groups, rank) == expected
+    assert ordering.order_by_customer(groups) == expected
     # Every dependency is placed before the change that waits for it.
     seen: set[str] = set()
     for c in expected:
