@@ -658,14 +658,74 @@ def _ledger_line(led: dict[str, Any]) -> str:
     )
 
 
+def _runs(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runs that measured ``figures``: one, or several after ``--merge`` (each with the
+    parts it measured). Figures written before ``--merge`` existed hold one run's fields."""
+    if figures.get("runs"):
+        return list(figures["runs"])
+    return [
+        {
+            "when": figures["when"],
+            "command": figures.get("command", "python bench/run.py"),
+            "load_start": figures["load_start"],
+            "load_end": figures.get("load_end"),
+            "parts": list(PARTS),
+        }
+    ]
+
+
+def merge(previous: dict[str, Any], fresh: dict[str, Any], parts: set[str]) -> dict[str, Any]:
+    """``previous`` figures with the ``parts`` this run measured replaced by ``fresh``'s, and
+    this run added to the list of runs (the report names which run measured what)."""
+    merged = dict(previous)
+    keys = {"worlds": ("worlds",), "apply": ("apply",), "core": ("core",)}
+    for part in parts:
+        for key in keys.get(part, (part,)):
+            if key in fresh:
+                merged[key] = fresh[key]
+            else:
+                merged.pop(key, None)
+    kept = []
+    for run in _runs(previous):
+        left = [p for p in run["parts"] if p not in parts]
+        if left:
+            kept.append({**run, "parts": left})
+    merged["runs"] = [*kept, *_runs(fresh)]
+    for field in ("when", "command", "load_start", "load_end", "machine", "quick"):
+        merged[field] = fresh[field]
+    return merged
+
+
+def _previous(path: Path, settings: dict[str, Any]) -> dict[str, Any]:
+    """The figures ``--merge`` starts from, refused before anything is measured when they
+    were measured with other emulator settings (the parts would not be comparable)."""
+    try:
+        previous: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"bench/run.py --merge: cannot read {path} ({exc})") from exc
+    if previous.get("settings") != settings:
+        raise SystemExit(
+            f"bench/run.py --merge: {path} was measured with other emulator settings "
+            f"({previous.get('settings')}, now {settings}); run with the same --latency-ms, "
+            "--limit, --provisioning-s and --per-customer, or measure every part again"
+        )
+    return previous
+
+
 def report(figures: dict[str, Any]) -> str:
-    command = figures.get("command", "python bench/run.py")
+    runs = _runs(figures)
+    made = [
+        f"Made {run['when']} by `{run['command']}` on {figures['machine']} (load average at "
+        f"start {run['load_start']}, at end {run['load_end']}"
+        + (f"; measured: {', '.join(run['parts'])}" if len(runs) > 1 else "")
+        + ")"
+        for run in runs
+    ]
     lines = [
         "# Benchmark report",
         "",
-        f"Made {figures['when']} by `{command}` on {figures['machine']} (load average at "
-        f"start {figures['load_start']}, at end {figures['load_end']}; figures measured under "
-        "load are slower, ratios to a baseline in the same run are what to compare).",
+        "; ".join(made) + ". Figures measured under load are slower; ratios to a baseline in "
+        "the same run are what to compare.",
         "",
         f"Emulator: {figures['settings']['latency_ms']} ms latency per request, "
         f"{figures['settings']['limit']} requests a minute per tenant, "
@@ -805,6 +865,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--apply-per-customer", type=int, default=2)
     parser.add_argument(
+        "--merge", type=Path, metavar="FIGURES_JSON",
+        help="start from an earlier run's figures.json and replace only the parts measured "
+        "now (e.g. re-measure the core without the hour the 5,000-customer world takes)",
+    )  # fmt: skip
+    parser.add_argument(
         "--apply-parallelism", type=int, default=None, help="default: apply's own default"
     )
     parser.add_argument(
@@ -841,6 +906,7 @@ def main(argv: list[str] | None = None) -> int:
         "core": [],
     }  # fmt: skip
     parts = set(args.parts)
+    previous = _previous(args.merge, figures["settings"]) if args.merge is not None else None
     with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
         for size in args.sizes if "worlds" in parts else ():
             print(f"world of {size} customers ...", flush=True)
@@ -864,6 +930,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"start-up ... (load {_load()})", flush=True)
         figures["startup"] = {**startup(args.startup_runs), "load": _load()}
     figures["load_end"] = _load()
+    figures["runs"] = [
+        {k: figures[k] for k in ("when", "command", "load_start", "load_end")}
+        | {"parts": [p for p in PARTS if p in parts]}
+    ]
+    if previous is not None:
+        figures = merge(previous, figures, parts)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "figures.json").write_text(json.dumps(figures, indent=2) + "\n", "utf-8")
     (args.out / "report.md").write_text(report(figures), "utf-8")

@@ -114,6 +114,13 @@ def _term_notes(term: str) -> tuple[str, str, str]:
 #: shared by every deadline. A one-month commitment is a ``P1M`` term duration (a monthly
 #: *billing cycle* can carry a yearly term).
 _TERM_NOTES = {True: _term_notes(f"the {MONTHLY} term"), False: _term_notes("the term")}
+#: ``_TERM_NOTES`` by the commonest term durations, as read (``deadlines``).
+_NOTES_BY_TERM = {
+    None: _TERM_NOTES[False],
+    "P1M": _TERM_NOTES[True],
+    "P1Y": _TERM_NOTES[False],
+    "P3Y": _TERM_NOTES[False],
+}
 #: The strategies that stop a subscription's renewal (``deadlines``).
 _STOPS_RENEWAL = frozenset({Strategy.SUSPEND, Strategy.CANCEL, Strategy.EXPIRE})
 
@@ -122,6 +129,8 @@ def deadlines(
     source: model.LiveSubscription, strategy: Strategy | None, now: datetime
 ) -> tuple[actions.Deadline, ...]:
     """Dates that matter for this source subscription, earliest first."""
+    # Written for speed (once per pair): the usual single deadline (the term end) is returned
+    # without a list or a sort; notes per term duration looked up, not upper-cased.
     found: list[actions.Deadline] = []
     until = source.cancellation_allowed_until
     if until is not None and until > now:
@@ -129,18 +138,28 @@ def deadlines(
     end = source.commitment_end_date  # ``_term_end``, inlined (once per pair)
     if end is not None and end.year < _NO_END_YEAR and end > now:
         # A recorded end in the past is no deadline.
-        stops, renews, ends = _TERM_NOTES[(source.term_duration or "").upper() == "P1M"]
+        term = source.term_duration
+        notes = _NOTES_BY_TERM.get(term)
+        if notes is None:
+            notes = _TERM_NOTES[(term or "").upper() == "P1M"]
+        stops, renews, ends = notes
         if strategy in _STOPS_RENEWAL and source.auto_renew:
             # Suspending (new commerce) and auto-renew off stop the renewal; a legacy
             # subscription still suspended at its term end is deleted.
             note = stops
         else:
             note = renews if source.auto_renew else ends
-        found.append(actions.Deadline("term-end", end, note))
+        term_end = actions.Deadline("term-end", end, note)
+        if not found and strategy is not Strategy.TRANSFER:
+            return (term_end,)
+        found.append(term_end)
     if strategy is Strategy.TRANSFER:
         found.append(
             actions.Deadline(
                 "transfer-expiry", now + TRANSFER_EXPIRY, "a request made today expires"
             )
         )
+    if len(found) == 2:  # a transfer's term end and expiry: sorted (stably) by hand, speed
+        first, second = found
+        return (second, first) if second.at < first.at else (first, second)
     return tuple(sorted(found, key=_AT)) if len(found) > 1 else tuple(found)

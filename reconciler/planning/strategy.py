@@ -30,7 +30,7 @@ ACTION_FOR = {f.strategy: a for a, f in verbs.FACTS.items() if f.strategy is not
 ROUTE = {Strategy.TRANSFER: Route.TRANSFER, Strategy.KEEP: Route.KEEP}
 
 
-@actions.fast_init
+@actions.fast_init  # speed: up to three are made for a pair that falls back
 @dataclass(frozen=True, slots=True)
 class Decision:
     strategy: Strategy
@@ -136,6 +136,12 @@ def resolve(
     ``blocked`` says why a transfer cannot move it (``planning.eligibility``), None if it can."""
     # ``becomes: auto`` (the default) first: _resolve's match would test every other value.
     if becomes is model.SourceStrategy.AUTO:
+        # _auto's two commonest answers, inlined (once per pair): neither leaves an NCE
+        # source billing, so neither needs alternatives.
+        if sub.commerce is not model.CommerceModel.NCE_LICENSE:
+            return _LEGACY
+        if blocked is None and policy.prefers_transfer:
+            return _TRANSFER_FIRST[policy.move_by]
         decision = _auto(sub, policy, now, blocked)
     else:
         decision = _resolve(becomes, sub, policy, now, blocked)

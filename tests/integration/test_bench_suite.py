@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 from reconciler import settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,3 +97,31 @@ def test_both_runs_keep_the_reconcilers_files_in_their_own_directory(tmp_path: P
         {"kind": "latency", "latencyMs": 80}
     ]
     assert bench._latency(argparse.Namespace(latency_ms=0)) == []
+
+
+def test_merge_replaces_only_the_parts_measured_again(tmp_path: Path) -> None:
+    bench = _bench()
+    first, second = tmp_path / "first", tmp_path / "second"
+    common = [
+        "--per-customer", "2", "--latency-ms", "2", "--provisioning-s", "0", "--no-isolate",
+        "--validate-customers", "3", "--startup-runs", "1",
+    ]  # fmt: skip
+    assert (
+        bench.main([*common, "--parts", "core", "validate", "--core", "200", "--out", str(first)])
+        == 0
+    )
+    earlier = json.loads((first / "figures.json").read_text("utf-8"))
+    argv = [*common, "--parts", "core", "--core", "100", "--out", str(second)]
+    assert bench.main([*argv, "--merge", str(first / "figures.json")]) == 0
+    merged = json.loads((second / "figures.json").read_text("utf-8"))
+    # The core was measured again (100 subscriptions now); validate is the first run's.
+    assert [c["subscriptions"] for c in merged["core"]] == [100]
+    assert merged["validate"] == earlier["validate"]
+    assert [r["parts"] for r in merged["runs"]] == [["validate"], ["core"]]
+    report = (second / "report.md").read_text("utf-8")
+    assert "measured: validate" in report and "measured: core" in report
+    assert "| 100 |" in report
+    # Figures measured with other emulator settings are refused before anything runs.
+    other = [*argv, "--latency-ms", "3", "--merge", str(first / "figures.json")]
+    with pytest.raises(SystemExit, match="other emulator settings"):
+        bench.main(other)
