@@ -8,7 +8,8 @@ Pure: sequences of changes in, sequences of changes out.
 from __future__ import annotations
 
 import graphlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from reconciler import errors, model
 from reconciler.planning import actions, verbs
@@ -24,28 +25,73 @@ def order(changes: Sequence[actions.Change], rank: Mapping[str, int]) -> list[ac
     placed right after its last dependency (Kahn's algorithm seeded by the sort, linear after
     the sort). A cycle is a bug in the planner: ``graphlib`` names it in the error.
     """
-    # Each action's rank, read from the facts on every call (an action without facts cannot be
-    # ordered: ``ranks[c.action]`` raises KeyError).
-    ranks = {action: facts.rank for action, facts in verbs.FACTS.items()}
-    unranked = len(rank)
-    rank_of = rank.get
+    return _order(changes, rank, _ranks())
+
+
+def order_by_customer(groups: Iterable[Sequence[actions.Change]]) -> list[actions.Change]:
+    """``order`` of all the changes of ``groups``, where each group is one customer's changes
+    (the planner's: one builder per customer) and the groups come in the plan's customer order
+    (``rank`` of ``order``: the planner plans its customers in that order).
+
+    The same order as ``order`` over them all at once: the sort key puts customers first, and
+    a customer's changes depend only on its own (its builder made every id they name), so no
+    change waits across customers. Ordered per customer for speed: the sets and dicts stay
+    small, the sort sorts short lists, and the key leaves out the customer (the same for all).
+    """
+    ranks = _ranks()
+    result: list[actions.Change] = []
+    for group in groups:
+        result.extend(_order(group, None, ranks))
+    return result
+
+
+def _ranks() -> dict[actions.Action, int]:
+    """Each action's rank, read from the facts on every call (an action without facts cannot
+    be ordered: ``ranks[c.action]`` raises KeyError)."""
+    return {action: facts.rank for action, facts in verbs.FACTS.items()}
+
+
+def _order(
+    changes: Sequence[actions.Change],
+    rank: Mapping[str, int] | None,
+    ranks: Mapping[actions.Action, int],
+) -> list[actions.Change]:
+    """``order``; ``rank`` None: ``changes`` are one customer's (``order_by_customer``)."""
     # The sort key of each change: customer, the action's rank, manifest key, subscription id,
-    # action, id. Built in one pass and sorted by index: written for speed (no key function
-    # called per change).
-    keys = [
-        (
-            rank_of((a := c.address).customer_id, unranked),
-            ranks[c.action],
-            a.key or "",
-            a.subscription_id or "",
-            c.action,
-            c.id,
-        )
-        for c in changes
-    ]
+    # action, id, then its index in ``changes`` (never reached: ids are unique). Built in one
+    # pass and sorted as they are: written for speed (no key function called per change).
+    if rank is None:
+        # One customer: the customer part of the key is the same for every change, left out.
+        keys: list[tuple[Any, ...]] = [
+            (
+                ranks[c.action],
+                (a := c.address).key or "",
+                a.subscription_id or "",
+                c.action,
+                c.id,
+                i,
+            )
+            for i, c in enumerate(changes)
+        ]
+    else:
+        unranked = len(rank)
+        rank_of = rank.get
+        keys = [
+            (
+                rank_of((a := c.address).customer_id, unranked),
+                ranks[c.action],
+                a.key or "",
+                a.subscription_id or "",
+                c.action,
+                c.id,
+                i,
+            )
+            for i, c in enumerate(changes)
+        ]
+    keys.sort()
     # In key order; from here on a change is named by its position in that order, so the
     # changes released together are put back in key order by sorting positions.
-    ordered = [changes[i] for i in sorted(range(len(changes)), key=keys.__getitem__)]
+    ordered = [changes[k[-1]] for k in keys]
     #: The ids of ``changes``, made only when a dependency is not placed yet (a dependency on
     #: an id outside ``changes`` is ignored).
     ids: set[str] | None = None
@@ -122,11 +168,16 @@ def apply_caps(
     customers: set[str] = set()
     counts: dict[actions.Action, int] = {}
     hit: dict[str, int] = {}
-    # ``Change.applicable`` and each action's cap, read from the facts once per call (an
-    # action without facts raises KeyError): written for speed, once per change below.
+    # ``Change.applicable``, and each capped action's limit with the reason a change beyond
+    # it is deferred for, read from the facts once per call (an action without facts raises
+    # KeyError): written for speed, once per change below.
     writes = {action: facts.kind is verbs.Kind.WRITE for action, facts in verbs.FACTS.items()}
-    caps = {action: facts.cap for action, facts in verbs.FACTS.items()}
+    limits: dict[actions.Action, tuple[int, str] | None] = {}
+    for action, facts in verbs.FACTS.items():
+        cap = facts.cap
+        limits[action] = (cap.limit(policy), f"{cap.setting}={cap.limit(policy)}") if cap else None
     max_customers = policy.max_customers_per_apply
+    too_many_customers = f"maxCustomersPerApply={max_customers}"
     for c in ordered:
         why = ""
         action = c.action
@@ -136,9 +187,9 @@ def apply_caps(
         elif applicable:
             cust = c.address.customer_id
             if cust not in customers and len(customers) >= max_customers:
-                why = f"maxCustomersPerApply={max_customers}"
-            elif (cap := caps[action]) and counts.get(action, 0) >= cap.limit(policy):
-                why = f"{cap.setting}={cap.limit(policy)}"
+                why = too_many_customers
+            elif (limit := limits[action]) and counts.get(action, 0) >= limit[0]:
+                why = limit[1]
         if why:
             deferred.append(c)
             deferred_ids.add(c.id)

@@ -128,3 +128,25 @@ def test_a_class_it_cannot_copy_faithfully_is_refused() -> None:
     for cls in (NoSlots, NotFrozen, Factory, NoInit, KwOnly, PostInit, int):
         with pytest.raises(TypeError, match="fast_init"):
             actions.fast_init(cls)
+
+
+def test_fast_new_makes_the_same_frozen_record() -> None:
+    new_fast = actions.fast_new(Fast)
+    f = new_fast("e3", 25, "n", ("a",), AT)
+    assert type(f) is Fast and f == Fast("e3", 25, "n", ("a",), AT)
+    assert hash(f) == hash(Fast("e3", 25, "n", ("a",), AT)) and repr(f) == repr(
+        Fast("e3", 25, "n", ("a",), AT)
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        f.seats = 3  # type: ignore[misc]
+    assert dataclasses.replace(f, seats=3) == Fast("e3", 3, "n", ("a",), AT)
+    address = actions.new_address("de", "c1", "Fabrikam GmbH", "s1", None)
+    assert type(address) is actions.Address
+    assert address == actions.Address("de", "c1", "Fabrikam GmbH", "s1")
+    args = ("x", actions.Action.CANCEL, address, actions.Reason.REPLACED, "why")
+    rest = (None, None, ("y",), (), None, None, None, ())
+    assert actions.new_change(*args, *rest) == actions.Change(*args, *rest)
+    with pytest.raises(TypeError):
+        new_fast("e3", 25)
+    with pytest.raises(TypeError, match="fast_new"):
+        actions.fast_new(Plain)
