@@ -107,15 +107,22 @@ class Builder:
         source), indexed once per tenant."""
         index = self._source_index.get(tenant or self.customer.source)
         if index is None:
-            name = tenant or self.customer.source
-            view = self.source_view(name)
-            index = {s.id: s for s in view.subscriptions} if view is not None else {}
-            self._source_index[name] = index
+            index = self.source_index(tenant or self.customer.source)
         # ``index.get(subscription_id.lower())``; an id already in lower case (they are stored
         # so, ``model``) is looked up as given: written for speed (no new string to hash).
         if subscription_id.islower():
             return index.get(subscription_id)
         return index.get(subscription_id.lower())
+
+    def source_index(self, tenant: str) -> dict[str, model.LiveSubscription]:
+        """The customer's subscriptions in source ``tenant`` by (lower-case) id, built once
+        per tenant (empty when it is not one of the customer's sources)."""
+        index = self._source_index.get(tenant)
+        if index is None:
+            view = self.source_view(tenant)
+            index = {s.id: s for s in view.subscriptions} if view is not None else {}
+            self._source_index[tenant] = index
+        return index
 
     def tenant_of(self, subscription_id: str) -> str:
         """The source tenant holding ``subscription_id`` (the customer's own when none)."""

@@ -207,17 +207,15 @@ def _missing_sources(b: Builder, lives: dict[int, model.LiveSubscription]) -> st
     its source subscription, so later steps do not look it up again (speed)."""
     c = b.customer
     found = []
-    # Speed: each source tenant's subscriptions by id, indexed here once per customer, so a
-    # look-up per replacement is a dict look-up (``b.source_subscription``, without the call).
+    # Speed: each source tenant's subscriptions by id (the Builder's index, built once per
+    # customer and tenant), so a look-up per replacement is a dict look-up.
     indexes: dict[str, dict[str, model.LiveSubscription]] = {}
     for ds in c.subscriptions:
         for r in ds.replaces:
             tenant = r.source or c.source  # ``c.source_of(r)``, inline for speed
             index = indexes.get(tenant)
             if index is None:
-                view = b.source_view(tenant)
-                index = {s.id: s for s in view.subscriptions} if view is not None else {}
-                indexes[tenant] = index
+                index = indexes[tenant] = b.source_index(tenant)
             live = index.get(r.subscription_id.lower())
             if live is not None:
                 lives[id(r)] = live
@@ -421,7 +419,7 @@ def _plan_entries(
     for match in matches:
         ds = match.desired
         protected = customer_protected or ds.protect
-        srcs = resolve(b, ds, why_not)
+        srcs = resolve(b, ds, why_not, lives)
         # The sources that move by transfer instead of a create (one pass, for speed; a list
         # only when one does).
         moving: list[model.LiveSubscription] | None = None

@@ -30,6 +30,8 @@ _STOPPED = frozenset({model.SubscriptionStatus.SUSPENDED, *GONE})
 _ACTIVE, _SUSPENDED = model.SubscriptionStatus.ACTIVE, model.SubscriptionStatus.SUSPENDED
 #: No transfer blocks (``resolve_sources`` without ``blocked``); only read.
 _NO_BLOCKS: Mapping[str, str] = {}
+_NO_LIVES: Mapping[int, model.LiveSubscription] = {}
+_new_pair_strategy = actions.new_pair_strategy
 
 
 class Source(NamedTuple):
@@ -50,17 +52,23 @@ _new_source = tuple.__new__
 
 
 def resolve_sources(
-    b: Builder, ds: model.DesiredSubscription, blocked: Mapping[str, str] | None = None
+    b: Builder,
+    ds: model.DesiredSubscription,
+    blocked: Mapping[str, str] | None = None,
+    lives: Mapping[int, model.LiveSubscription] | None = None,
 ) -> list[Source]:
     """Read every replaced subscription in its own source tenant and decide its strategy
     (None when nothing can be decided: absent, already gone, or not a license subscription).
-    ``blocked``: source subscription id -> why a transfer cannot move it."""
+    ``blocked``: source subscription id -> why a transfer cannot move it. ``lives``: the
+    subscriptions already looked up, by ``id()`` of their replacement (planning.customer's
+    ``_missing_sources`` fills it; a replacement not in it is looked up here)."""
     found: list[Source] = []
     why_not = blocked or _NO_BLOCKS
     own = b.customer.source
+    known = lives or _NO_LIVES
     for r in ds.replaces:
         tenant = r.source or own  # ``customer.source_of``, inlined (per pair)
-        live = b.source_subscription(r.subscription_id, tenant)
+        live = known.get(id(r)) or b.source_subscription(r.subscription_id, tenant)
         decision = None
         if live is not None and live.status not in GONE and live.commerce in _LICENSE:
             decision = strategy.resolve(r.becomes, live, b.policy, b.now, why_not.get(live.id))
@@ -93,7 +101,7 @@ def record(b: Builder, ds: model.DesiredSubscription, src: Source, protected: bo
     # ``b.record``, inlined (once per pair).
     c = b.customer
     b.strategies.append(
-        actions.PairStrategy(
+        _new_pair_strategy(  # ``actions.PairStrategy(...)``, its faster constructor (per pair)
             tenant,
             c.tenant_id,
             c.name,
