@@ -17,6 +17,8 @@ from reconciler.planning.matching import GONE, Match
 from reconciler.planning.strategy import Strategy
 
 A = actions.Action
+#: ``actions.Address(...)``: its faster constructor (once per change).
+_new_address = actions.new_address
 R = actions.Reason
 # The enum members used once or more per subscription, as module globals: reading a member off
 # its class (``A.CREATE``) costs about 80 ns on Python 3.11, a global about 5 ns (speed).
@@ -168,7 +170,7 @@ def _create(b: Builder, ds: model.DesiredSubscription) -> Outlook:
     cid = b.add(
         _CREATE,
         # ``b.address(b.target_name, key=ds.key)``, built directly (speed).
-        actions.Address(b.target_name, c.tenant_id, c.name, None, ds.key),
+        _new_address(b.target_name, c.tenant_id, c.name, None, ds.key),
         _NOT_IN_TARGET,
         # ``{origin.file}:{origin.line}`` is ``str(origin)`` without the call (speed).
         f"no target subscription matches {ds.key} ({origin.file}:{origin.line}); order "
@@ -386,7 +388,7 @@ def _transfer(
         # A customer held in several sources: each subscription moves from its own tenant.
         tenant = single if single is not None else b.tenant_of(s.id)
         # ``b.address(tenant, s.id, ds.key)``, built directly (speed).
-        address = actions.Address(tenant, c.tenant_id, c.name, s.id, ds.key)
+        address = _new_address(tenant, c.tenant_id, c.name, s.id, ds.key)
         # Speed: no request read for the customer, no history to look through.
         history = b.transfers_from_source(tenant) if b.transfers else []
         open_: model.LiveTransfer | None = None
@@ -522,7 +524,7 @@ def plan_existing(b: Builder, ds: model.DesiredSubscription, t: model.LiveSubscr
     """Changes for a matched target subscription ``t``."""
     c = b.customer
     # ``b.address(b.target_name, t.id, ds.key)``, built directly (speed).
-    address = actions.Address(b.target_name, c.tenant_id, c.name, t.id, ds.key)
+    address = _new_address(b.target_name, c.tenant_id, c.name, t.id, ds.key)
     before = subscription_fields(t)
     # Product keys compared once for both questions (same product? another offer of it?).
     held_key, wanted_key = products.product_key(t.offer_id), products.product_key(ds.offer_id)
