@@ -660,10 +660,9 @@ def _ledger_line(led: dict[str, Any]) -> str:
 
 def _runs(figures: dict[str, Any]) -> list[dict[str, Any]]:
     """The runs that measured ``figures``: one, or several after ``--merge`` (each with the
-    parts it measured). Figures written before ``--merge`` existed hold one run's fields."""
-    if figures.get("runs"):
-        return list(figures["runs"])
-    return [
+    parts it measured; a world is its own part, ``world N``). Figures written before
+    ``--merge`` existed hold one run's fields."""
+    runs = figures.get("runs") or [
         {
             "when": figures["when"],
             "command": figures.get("command", "python bench/run.py"),
@@ -672,25 +671,34 @@ def _runs(figures: dict[str, Any]) -> list[dict[str, Any]]:
             "parts": list(PARTS),
         }
     ]
+    worlds = [_world_part(w["customers"]) for w in figures.get("worlds", ())]
+    return [
+        {**run, "parts": [q for p in run["parts"] for q in (worlds if p == "worlds" else [p])]}
+        for run in runs
+    ]
 
 
-def merge(previous: dict[str, Any], fresh: dict[str, Any], parts: set[str]) -> dict[str, Any]:
-    """``previous`` figures with the ``parts`` this run measured replaced by ``fresh``'s, and
-    this run added to the list of runs (the report names which run measured what)."""
+def _world_part(customers: int) -> str:
+    return f"world {customers}"
+
+
+def merge(previous: dict[str, Any], fresh: dict[str, Any]) -> dict[str, Any]:
+    """``previous`` figures with what this run measured replaced by ``fresh``'s (a world by
+    its size, the other parts whole), and this run added to the list of runs (the report
+    names which run measured what)."""
+    (run,) = _runs(fresh)
+    measured = set(run["parts"])
     merged = dict(previous)
-    keys = {"worlds": ("worlds",), "apply": ("apply",), "core": ("core",)}
-    for part in parts:
-        for key in keys.get(part, (part,)):
-            if key in fresh:
-                merged[key] = fresh[key]
-            else:
-                merged.pop(key, None)
+    worlds = [w for w in previous.get("worlds", ()) if _world_part(w["customers"]) not in measured]
+    merged["worlds"] = sorted([*worlds, *fresh["worlds"]], key=lambda w: int(w["customers"]))
+    for part in measured & {"apply", "core", "validate", "startup"}:
+        merged[part] = fresh[part]
     kept = []
-    for run in _runs(previous):
-        left = [p for p in run["parts"] if p not in parts]
+    for earlier in _runs(previous):
+        left = [p for p in earlier["parts"] if p not in measured]
         if left:
-            kept.append({**run, "parts": left})
-    merged["runs"] = [*kept, *_runs(fresh)]
+            kept.append({**earlier, "parts": left})
+    merged["runs"] = [*kept, run]
     for field in ("when", "command", "load_start", "load_end", "machine", "quick"):
         merged[field] = fresh[field]
     return merged
@@ -712,12 +720,19 @@ def _previous(path: Path, settings: dict[str, Any]) -> dict[str, Any]:
     return previous
 
 
+def _label(part: str) -> str:
+    """A part as the report names it: ``world 5000`` -> ``the world of 5,000 customers``."""
+    if part.startswith("world "):
+        return f"the world of {int(part.split()[1]):,} customers"
+    return part
+
+
 def report(figures: dict[str, Any]) -> str:
     runs = _runs(figures)
     made = [
         f"Made {run['when']} by `{run['command']}` on {figures['machine']} (load average at "
         f"start {run['load_start']}, at end {run['load_end']}"
-        + (f"; measured: {', '.join(run['parts'])}" if len(runs) > 1 else "")
+        + (f"; measured: {', '.join(_label(p) for p in run['parts'])}" if len(runs) > 1 else "")
         + ")"
         for run in runs
     ]
@@ -935,7 +950,7 @@ def main(argv: list[str] | None = None) -> int:
         | {"parts": [p for p in PARTS if p in parts]}
     ]
     if previous is not None:
-        figures = merge(previous, figures, parts)
+        figures = merge(previous, figures)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "figures.json").write_text(json.dumps(figures, indent=2) + "\n", "utf-8")
     (args.out / "report.md").write_text(report(figures), "utf-8")

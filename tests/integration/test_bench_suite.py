@@ -104,23 +104,26 @@ def test_merge_replaces_only_the_parts_measured_again(tmp_path: Path) -> None:
     first, second = tmp_path / "first", tmp_path / "second"
     common = [
         "--per-customer", "2", "--latency-ms", "2", "--provisioning-s", "0", "--no-isolate",
-        "--validate-customers", "3", "--startup-runs", "1",
+        "--validate-customers", "3", "--startup-runs", "1", "--world-phases", "plan",
     ]  # fmt: skip
-    assert (
-        bench.main([*common, "--parts", "core", "validate", "--core", "200", "--out", str(first)])
-        == 0
-    )
+    argv = [*common, "--parts", "worlds", "core", "validate", "--sizes", "2", "3"]
+    assert bench.main([*argv, "--core", "200", "--out", str(first)]) == 0
     earlier = json.loads((first / "figures.json").read_text("utf-8"))
-    argv = [*common, "--parts", "core", "--core", "100", "--out", str(second)]
-    assert bench.main([*argv, "--merge", str(first / "figures.json")]) == 0
+    argv = [*common, "--parts", "worlds", "core", "--sizes", "3", "--core", "100"]
+    assert bench.main([*argv, "--out", str(second), "--merge", str(first / "figures.json")]) == 0
     merged = json.loads((second / "figures.json").read_text("utf-8"))
-    # The core was measured again (100 subscriptions now); validate is the first run's.
+    # Measured again: the core (100 subscriptions now) and the world of 3; the world of 2 and
+    # validate are the first run's.
     assert [c["subscriptions"] for c in merged["core"]] == [100]
+    assert [w["customers"] for w in merged["worlds"]] == [2, 3]
+    assert merged["worlds"][0] == earlier["worlds"][0]
+    assert merged["worlds"][1] != earlier["worlds"][1]
     assert merged["validate"] == earlier["validate"]
-    assert [r["parts"] for r in merged["runs"]] == [["validate"], ["core"]]
+    assert [r["parts"] for r in merged["runs"]] == [["world 2", "validate"], ["world 3", "core"]]
     report = (second / "report.md").read_text("utf-8")
-    assert "measured: validate" in report and "measured: core" in report
-    assert "| 100 |" in report
+    assert "measured: the world of 2 customers, validate" in report
+    assert "measured: the world of 3 customers, core" in report
+    assert "| 2 customers | plan |" in report and "| 3 customers | plan |" in report
     # Figures measured with other emulator settings are refused before anything runs.
     other = [*argv, "--latency-ms", "3", "--merge", str(first / "figures.json")]
     with pytest.raises(SystemExit, match="other emulator settings"):
