@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler import model
-from reconciler.planning import markers, products
+from reconciler.planning import actions, markers, products
 
 GONE = frozenset(
     {
@@ -45,7 +45,8 @@ GONE = frozenset(
 _AZURE = frozenset(c for c in model.CommerceModel if c.is_azure)
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@actions.fast_init  # speed: one Match per manifest entry
+@dataclass(frozen=True, slots=True)
 class Match:
     desired: model.DesiredSubscription
     live: model.LiveSubscription | None
@@ -53,20 +54,9 @@ class Match:
     #: created).
     rule: str
 
-    def __init__(
-        self, desired: model.DesiredSubscription, live: model.LiveSubscription | None, rule: str
-    ) -> None:
-        # One Match per manifest entry: the slots are set through their descriptors, a third
-        # of the cost of the frozen dataclass's ``object.__setattr__`` (still frozen).
-        _set_desired(self, desired)
-        _set_live(self, live)
-        _set_rule(self, rule)
 
-
-_set_desired = Match.__dict__["desired"].__set__
-_set_live = Match.__dict__["live"].__set__
-_set_rule = Match.__dict__["rule"].__set__
-_new_match = object.__new__
+#: ``Match(...)`` with every field given: ``fast_new``'s faster constructor.
+_new_match = actions.fast_new(Match)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,13 +132,7 @@ def match_licenses(
     problem_keys = {p.key for p in problems}
     for ds in desired:
         if ds.key not in found and ds.key not in problem_keys:
-            # ``Match(ds, None, "none")`` without the ``__init__`` call: most entries of a
-            # large plan match nothing yet (speed; the same slots set, still frozen).
-            m = _new_match(Match)
-            _set_desired(m, ds)
-            _set_live(m, None)
-            _set_rule(m, "none")
-            found[ds.key] = m
+            found[ds.key] = _new_match(ds, None, "none")
     return found, problems, claimed
 
 
@@ -193,12 +177,7 @@ def _match_markers(
         if not hits:
             continue
         if len(hits) == 1:
-            # ``Match(ds, hits[0], "marker")`` without the ``__init__`` call (speed).
-            m = _new_match(Match)
-            _set_desired(m, ds)
-            _set_live(m, hits[0])
-            _set_rule(m, "marker")
-            found[ds.key] = m
+            found[ds.key] = _new_match(ds, hits[0], "marker")
             claimed.add(hits[0].id)
         else:
             problems.append(

@@ -4,24 +4,15 @@ issue asks for (the real runs are `python bench/run.py [--quick]`, never part of
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 from pathlib import Path
-from types import ModuleType
 
+import bench_module
 import pytest
 
 from reconciler import settings
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+_bench = bench_module.bench_run
 
 
 def test_the_bench_suite_writes_its_report_and_figures(tmp_path: Path) -> None:

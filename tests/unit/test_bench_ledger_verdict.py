@@ -3,21 +3,11 @@ policy's tolerance must not hide one pair billed twice for longer than its own a
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
+import bench_module
 
 from reconciler.operations import demo
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+_bench = bench_module.bench_run
 
 
 def _ledger(*double_billed: int) -> demo.LedgerCheck:
